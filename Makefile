@@ -1,0 +1,50 @@
+# The two commands of the quickstart are `make run` and `make test`; the rest are steps of them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MESH := $(BIN)/mesh
+SCALE ?= 1
+SEED ?= 42
+
+.DEFAULT_GOAL := help
+.PHONY: help setup generate build run test test-unit test-integration lint typecheck lock clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## Create .venv and install the pinned toolchain
+
+generate: setup  ## Write operational source data (SCALE=1 SEED=42)
+	$(MESH) generate --scale $(SCALE) --seed $(SEED)
+
+build: setup  ## Build and publish every domain in dependency order
+	$(MESH) build
+
+run: generate build  ## Set up, generate data, build the mesh, print a cross-domain analysis
+	$(MESH) query --file domains/analytics/queries/revenue_and_on_time_by_region_and_category.sql
+
+test: setup  ## Unit and integration tests (builds every domain in a temporary copy)
+	$(BIN)/pytest
+
+test-unit: setup  ## Only the fast unit tests
+	$(BIN)/pytest tests/unit
+
+test-integration: setup  ## Only the integration tests
+	$(BIN)/pytest tests/integration
+
+lint: setup  ## Ruff and mypy over the platform package and tests
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	$(BIN)/mypy
+
+lock: setup  ## Re-pin constraints.txt from the current .venv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^mesh' > constraints.new
+	mv constraints.new constraints.txt
+
+clean:  ## Remove the warehouse and dbt's per-domain install folders (keeps .venv)
+	rm -rf warehouse domains/*/dbt_packages domains/*/target domains/*/logs domains/*/package-lock.yml

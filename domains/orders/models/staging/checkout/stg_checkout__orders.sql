@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('checkout', 'orders') }}
+),
+
+renamed as (
+    select distinct
+        {{ dbt.cast('order_id', dbt.type_bigint()) }} as order_id,
+        {{ dbt.cast('customer_id', dbt.type_bigint()) }} as customer_id,
+        {{ shared_macros.normalize_text('channel') }} as channel,
+        {{ shared_macros.normalize_text('status') }} as order_status,
+        nullif(trim(coupon_code), '') as coupon_code,
+        {{ dbt.cast('ordered_at', dbt.type_timestamp()) }} as ordered_at,
+        {{ dbt.cast('updated_at', dbt.type_timestamp()) }} as updated_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,158 @@
+"""The `mesh` command: parses arguments, calls the platform modules and prints. No logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mesh import build as build_module
+from mesh import graph
+from mesh.build import DomainResult
+from mesh.domains import discover
+from mesh.errors import MeshError
+from mesh.generate import generate as generate_landing
+from mesh.output import Format, to_csv, to_json, to_table
+from mesh.products import list_products
+from mesh.query import read_sql
+from mesh.query import run as run_query
+from mesh.workspace import Mesh
+
+app = typer.Typer(
+    help="Self-serve platform of the data mesh: generate, build, query and list data products.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@app.command()
+def generate(
+    scale: Annotated[float, typer.Option(help="Size of the data; 10 gives ten times the rows of 1.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed and scale give identical files.")] = 42,
+) -> None:
+    """Write each domain's operational source data into warehouse/landing/."""
+    mesh = Mesh.find()
+    result = generate_landing(mesh, scale=scale, seed=seed)
+    for f in result.files:
+        out.print(f"  {f.path.relative_to(mesh.root)}  {f.rows:,} rows")
+    out.print(f"Generated {result.rows:,} rows in {len(result.files)} files in "
+              f"{result.seconds:.2f} s (scale {scale:g}, seed {seed}).")
+
+
+def _print_progress(domain: str, result: DomainResult | None) -> None:
+    if result is None:
+        out.print(f"[bold]{domain}[/]: building ...")
+        return
+    if result.status == "published":
+        counts = ", ".join(f"{n} {kind}s" for kind, n in sorted(result.counts.items()))
+        out.print(f"[bold]{domain}[/]: [green]published[/] {result.publish_id} "
+                  f"({counts}; {result.seconds:.1f} s)")
+        return
+    if result.status == "skipped":
+        out.print(f"[bold]{domain}[/]: [yellow]skipped[/], {result.reason}")
+        return
+    err.print(f"[bold]{domain}[/]: [red]FAILED[/] after {result.seconds:.1f} s, {result.reason}; "
+              "the published version is unchanged.")
+    outcome = result.outcome
+    if outcome and outcome.failures:
+        for failure in outcome.failures:
+            err.print(f"  {failure.resource_type} {failure.name} ({failure.path}): {failure.status}")
+            for line in failure.message.splitlines():
+                err.print(f"    {line}", markup=False, highlight=False)
+    elif outcome and outcome.error:
+        for line in outcome.error.splitlines():
+            err.print(f"  {line}", markup=False, highlight=False)
+    if result.log_dir:
+        err.print(f"  dbt log: {result.log_dir}", highlight=False)
+
+
+@app.command()
+def build(
+    domains: Annotated[list[str] | None, typer.Argument(help="Domains to build; default all. "
+                                                       "Their upstreams are built first.")] = None,
+) -> None:
+    """Build domains in dependency order; publish each one whose models and tests pass."""
+    mesh = Mesh.find()
+    results = build_module.build(mesh, domains or [], report=_print_progress)
+    failed = [r.domain for r in results if not r.ok]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(results)} domains did not publish:[/] "
+                  f"{', '.join(failed)}.")
+        raise typer.Exit(1)
+    out.print(f"[green]All {len(results)} domains published.[/]")
+
+
+@app.command()
+def query(
+    sql: Annotated[str | None, typer.Argument(help="Read-only SQL over the published products, "
+                                              "e.g. select * from orders.main.orders_v2")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Run the SQL saved in this file.")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Run read-only SQL across the published data products of all domains."""
+    result = run_query(Mesh.find(), read_sql(sql, file))
+    if format is Format.json:
+        sys.stdout.write(to_json(result.columns, result.rows) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(to_csv(result.columns, result.rows))
+    else:
+        out.print(to_table(result.columns, result.rows))
+        out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+
+
+@app.command()
+def products(
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """List the published data products, one entry per version."""
+    found = list_products(Mesh.find())
+    if format is Format.json:
+        sys.stdout.write(json.dumps([p.model_dump() for p in found], indent=2) + "\n")
+        return
+    if format is Format.csv:
+        columns = ["domain", "name", "version", "latest_version", "relation", "owner",
+                   "contract_enforced", "deprecation_date", "published_at"]
+        sys.stdout.write(to_csv(columns, [[getattr(p, c) for c in columns] for p in found]))
+        return
+    rows = [
+        (p.domain, p.name, p.version or "", "latest" if p.version == p.latest_version
+         else f"deprecated {p.deprecation_date}" if p.deprecation_date else "",
+         p.relation, p.owner or "", len(p.columns), p.published_at or "")
+        for p in found
+    ]
+    out.print(to_table(["domain", "product", "v", "status", "relation (for mesh query)", "owner",
+                        "columns", "published"], rows))
+
+
+@app.command()
+def domains() -> None:
+    """List the domains in build order with the domains each one consumes."""
+    mesh = Mesh.find()
+    found = discover(mesh)
+    rows = [(name, ", ".join(found[name].upstreams) or "-",
+             str(found[name].path.relative_to(mesh.root)))
+            for name in graph.build_order(found)]
+    out.print(to_table(["domain (build order)", "consumes", "dbt project"], rows))
+
+
+def main() -> None:
+    """Console entry point: expected failures print one sentence and exit 1, no traceback."""
+    try:
+        app()
+    except MeshError as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Failures a user can act on. Each is caught once, in the CLI, and printed as one sentence."""
+
+
+class MeshError(Exception):
+    """Base class: the message says what failed, where, and what to do."""
+
+
+class MeshNotFoundError(MeshError):
+    """The current directory is not inside a mesh."""
+
+
+class UnknownDomainError(MeshError):
+    """A domain name on the command line matches no folder under domains/."""
+
+
+class DomainConfigError(MeshError):
+    """A domain's dbt project or dbt-loom configuration cannot be read."""
+
+
+class CycleError(MeshError):
+    """Domains depend on each other in a cycle."""
+
+
+class MissingLandingDataError(MeshError):
+    """A domain's source files are not in the landing area."""
+
+
+class MissingPublishError(MeshError):
+    """A domain needs an upstream product that has never been published."""
+
+
+class QueryError(MeshError):
+    """DuckDB rejected a query."""
