@@ -26,7 +26,7 @@ build: setup  ## Build and publish every domain in dependency order
 	$(MESH) build
 
 run: generate build  ## Set up, generate data, build the mesh, print a cross-domain analysis
-	$(MESH) query --file domains/analytics/queries/revenue_and_on_time_by_region_and_category.sql
+	$(MESH) query --file domains/analytics/queries/revenue_and_on_time_by_region_and_department.sql
 
 test: setup  ## Unit and integration tests (builds every domain in a temporary copy)
 	$(BIN)/pytest
