@@ -43,7 +43,8 @@ lint: setup  ## Ruff and mypy over the platform package and tests
 	$(BIN)/mypy
 
 lock: setup  ## Re-pin constraints.txt from the current .venv
-	$(BIN)/pip freeze --exclude-editable | grep -v '^mesh' > constraints.new
+	grep "^#" constraints.txt > constraints.new
+	$(BIN)/pip freeze --exclude-editable | grep -v "^mesh" >> constraints.new
 	mv constraints.new constraints.txt
 
 clean:  ## Remove the warehouse and dbt's per-domain install folders (keeps .venv)

@@ -56,8 +56,9 @@ def plan(mesh: Mesh, targets: list[str]) -> tuple[dict[str, Domain], list[str]]:
 
 
 def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
-    missing = [path for domain in domains for path in domain.landing_files(mesh)
-               if not path.exists()]
+    missing = [
+        path for domain in domains for path in domain.landing_files(mesh) if not path.exists()
+    ]
     if missing:
         shown = ", ".join(str(p.relative_to(mesh.root)) for p in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
@@ -66,7 +67,9 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
         )
 
 
-def dbt_env(mesh: Mesh, domain: Domain, staging: Path, upstreams: dict[str, Path]) -> dict[str, str]:
+def dbt_env(
+    mesh: Mesh, domain: Domain, staging: Path, upstreams: dict[str, Path]
+) -> dict[str, str]:
     """The environment profiles.yml, the sources and dbt-loom read for one domain build."""
     attach = [
         {"path": str(database), "alias": name, "read_only": True}
@@ -108,11 +111,16 @@ def build_domain(mesh: Mesh, domain: Domain, workers: DbtWorkers) -> DomainResul
     staging = mesh.builds / domain.name / run_id
     staging.mkdir(parents=True)
     common = [
-        "--project-dir", str(domain.path),
-        "--profiles-dir", str(mesh.root),
-        "--log-path", str(staging / "logs"),
-        "--log-level", "none",
-        "--log-level-file", "info",
+        "--project-dir",
+        str(domain.path),
+        "--profiles-dir",
+        str(mesh.root),
+        "--log-path",
+        str(staging / "logs"),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
         "--no-use-colors",
     ]
     try:
@@ -124,22 +132,44 @@ def build_domain(mesh: Mesh, domain: Domain, workers: DbtWorkers) -> DomainResul
     if not _packages_ready(mesh, domain):
         outcome = workers.run(["deps", *common], env)
         if not outcome.success:
-            return DomainResult(domain.name, "failed", time.perf_counter() - started, outcome,
-                                "dbt deps failed", log_dir=staging / "logs")
+            return DomainResult(
+                domain.name,
+                "failed",
+                time.perf_counter() - started,
+                outcome,
+                "dbt deps failed",
+                log_dir=staging / "logs",
+            )
 
     outcome = workers.run(["build", *common, "--target-path", str(staging / "target")], env)
     if not outcome.success:
-        return DomainResult(domain.name, "failed", time.perf_counter() - started, outcome,
-                            "dbt build failed", log_dir=staging / "logs", counts=outcome.counts)
+        return DomainResult(
+            domain.name,
+            "failed",
+            time.perf_counter() - started,
+            outcome,
+            "dbt build failed",
+            log_dir=staging / "logs",
+            counts=outcome.counts,
+        )
 
     record = publish(
-        mesh, domain.name, staging, run_id,
+        mesh,
+        domain.name,
+        staging,
+        run_id,
         upstreams={name: path.parent.name for name, path in upstreams.items()},
         dbt_results=outcome.counts,
     )
     shutil.rmtree(staging, ignore_errors=True)
-    return DomainResult(domain.name, "published", time.perf_counter() - started, outcome,
-                        publish_id=record.publish_id, counts=outcome.counts)
+    return DomainResult(
+        domain.name,
+        "published",
+        time.perf_counter() - started,
+        outcome,
+        publish_id=record.publish_id,
+        counts=outcome.counts,
+    )
 
 
 def build(mesh: Mesh, targets: list[str], report: Reporter | None = None) -> list[DomainResult]:
@@ -152,8 +182,9 @@ def build(mesh: Mesh, targets: list[str], report: Reporter | None = None) -> lis
             domain = domains[name]
             blocked = [u for u in domain.upstreams if u in results and not results[u].ok]
             if blocked:
-                result = DomainResult(name, "skipped",
-                                      reason=f"upstream {', '.join(blocked)} did not publish")
+                result = DomainResult(
+                    name, "skipped", reason=f"upstream {', '.join(blocked)} did not publish"
+                )
             else:
                 if report:
                     report(name, None)

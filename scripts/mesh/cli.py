@@ -34,7 +34,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="Size of the data; 10 gives ten times the rows of 1.")] = 1.0,
+    scale: Annotated[
+        float, typer.Option(help="Size of the data; 10 gives ten times the rows of 1.")
+    ] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed and scale give identical files.")] = 42,
 ) -> None:
     """Write each domain's operational source data into warehouse/landing/."""
@@ -42,8 +44,10 @@ def generate(
     result = generate_landing(mesh, scale=scale, seed=seed)
     for f in result.files:
         out.print(f"  {f.path.relative_to(mesh.root)}  {f.rows:,} rows")
-    out.print(f"Generated {result.rows:,} rows in {len(result.files)} files in "
-              f"{result.seconds:.2f} s (scale {scale:g}, seed {seed}).")
+    out.print(
+        f"Generated {result.rows:,} rows in {len(result.files)} files in "
+        f"{result.seconds:.2f} s (scale {scale:g}, seed {seed})."
+    )
 
 
 def _print_progress(domain: str, result: DomainResult | None) -> None:
@@ -52,18 +56,24 @@ def _print_progress(domain: str, result: DomainResult | None) -> None:
         return
     if result.status == "published":
         counts = ", ".join(f"{n} {kind}s" for kind, n in sorted(result.counts.items()))
-        out.print(f"[bold]{domain}[/]: [green]published[/] {result.publish_id} "
-                  f"({counts}; {result.seconds:.1f} s)")
+        out.print(
+            f"[bold]{domain}[/]: [green]published[/] {result.publish_id} "
+            f"({counts}; {result.seconds:.1f} s)"
+        )
         return
     if result.status == "skipped":
         out.print(f"[bold]{domain}[/]: [yellow]skipped[/], {result.reason}")
         return
-    err.print(f"[bold]{domain}[/]: [red]FAILED[/] after {result.seconds:.1f} s, {result.reason}; "
-              "the published version is unchanged.")
+    err.print(
+        f"[bold]{domain}[/]: [red]FAILED[/] after {result.seconds:.1f} s, {result.reason}; "
+        "the published version is unchanged."
+    )
     outcome = result.outcome
     if outcome and outcome.failures:
         for failure in outcome.failures:
-            err.print(f"  {failure.resource_type} {failure.name} ({failure.path}): {failure.status}")
+            err.print(
+                f"  {failure.resource_type} {failure.name} ({failure.path}): {failure.status}"
+            )
             for line in failure.message.splitlines():
                 err.print(f"    {line}", markup=False, highlight=False)
     elif outcome and outcome.error:
@@ -75,25 +85,35 @@ def _print_progress(domain: str, result: DomainResult | None) -> None:
 
 @app.command()
 def build(
-    domains: Annotated[list[str] | None, typer.Argument(help="Domains to build; default all. "
-                                                       "Their upstreams are built first.")] = None,
+    domains: Annotated[
+        list[str] | None,
+        typer.Argument(help="Domains to build; default all. Their upstreams are built first."),
+    ] = None,
 ) -> None:
     """Build domains in dependency order; publish each one whose models and tests pass."""
     mesh = Mesh.find()
     results = build_module.build(mesh, domains or [], report=_print_progress)
     failed = [r.domain for r in results if not r.ok]
     if failed:
-        err.print(f"[red]{len(failed)} of {len(results)} domains did not publish:[/] "
-                  f"{', '.join(failed)}.")
+        err.print(
+            f"[red]{len(failed)} of {len(results)} domains did not publish:[/] {', '.join(failed)}."
+        )
         raise typer.Exit(1)
     out.print(f"[green]All {len(results)} domains published.[/]")
 
 
 @app.command()
 def query(
-    sql: Annotated[str | None, typer.Argument(help="Read-only SQL over the published products, "
-                                              "e.g. select * from orders.main.orders_v2")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="Run the SQL saved in this file.")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Argument(
+            help="Read-only SQL over the published products, "
+            "e.g. select * from orders.main.orders_v2"
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Run the SQL saved in this file.")
+    ] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Run read-only SQL across the published data products of all domains."""
@@ -117,18 +137,51 @@ def products(
         sys.stdout.write(json.dumps([p.model_dump() for p in found], indent=2) + "\n")
         return
     if format is Format.csv:
-        columns = ["domain", "name", "version", "latest_version", "relation", "owner",
-                   "contract_enforced", "deprecation_date", "published_at"]
+        columns = [
+            "domain",
+            "name",
+            "version",
+            "latest_version",
+            "relation",
+            "owner",
+            "contract_enforced",
+            "deprecation_date",
+            "published_at",
+        ]
         sys.stdout.write(to_csv(columns, [[getattr(p, c) for c in columns] for p in found]))
         return
     rows = [
-        (p.domain, p.name, p.version or "", "latest" if p.version == p.latest_version
-         else f"deprecated {p.deprecation_date}" if p.deprecation_date else "",
-         p.relation, p.owner or "", len(p.columns), p.published_at or "")
+        (
+            p.domain,
+            p.name,
+            p.version or "",
+            "latest"
+            if p.version == p.latest_version
+            else f"deprecated {p.deprecation_date}"
+            if p.deprecation_date
+            else "",
+            p.relation,
+            p.owner or "",
+            len(p.columns),
+            p.published_at or "",
+        )
         for p in found
     ]
-    out.print(to_table(["domain", "product", "v", "status", "relation (for mesh query)", "owner",
-                        "columns", "published"], rows))
+    out.print(
+        to_table(
+            [
+                "domain",
+                "product",
+                "v",
+                "status",
+                "relation (for mesh query)",
+                "owner",
+                "columns",
+                "published",
+            ],
+            rows,
+        )
+    )
 
 
 @app.command()
@@ -136,9 +189,14 @@ def domains() -> None:
     """List the domains in build order with the domains each one consumes."""
     mesh = Mesh.find()
     found = discover(mesh)
-    rows = [(name, ", ".join(found[name].upstreams) or "-",
-             str(found[name].path.relative_to(mesh.root)))
-            for name in graph.build_order(found)]
+    rows = [
+        (
+            name,
+            ", ".join(found[name].upstreams) or "-",
+            str(found[name].path.relative_to(mesh.root)),
+        )
+        for name in graph.build_order(found)
+    ]
     out.print(to_table(["domain (build order)", "consumes", "dbt project"], rows))
 
 

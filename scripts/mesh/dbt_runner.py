@@ -80,17 +80,17 @@ def invoke(args: list[str], env: dict[str, str]) -> DbtOutcome:
 
     try:
         outcome = dbtRunner().invoke(args)
-    except Exception as error:  # dbt raised instead of reporting: still one outcome
-        return DbtOutcome(success=False, error=f"{type(error).__name__}: {error}")
+    except Exception as raised:  # dbt raised instead of reporting: still one outcome
+        return DbtOutcome(success=False, error=f"{type(raised).__name__}: {raised}")
     failures, counts, warnings = _summarise(outcome.result)
-    error = None
+    message = None
     if outcome.exception is not None:
-        error = str(outcome.exception).strip()
+        message = str(outcome.exception).strip()
     elif not outcome.success and not failures:
-        error = "dbt reported failure without a failing node; see the build log."
+        message = "dbt reported failure without a failing node; see the build log."
     return DbtOutcome(
         success=bool(outcome.success),
-        error=error,
+        error=message,
         failures=failures,
         counts=counts,
         warnings=warnings,

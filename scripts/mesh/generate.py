@@ -54,11 +54,16 @@ def entity_counts(scale: float) -> dict[str, int]:
 
 def _scripts() -> list[str]:
     folder = resources.files("mesh") / "generate_sql"
-    return [f.read_text() for f in sorted(folder.iterdir(), key=lambda f: f.name)
-            if f.name.endswith(".sql")]
+    return [
+        f.read_text()
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".sql")
+    ]
 
 
-def generate(mesh: Mesh, scale: float = 1.0, seed: int = 42, threads: int | None = None) -> GenerateResult:
+def generate(
+    mesh: Mesh, scale: float = 1.0, seed: int = 42, threads: int | None = None
+) -> GenerateResult:
     """Generate every domain's landing files; replaces each file atomically."""
     started = time.perf_counter()
     counts = entity_counts(scale)
@@ -86,7 +91,7 @@ def generate(mesh: Mesh, scale: float = 1.0, seed: int = 42, threads: int | None
                 f"copy (select * from {domain}.{table} order by all) "
                 f"to '{partial}' (format csv, header true)"
             )
-            os.replace(partial, target)
+            partial.replace(target)
             rows = con.execute(f"select count(*) from {domain}.{table}").fetchone()
             files.append(LandingFile(domain, table, target, rows[0] if rows else 0))
     finally:

@@ -6,7 +6,7 @@ from graphlib import CycleError as GraphCycleError
 from graphlib import TopologicalSorter
 
 from mesh.domains import Domain
-from mesh.errors import DomainConfigError, CycleError
+from mesh.errors import CycleError, DomainConfigError
 
 
 def _check_upstreams_exist(domains: dict[str, Domain]) -> None:

@@ -61,8 +61,11 @@ def products_of(domain: str, manifest: dict[str, Any], published_at: str | None)
     groups = manifest.get("groups", {})
     found = []
     for node in manifest.get("nodes", {}).values():
-        if (node.get("resource_type") != "model" or node.get("package_name") != domain
-                or node.get("access") != "public"):
+        if (
+            node.get("resource_type") != "model"
+            or node.get("package_name") != domain
+            or node.get("access") != "public"
+        ):
             continue
         meta = node.get("config", {}).get("meta") or node.get("meta") or {}
         version = node.get("version")
@@ -79,12 +82,16 @@ def products_of(domain: str, manifest: dict[str, Any], published_at: str | None)
                 archetype=meta.get("archetype"),
                 freshness=meta.get("freshness"),
                 contract_enforced=bool(node.get("contract", {}).get("enforced")),
-                deprecation_date=(str(node["deprecation_date"])[:10]
-                                  if node.get("deprecation_date") else None),
+                deprecation_date=(
+                    str(node["deprecation_date"])[:10] if node.get("deprecation_date") else None
+                ),
                 published_at=published_at,
                 columns=[
-                    Column(name=column["name"], data_type=column.get("data_type"),
-                           description=(column.get("description") or "").strip())
+                    Column(
+                        name=column["name"],
+                        data_type=column.get("data_type"),
+                        description=(column.get("description") or "").strip(),
+                    )
                     for column in node.get("columns", {}).values()
                 ],
             )
@@ -100,6 +107,7 @@ def list_products(mesh: Mesh) -> list[Product]:
         if not manifest_path.exists():
             continue
         record = read_record(mesh, name) or {}
-        products.extend(products_of(name, json.loads(manifest_path.read_text()),
-                                    record.get("published_at")))
+        products.extend(
+            products_of(name, json.loads(manifest_path.read_text()), record.get("published_at"))
+        )
     return products

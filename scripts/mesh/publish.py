@@ -55,7 +55,7 @@ def git_commit(root: Path) -> str | None:
 
 def current_publish_id(mesh: Mesh, domain: str) -> str | None:
     link = mesh.published_dir(domain)
-    return os.readlink(link) if link.is_symlink() and link.exists() else None
+    return link.readlink().name if link.is_symlink() and link.exists() else None
 
 
 def read_record(mesh: Mesh, domain: str) -> dict[str, Any] | None:
@@ -88,7 +88,7 @@ def publish(
     publish_id = new_id()
     partial = domain_dir / f".{publish_id}.partial"
     partial.mkdir()
-    os.replace(database, partial / database.name)
+    database.replace(partial / database.name)
     shutil.copy2(manifest, partial / "manifest.json")
     run_results = staging / "target" / "run_results.json"
     if run_results.exists():
@@ -103,20 +103,23 @@ def publish(
         dbt_results=dbt_results,
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
-    os.replace(partial, domain_dir / publish_id)
+    partial.replace(domain_dir / publish_id)
 
     new_link = domain_dir / f".current-{publish_id}"
     new_link.symlink_to(publish_id)
-    os.replace(new_link, domain_dir / "current")
+    new_link.replace(domain_dir / "current")
     _prune(domain_dir, keep=KEEP_PUBLISHES)
     return record
 
 
 def _prune(domain_dir: Path, keep: int) -> None:
     """Delete all but the newest `keep` publish folders (never the current one)."""
-    current = os.readlink(domain_dir / "current")
-    publishes = sorted(p for p in domain_dir.iterdir() if p.is_dir() and not p.is_symlink()
-                       and not p.name.startswith("."))
+    current = (domain_dir / "current").readlink().name
+    publishes = sorted(
+        p
+        for p in domain_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    )
     for old in publishes[:-keep]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)

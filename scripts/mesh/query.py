@@ -61,8 +61,8 @@ def run(mesh: Mesh, sql: str) -> QueryResult:
             relation = con.sql(sql)
         except duckdb.Error as error:
             raise QueryError(f"Query failed: {error}") from error
-        if relation is None:
-            return QueryResult([], [], [])
+        if relation is None:  # a statement without a result, e.g. a pragma
+            return QueryResult([], [], [])  # type: ignore[unreachable]
         try:
             rows = relation.fetchall()
         except duckdb.Error as error:

@@ -1,0 +1,94 @@
+"""Fixtures that build the real mesh, in temporary copies of the repository.
+
+Each copy is its own mesh (the CLI finds it from the working directory), so tests never
+touch the developer's warehouse. The session fixture generates small data and builds every
+domain once; tests that change something work on a copy of that built mesh.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MESH_BIN = Path(sys.executable).parent / "mesh"
+SCALE = "0.05"
+IGNORED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "warehouse",
+    "dbt_packages",
+    "target",
+    "logs",
+    "package-lock.yml",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.egg-info",
+)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def mesh(cwd: Path, *args: str, check: bool = True) -> Run:
+    """Run the real `mesh` command in `cwd`, as a user would."""
+    done = subprocess.run(
+        [str(MESH_BIN), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    run = Run(done.returncode, done.stdout, done.stderr)
+    if check and done.returncode != 0:
+        raise AssertionError(f"mesh {' '.join(args)} failed ({done.returncode}):\n{run.output}")
+    return run
+
+
+def copy_repo(target: Path) -> Path:
+    shutil.copytree(REPO, target, ignore=IGNORED, symlinks=True)
+    return target
+
+
+def copy_mesh(source: Path, target: Path) -> Path:
+    """A copy of a built mesh, published data included (publish links are relative)."""
+    shutil.copytree(
+        source,
+        target,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("dbt_packages", "build", "logs"),
+    )
+    return target
+
+
+@pytest.fixture(scope="session")
+def built_mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    """A copy of the repository with generated data and every domain built and published.
+
+    Built with `mesh build analytics`, which must build everything analytics needs first.
+    """
+    root = copy_repo(tmp_path_factory.mktemp("built") / "mesh")
+    mesh(root, "generate", "--scale", SCALE)
+    return root, mesh(root, "build", "analytics")
+
+
+@pytest.fixture
+def mesh_copy(built_mesh: tuple[Path, Run], tmp_path: Path) -> Path:
+    """A private copy of the built mesh for a test that changes code or data."""
+    return copy_mesh(built_mesh[0], tmp_path / "mesh")

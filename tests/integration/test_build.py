@@ -1,0 +1,90 @@
+"""Building the whole mesh: order, publishing, products, every domain's own dbt tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Run, mesh
+
+pytestmark = pytest.mark.integration
+
+DOMAINS = ["analytics", "catalog", "customers", "fulfillment", "orders"]
+
+
+def test_build_of_analytics_builds_its_upstreams_first(built_mesh: tuple[Path, Run]) -> None:
+    _, run = built_mesh
+    order = [
+        line.split(":")[0] for line in run.stdout.splitlines() if line.endswith("building ...")
+    ]
+    assert sorted(order) == DOMAINS
+    assert order.index("orders") < order.index("fulfillment") < order.index("analytics")
+    assert order[-1] == "analytics"
+    assert "All 5 domains published." in run.stdout
+
+
+def test_every_domain_is_published_with_its_own_database(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    for domain in DOMAINS:
+        current = root / "warehouse" / "published" / domain / "current"
+        assert current.is_symlink()
+        assert (current / f"{domain}.duckdb").is_file()
+        assert (current / "manifest.json").is_file()
+
+
+def test_every_domain_ran_its_own_dbt_tests_and_unit_tests(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    for domain in DOMAINS:
+        record = json.loads(
+            (root / "warehouse/published" / domain / "current/publish.json").read_text()
+        )
+        assert record["dbt_results"].get("test", 0) >= 3, domain
+        assert record["dbt_results"].get("unit_test", 0) >= 1, domain
+        run_results = json.loads(
+            (root / "warehouse/published" / domain / "current/run_results.json").read_text()
+        )
+        statuses = {result["status"] for result in run_results["results"]}
+        assert statuses <= {"success", "pass"}, (domain, statuses)
+
+
+def test_products_lists_every_version_with_its_contract(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    products = mesh(root, "products", "--format", "json").json()
+    by_key = {(p["domain"], p["name"], p["version"]): p for p in products}
+    assert {p["domain"] for p in products} == set(DOMAINS)
+    # Two products have a deprecated v1 and a latest v2.
+    for domain, name in [("orders", "orders"), ("catalog", "products")]:
+        v1, v2 = by_key[(domain, name, "1")], by_key[(domain, name, "2")]
+        assert v1["latest_version"] == v2["latest_version"] == "2"
+        assert v1["deprecation_date"] and not v2["deprecation_date"]
+    assert by_key[("orders", "orders", "2")]["relation"] == "orders.main.orders_v2"
+    for product in products:
+        assert product["contract_enforced"] is True
+        assert product["owner"] and "@" in product["owner"]
+        assert product["archetype"] in {"source-aligned", "aggregate", "consumer-aligned"}
+        assert product["freshness"]
+        assert product["description"]
+        assert product["columns"]
+        for column in product["columns"]:
+            assert column["data_type"], (product["name"], column["name"])
+            assert column["description"], (product["name"], column["name"])
+
+
+def test_every_product_relation_is_queryable(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    for product in mesh(root, "products", "--format", "json").json():
+        rows = mesh(
+            root, "query", f"select count(*) as n from {product['relation']}", "--format", "json"
+        ).json()
+        assert rows[0]["n"] > 0, product["relation"]
+
+
+def test_a_second_build_republishes(mesh_copy: Path) -> None:
+    before = (mesh_copy / "warehouse/published/customers/current").readlink()
+    run = mesh(mesh_copy, "build", "customers")
+    after = (mesh_copy / "warehouse/published/customers/current").readlink()
+    assert after != before
+    assert (mesh_copy / "warehouse/published/customers" / before).is_dir()  # history is kept
+    assert "customers: published" in run.stdout

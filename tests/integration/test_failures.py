@@ -1,0 +1,104 @@
+"""Bad input and failing builds: one clear message, a non-zero exit, published data unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import copy_repo, mesh
+
+pytestmark = pytest.mark.integration
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failing_domain_is_named_with_its_node_and_downstream_is_skipped(mesh_copy: Path) -> None:
+    published = mesh_copy / "warehouse/published/orders/current"
+    publish_before = published.readlink()
+    database_before = _digest(published / "orders.duckdb")
+    # A change that breaks a data test of the orders product: negative quantities.
+    model = mesh_copy / "domains/orders/models/marts/order_lines_v1.sql"
+    model.write_text(
+        model.read_text().replace("order_lines.quantity,", "-order_lines.quantity as quantity,")
+    )
+
+    run = mesh(mesh_copy, "build", "analytics", check=False)
+
+    assert run.returncode != 0
+    assert "orders: FAILED" in run.stderr
+    assert "accepted_range_order_lines_v1_quantity" in run.stderr  # the failing node
+    assert "Got " in run.stderr and "results" in run.stderr  # dbt's own message
+    assert "fulfillment: skipped, upstream orders did not publish" in run.stdout
+    assert "analytics: skipped" in run.stdout
+    assert "customers: published" in run.stdout  # independent domains go on
+    assert "Traceback" not in run.output
+    assert published.readlink() == publish_before
+    assert _digest(published / "orders.duckdb") == database_before
+
+
+def test_contract_violation_fails_the_build(mesh_copy: Path) -> None:
+    model = mesh_copy / "domains/customers/models/marts/customers_v1.sql"
+    model.write_text(model.read_text().replace("city,", "city, 1 as surprise_column,"))
+    run = mesh(mesh_copy, "build", "customers", check=False)
+    assert run.returncode != 0
+    assert "customers: FAILED" in run.stderr
+    assert "contract" in run.stderr.lower()
+    assert "surprise_column" in run.stderr
+
+
+@pytest.mark.parametrize("access", ["private", "protected"])
+def test_ref_to_another_domains_internal_model_is_an_access_error(
+    mesh_copy: Path, access: str
+) -> None:
+    project = mesh_copy / "domains/orders/dbt_project.yml"
+    project.write_text(project.read_text().replace("+access: private", f"+access: {access}"))
+    sneaky = mesh_copy / "domains/analytics/models/marts/sneaky_orders.sql"
+    sneaky.write_text("select * from {{ ref('orders', 'int_orders_totaled') }}\n")
+
+    run = mesh(mesh_copy, "build", "analytics", check=False)
+
+    assert "orders: published" in run.stdout
+    assert run.returncode != 0
+    assert "analytics: FAILED" in run.stderr
+    assert "int_orders_totaled" in run.stderr
+    assert f"which is not allowed because the referenced node is {access}" in run.stderr.replace(
+        "\n", " "
+    )
+
+
+def test_build_before_generate_names_the_missing_files(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path / "mesh")
+    run = mesh(root, "build", check=False)
+    assert run.returncode == 1
+    assert "warehouse/landing/orders/orders.csv" in run.stderr
+    assert "mesh generate" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_unknown_domain_lists_the_known_ones(mesh_copy: Path) -> None:
+    run = mesh(mesh_copy, "build", "invoices", check=False)
+    assert run.returncode == 1
+    assert "invoices" in run.stderr
+    assert "analytics, catalog, customers, fulfillment, orders" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_invalid_sql_prints_duckdbs_message(mesh_copy: Path) -> None:
+    run = mesh(mesh_copy, "query", "select nope from orders.main.orders_v2", check=False)
+    assert run.returncode == 1
+    assert 'Referenced column "nope" not found' in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_mesh_is_the_directory_you_stand_in(mesh_copy: Path, tmp_path: Path) -> None:
+    inside = mesh(mesh_copy / "domains/orders/models", "products", "--format", "json").json()
+    assert {p["domain"] for p in inside} >= {"orders", "analytics"}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    run = mesh(outside, "products", check=False)
+    assert run.returncode == 1
+    assert "No mesh found" in run.stderr
