@@ -1,0 +1,17 @@
+with products as (
+    select * from {{ ref('int_products_priced') }}
+),
+
+final as (
+    select
+        {{ dbt.cast('product_id', dbt.type_bigint()) }} as product_id,
+        {{ dbt.cast('sku', dbt.type_string()) }} as sku,
+        {{ dbt.cast('product_name', dbt.type_string()) }} as product_name,
+        {{ dbt.cast('category_id', dbt.type_bigint()) }} as category_id,
+        {{ dbt.cast('category_name', dbt.type_string()) }} as category_name,
+        {{ dbt.cast('list_price', 'double') }} as price,
+        {{ dbt.cast('is_active', dbt.type_boolean()) }} as is_active
+    from products
+)
+
+select * from final
