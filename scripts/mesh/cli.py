@@ -28,8 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Off a terminal (pipes, CI logs) Rich would squeeze tables into 80 columns; allow more.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
 @app.command()
@@ -162,8 +163,7 @@ def products(
             else "",
             p.relation,
             p.owner or "",
-            len(p.columns),
-            p.published_at or "",
+            (p.published_at or "")[:16].replace("T", " "),
         )
         for p in found
     ]
@@ -174,10 +174,9 @@ def products(
                 "product",
                 "v",
                 "status",
-                "relation (for mesh query)",
+                "relation",
                 "owner",
-                "columns",
-                "published",
+                "published (UTC)",
             ],
             rows,
         )
