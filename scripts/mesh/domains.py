@@ -50,11 +50,15 @@ class Domain:
         return [mesh.landing_dir(self.name) / f"{t}.{LANDING_FORMAT}" for t in self.source_tables]
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (as every dbt and dbt-loom file does)."""
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        content = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise DomainConfigError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(content, dict):
+        raise DomainConfigError(f"{path} must hold a YAML mapping, not a {type(content).__name__}.")
+    return content
 
 
 def _read_upstreams(project: Path) -> tuple[str, ...]:
@@ -71,7 +75,8 @@ def _read_upstreams(project: Path) -> tuple[str, ...]:
 def _read_source_tables(project: Path) -> tuple[str, ...]:
     """Every table of every dbt source declared in the project's YAML files."""
     tables: set[str] = set()
-    for path in sorted((project / "models").rglob("*.yml")):
+    models = project / "models"
+    for path in sorted([*models.rglob("*.yml"), *models.rglob("*.yaml")]):
         for source in _read_yaml(path).get("sources") or []:
             tables.update(table["name"] for table in source.get("tables") or [])
     return tuple(sorted(tables))

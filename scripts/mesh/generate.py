@@ -11,6 +11,7 @@ byte-identical files, whatever the thread count.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ class GenerateResult:
 
 
 def entity_counts(scale: float) -> dict[str, int]:
-    if scale <= 0:
-        raise MeshError(f"--scale must be greater than 0, got {scale}.")
+    if not math.isfinite(scale) or scale <= 0:
+        raise MeshError(f"--scale must be a number greater than 0, got {scale}.")
     return {name: max(1, round(base * scale)) for name, base in BASE_COUNTS.items()}
 
 
@@ -87,9 +88,10 @@ def generate(
             target = mesh.landing_dir(domain) / f"{table}.{LANDING_FORMAT}"
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(target.suffix + ".partial")
+            quoted = str(partial).replace("'", "''")
             con.execute(
                 f"copy (select * from {domain}.{table} order by all) "
-                f"to '{partial}' (format csv, header true)"
+                f"to '{quoted}' (format csv, header true)"
             )
             partial.replace(target)
             rows = con.execute(f"select count(*) from {domain}.{table}").fetchone()

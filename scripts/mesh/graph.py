@@ -40,12 +40,13 @@ def build_order(domains: dict[str, Domain], only: set[str] | None = None) -> lis
     _check_upstreams_exist(domains)
     names = set(domains) if only is None else only
     sorter: TopologicalSorter[str] = TopologicalSorter(
-        {name: [u for u in domains[name].upstreams if u in names] for name in names}
+        {name: [u for u in domains[name].upstreams if u in names] for name in sorted(names)}
     )
     try:
         sorter.prepare()
     except GraphCycleError as error:
-        cycle = " -> ".join(error.args[1])
+        # graphlib lists the cycle from consumer back to producer; read it the other way.
+        cycle = " consumes ".join(reversed(error.args[1]))
         raise CycleError(f"Domains consume each other in a cycle: {cycle}.") from error
     order: list[str] = []
     while sorter.is_active():

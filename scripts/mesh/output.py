@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
@@ -21,26 +22,49 @@ class Format(StrEnum):
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-friendly value: decimals become numbers, dates ISO strings."""
+    """A JSON-friendly value, also inside DuckDB's LIST and STRUCT values: decimals become
+    numbers, dates ISO strings, NaN and infinities null (JSON has no such numbers)."""
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
-    if isinstance(value, dt.timedelta | bytes):
-        return str(value)
-    return value
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    return str(value)  # UUID, timedelta, bytes, ...
+
+
+def unique_names(columns: Sequence[str]) -> list[str]:
+    """Column names made unique for keyed output: `select a.id, b.id` gives id, id_2."""
+    seen: dict[str, int] = {}
+    names = []
+    for column in columns:
+        seen[column] = seen.get(column, 0) + 1
+        names.append(column if seen[column] == 1 else f"{column}_{seen[column]}")
+    return names
 
 
 def to_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    records = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-    return json.dumps(records, indent=2)
+    names = unique_names(columns)
+    records = [{c: _plain(v) for c, v in zip(names, row, strict=True)} for row in rows]
+    return json.dumps(records, indent=2, allow_nan=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    plain = _plain(value)
+    return json.dumps(plain) if isinstance(plain, dict | list) else plain
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([[_plain(v) for v in row] for row in rows])
+    writer.writerows([[_csv_cell(v) for v in row] for row in rows])
     return buffer.getvalue()
 
 

@@ -96,7 +96,14 @@ def products_of(domain: str, manifest: dict[str, Any], published_at: str | None)
                 ],
             )
         )
-    return sorted(found, key=lambda p: (p.name, p.version or ""))
+    return sorted(found, key=lambda p: (p.name, _version_key(p.version)))
+
+
+def _version_key(version: str | None) -> tuple[int, str]:
+    """Versions in numeric order where they are numbers (v2 before v10)."""
+    if version is None:
+        return (-1, "")
+    return (int(version), "") if version.isdigit() else (1 << 30, version)
 
 
 def list_products(mesh: Mesh) -> list[Product]:

@@ -1,0 +1,173 @@
+"""Publishing: a build becomes the live version in one step, with a short history."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mesh.errors import MeshError
+from mesh.publish import (
+    KEEP_PUBLISHES,
+    PublishRecord,
+    current_publish_id,
+    new_id,
+    publish,
+    read_record,
+)
+from mesh.workspace import Mesh
+
+UPSTREAMS = {"customers": "20260601T000000000000Z-abcdef"}
+RESULTS = {"success": 12, "warn": 1}
+
+
+def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> Path:
+    """What a successful build leaves: the domain's database and dbt's target/ files."""
+    staging = mesh.builds / "orders" / run_id
+    (staging / "target").mkdir(parents=True)
+    con = duckdb.connect(str(staging / "orders.duckdb"))
+    try:
+        con.execute("create table orders_v2 as select ? as marker", [marker])
+    finally:
+        con.close()
+    (staging / "target" / "manifest.json").write_text(json.dumps({"metadata": {"run": marker}}))
+    if run_results:
+        (staging / "target" / "run_results.json").write_text(json.dumps({"results": []}))
+    return staging
+
+
+def publish_run(mesh: Mesh, marker: int) -> PublishRecord:
+    run_id = f"run-{marker}"
+    return publish(mesh, "orders", stage(mesh, run_id, marker), run_id, UPSTREAMS, RESULTS)
+
+
+def published_marker(mesh: Mesh) -> int:
+    con = duckdb.connect(str(mesh.published_database("orders")), read_only=True)
+    try:
+        row = con.execute("select marker from orders_v2").fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return int(row[0])
+
+
+def publish_folders(mesh: Mesh) -> list[str]:
+    return sorted(
+        p.name for p in (mesh.published / "orders").iterdir() if p.is_dir() and not p.is_symlink()
+    )
+
+
+def test_publish_creates_a_folder_and_points_current_at_it(fake_mesh: Mesh) -> None:
+    staging = stage(fake_mesh, "run-1", 1)
+
+    record = publish(fake_mesh, "orders", staging, "run-1", UPSTREAMS, RESULTS)
+
+    folder = fake_mesh.published / "orders" / record.publish_id
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json",
+        "orders.duckdb",
+        "publish.json",
+        "run_results.json",
+    ]
+    current = fake_mesh.published_dir("orders")
+    assert current.is_symlink()
+    assert current.readlink() == Path(record.publish_id)  # relative: a copied mesh keeps working
+    assert current_publish_id(fake_mesh, "orders") == record.publish_id
+    assert published_marker(fake_mesh) == 1
+    assert json.loads(fake_mesh.published_manifest("orders").read_text()) == {
+        "metadata": {"run": 1}
+    }
+    assert not (staging / "orders.duckdb").exists()  # moved, not copied
+
+
+def test_publish_json_records_the_publish(fake_mesh: Mesh) -> None:
+    record = publish_run(fake_mesh, 1)
+
+    written = read_record(fake_mesh, "orders")
+
+    assert written is not None
+    assert written["domain"] == "orders"
+    assert written["publish_id"] == record.publish_id
+    assert written["run_id"] == "run-1"
+    assert written["upstreams"] == UPSTREAMS
+    assert written["dbt_results"] == RESULTS
+    assert written["git_commit"] == record.git_commit
+    assert written["published_at"] == record.published_at
+    assert record.published_at.endswith("+00:00")
+
+
+def test_run_results_are_optional(fake_mesh: Mesh) -> None:
+    staging = stage(fake_mesh, "run-1", 1, run_results=False)
+
+    record = publish(fake_mesh, "orders", staging, "run-1", {}, {})
+
+    folder = fake_mesh.published / "orders" / record.publish_id
+    assert not (folder / "run_results.json").exists()
+    assert (folder / "publish.json").exists()
+
+
+def test_publishing_again_switches_current_and_keeps_the_older_folder(fake_mesh: Mesh) -> None:
+    first = publish_run(fake_mesh, 1)
+    second = publish_run(fake_mesh, 2)
+
+    assert current_publish_id(fake_mesh, "orders") == second.publish_id
+    assert published_marker(fake_mesh) == 2
+    assert publish_folders(fake_mesh) == sorted([first.publish_id, second.publish_id])
+    older = fake_mesh.published / "orders" / first.publish_id / "orders.duckdb"
+    assert older.is_file()
+    leftovers = [p.name for p in (fake_mesh.published / "orders").iterdir()]
+    assert sorted(leftovers) == sorted([first.publish_id, second.publish_id, "current"])
+
+
+def test_pruning_keeps_the_newest_publishes(fake_mesh: Mesh) -> None:
+    records = [publish_run(fake_mesh, marker) for marker in range(KEEP_PUBLISHES + 2)]
+
+    kept = publish_folders(fake_mesh)
+
+    assert len(kept) == KEEP_PUBLISHES
+    assert kept == [r.publish_id for r in records[-KEEP_PUBLISHES:]]
+    assert current_publish_id(fake_mesh, "orders") == records[-1].publish_id
+    assert published_marker(fake_mesh) == KEEP_PUBLISHES + 1
+
+
+@pytest.mark.parametrize("missing", ["orders.duckdb", "target/manifest.json"])
+def test_a_build_without_its_files_is_not_published(fake_mesh: Mesh, missing: str) -> None:
+    live = publish_run(fake_mesh, 1)
+    staging = stage(fake_mesh, "run-2", 2)
+    (staging / missing).unlink()
+
+    expected = f"Cannot publish orders: the build left no .*{re.escape(missing)}"
+    with pytest.raises(MeshError, match=expected):
+        publish(fake_mesh, "orders", staging, "run-2", UPSTREAMS, RESULTS)
+
+    assert current_publish_id(fake_mesh, "orders") == live.publish_id
+    assert published_marker(fake_mesh) == 1
+    assert publish_folders(fake_mesh) == [live.publish_id]
+
+
+def test_a_database_with_a_write_ahead_log_is_not_published(fake_mesh: Mesh) -> None:
+    live = publish_run(fake_mesh, 1)
+    staging = stage(fake_mesh, "run-2", 2)
+    (staging / "orders.duckdb.wal").write_bytes(b"still writing")
+
+    with pytest.raises(MeshError, match="write-ahead log"):
+        publish(fake_mesh, "orders", staging, "run-2", UPSTREAMS, RESULTS)
+
+    assert current_publish_id(fake_mesh, "orders") == live.publish_id
+    assert (staging / "orders.duckdb").exists()
+
+
+def test_a_domain_never_published_has_no_current_and_no_record(fake_mesh: Mesh) -> None:
+    assert current_publish_id(fake_mesh, "orders") is None
+    assert read_record(fake_mesh, "orders") is None
+
+
+def test_new_ids_are_unique_and_sort_in_creation_order() -> None:
+    ids = [new_id() for _ in range(50)]
+
+    assert len(set(ids)) == 50
+    assert sorted(ids) == ids
+    assert all(len(i) == len(ids[0]) for i in ids)
