@@ -1,27 +1,43 @@
-"""Build domains in dependency order and publish each one that passes.
+"""Build domains in dependency order, in parallel where the graph allows, and publish each
+one whose models and tests all pass.
 
 A build of a domain runs in its own staging folder, `build/<domain>/<run-id>/`, against a new
-DuckDB file of the same name as the published one (so dbt's database name is the same). Its
-upstream domains' published files are attached read-only and dbt-loom reads their published
-manifests. Only a build whose models and tests all pass is published; a domain whose
-upstream failed is skipped.
+DuckDB file with the same name as the published one (so dbt's database name is the same).
+Its upstreams' published files are attached read-only and dbt-loom reads their published
+manifests. dbt runs in worker processes; the parent holds each domain's build lock, publishes
+what passed and skips the consumers of what failed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
 import time
-from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Protocol
+
+import duckdb
 
 from mesh import graph
-from mesh.dbt_runner import DbtOutcome, DbtWorkers
+from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
 from mesh.domains import Domain, discover, select
-from mesh.errors import MissingLandingDataError, MissingPublishError
-from mesh.publish import new_id, publish
+from mesh.errors import (
+    MeshError,
+    MissingLandingDataError,
+    MissingPublishError,
+    PublishedDatabaseLockedError,
+)
+from mesh.locks import domain_lock
+from mesh.publish import cleanup, new_id, publish
 from mesh.workspace import Mesh
+
+DEFAULT_LOCK_TIMEOUT = 300.0
 
 
 @dataclass
@@ -42,8 +58,29 @@ class DomainResult:
         return self.status == "published"
 
 
-Reporter = Callable[[str, DomainResult | None], None]
-"""Called with (domain, None) when a domain starts and (domain, result) when it ends."""
+class Reporter(Protocol):
+    """What a build tells its caller as it goes (the CLI turns it into a display)."""
+
+    def planned(self, domains: list[str]) -> None: ...
+    def notice(self, domain: str, message: str) -> None: ...
+    def started(self, domain: str, models: int) -> None: ...
+    def totals(self, domain: str, totals: dict[str, int]) -> None: ...
+    def node_done(self, domain: str, resource_type: str, status: str) -> None: ...
+    def finished(self, result: DomainResult) -> None: ...
+
+
+class SilentReporter:
+    def planned(self, domains: list[str]) -> None: ...
+    def notice(self, domain: str, message: str) -> None: ...
+    def started(self, domain: str, models: int) -> None: ...
+    def totals(self, domain: str, totals: dict[str, int]) -> None: ...
+    def node_done(self, domain: str, resource_type: str, status: str) -> None: ...
+    def finished(self, result: DomainResult) -> None: ...
+
+
+def default_jobs() -> int:
+    """One build per core: each DuckDB build is mostly single-threaded at mesh sizes."""
+    return max(1, os.cpu_count() or 1)
 
 
 def plan(mesh: Mesh, targets: list[str]) -> tuple[dict[str, Domain], list[str]]:
@@ -68,7 +105,7 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
 
 
 def dbt_env(
-    mesh: Mesh, domain: Domain, staging: Path, upstreams: dict[str, Path]
+    mesh: Mesh, domain: Domain, staging: Path, upstreams: dict[str, Path], duckdb_threads: int
 ) -> dict[str, str]:
     """The environment profiles.yml, the sources and dbt-loom read for one domain build."""
     attach = [
@@ -81,13 +118,15 @@ def dbt_env(
         "MESH_PUBLISHED_DIR": str(mesh.published),
         "MESH_ATTACH": json.dumps(attach),
         "MESH_TARGET": "dev",
+        "MESH_DUCKDB_THREADS": str(duckdb_threads),
         "DBT_LOOM_CONFIG": str(domain.loom_config),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
-def _resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
-    """Each upstream's published database, resolved to one publish folder for the whole build."""
+def resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
+    """Each upstream's published database, resolved to one publish folder for the whole
+    build, and checked to be readable (no other process holds it open for writing)."""
     resolved = {}
     for name in domain.upstreams:
         database = mesh.published_database(name)
@@ -96,6 +135,13 @@ def _resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
                 f"{domain.name} consumes {name}, which has no published version; "
                 f"run `mesh build {name}` first."
             )
+        try:
+            duckdb.connect(str(database.resolve()), read_only=True).close()
+        except duckdb.Error as error:
+            raise PublishedDatabaseLockedError(
+                f"{domain.name} cannot read {name}'s published database "
+                f"{database.resolve()}: {error}. Close the program holding it and run again."
+            ) from error
         resolved[name] = database.resolve()
     return resolved
 
@@ -105,91 +151,201 @@ def _packages_ready(mesh: Mesh, domain: Domain) -> bool:
     return installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve()
 
 
-def build_domain(mesh: Mesh, domain: Domain, workers: DbtWorkers) -> DomainResult:
-    started = time.perf_counter()
-    run_id = new_id()
-    staging = mesh.builds / domain.name / run_id
-    staging.mkdir(parents=True)
+@dataclass
+class _Running:
+    domain: Domain
+    staging: Path
+    run_id: str
+    upstreams: dict[str, Path]
+    started: float
+    locks: ExitStack
+
+
+def _dbt_commands(mesh: Mesh, domain: Domain, staging: Path) -> list[list[str]]:
     common = [
-        "--project-dir",
-        str(domain.path),
-        "--profiles-dir",
-        str(mesh.root),
-        "--log-path",
-        str(staging / "logs"),
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
+        "--project-dir", str(domain.path),
+        "--profiles-dir", str(mesh.root),
+        "--log-path", str(staging / "logs"),
+        "--log-level", "none",
+        "--log-level-file", "info",
         "--no-use-colors",
-    ]
-    try:
-        upstreams = _resolve_upstreams(mesh, domain)
-    except MissingPublishError as error:
-        return DomainResult(domain.name, "failed", reason=str(error))
-    env = dbt_env(mesh, domain, staging, upstreams)
+    ]  # fmt: skip
+    commands = [] if _packages_ready(mesh, domain) else [["deps", *common]]
+    commands.append(["build", *common, "--target-path", str(staging / "target")])
+    return commands
 
-    if not _packages_ready(mesh, domain):
-        outcome = workers.run(["deps", *common], env)
-        if not outcome.success:
-            return DomainResult(
-                domain.name,
-                "failed",
-                time.perf_counter() - started,
-                outcome,
-                "dbt deps failed",
-                log_dir=staging / "logs",
+
+class _Scheduler:
+    """Starts each domain once its upstreams are published, `jobs` at a time."""
+
+    def __init__(
+        self,
+        mesh: Mesh,
+        domains: dict[str, Domain],
+        order: list[str],
+        jobs: int,
+        lock_timeout: float,
+        reporter: Reporter,
+    ) -> None:
+        self.mesh = mesh
+        self.domains = domains
+        self.pending = list(order)
+        self.selected = set(order)
+        self.jobs = jobs
+        self.lock_timeout = lock_timeout
+        self.reporter = reporter
+        self.results: dict[str, DomainResult] = {}
+        self.running: dict[Future[DbtOutcome], _Running] = {}
+        self.duckdb_threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def _finish(self, result: DomainResult) -> None:
+        self.results[result.domain] = result
+        self.reporter.finished(result)
+
+    def _start(self, workers: DbtWorkers, name: str) -> None:
+        domain = self.domains[name]
+        started = time.perf_counter()
+        locks = ExitStack()
+        try:
+            locks.enter_context(
+                domain_lock(
+                    self.mesh.warehouse / "locks",
+                    name,
+                    self.lock_timeout,
+                    lambda m: self.reporter.notice(name, m),
+                )
             )
-
-    outcome = workers.run(["build", *common, "--target-path", str(staging / "target")], env)
-    if not outcome.success:
-        return DomainResult(
-            domain.name,
-            "failed",
-            time.perf_counter() - started,
-            outcome,
-            "dbt build failed",
-            log_dir=staging / "logs",
-            counts=outcome.counts,
+            cleanup(self.mesh, name)
+            upstreams = resolve_upstreams(self.mesh, domain)
+        except MeshError as error:
+            locks.close()
+            self._finish(
+                DomainResult(name, "failed", time.perf_counter() - started, reason=str(error))
+            )
+            return
+        run_id = new_id()
+        staging = self.mesh.builds / name / run_id
+        staging.mkdir(parents=True)
+        task = DbtTask(
+            name,
+            _dbt_commands(self.mesh, domain, staging),
+            dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
         )
+        self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
+        future = workers.submit(task)
+        self.running[future] = _Running(domain, staging, run_id, upstreams, started, locks)
 
-    record = publish(
-        mesh,
-        domain.name,
-        staging,
-        run_id,
-        upstreams={name: path.parent.name for name, path in upstreams.items()},
-        dbt_results=outcome.counts,
-    )
-    shutil.rmtree(staging, ignore_errors=True)
-    return DomainResult(
-        domain.name,
-        "published",
-        time.perf_counter() - started,
-        outcome,
-        publish_id=record.publish_id,
-        counts=outcome.counts,
-    )
+    def _complete(self, future: Future[DbtOutcome]) -> None:
+        job = self.running.pop(future)
+        name = job.domain.name
+        try:
+            outcome = future.result()
+        except Exception as error:  # the worker died (killed, out of memory...)
+            outcome = DbtOutcome(success=False, error=f"the dbt worker process died: {error}")
+        try:
+            seconds = time.perf_counter() - job.started
+            if not outcome.success:
+                self._finish(
+                    DomainResult(
+                        name,
+                        "failed",
+                        seconds,
+                        outcome,
+                        "dbt build failed",
+                        log_dir=job.staging / "logs",
+                        counts=outcome.counts,
+                    )
+                )
+                return
+            try:
+                record = publish(
+                    self.mesh,
+                    name,
+                    job.staging,
+                    job.run_id,
+                    upstreams={u: p.parent.name for u, p in job.upstreams.items()},
+                    dbt_results=outcome.counts,
+                )
+            except MeshError as error:
+                self._finish(
+                    DomainResult(
+                        name, "failed", seconds, outcome, str(error), counts=outcome.counts
+                    )
+                )
+                return
+            shutil.rmtree(job.staging, ignore_errors=True)
+            self._finish(
+                DomainResult(
+                    name,
+                    "published",
+                    time.perf_counter() - job.started,
+                    outcome,
+                    publish_id=record.publish_id,
+                    counts=outcome.counts,
+                )
+            )
+        finally:
+            job.locks.close()
+
+    def _schedule(self, workers: DbtWorkers) -> None:
+        for name in list(self.pending):
+            upstreams = [u for u in self.domains[name].upstreams if u in self.selected]
+            if any(u not in self.results for u in upstreams):
+                continue  # an upstream is still building
+            self.pending.remove(name)
+            blocked = [u for u in upstreams if not self.results[u].ok]
+            if blocked:
+                self._finish(
+                    DomainResult(
+                        name, "skipped", reason=f"upstream {', '.join(blocked)} did not publish"
+                    )
+                )
+            elif len(self.running) < self.jobs:
+                self._start(workers, name)
+            else:
+                self.pending.insert(0, name)
+                return
+
+    def run(self, workers: DbtWorkers, events: Queue[ProgressEvent]) -> None:
+        while True:
+            self._schedule(workers)
+            if not self.running:
+                if not self.pending:
+                    return
+                continue
+            done, _ = wait(list(self.running), timeout=0.1, return_when=FIRST_COMPLETED)
+            self._drain(events)
+            for future in done:
+                self._complete(future)
+
+    def _drain(self, events: Queue[ProgressEvent]) -> None:
+        while True:
+            try:
+                domain, kind, data = events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "stats":
+                self.reporter.totals(domain, data)
+            elif kind == "node":
+                self.reporter.node_done(domain, data["resource_type"], data["status"])
 
 
-def build(mesh: Mesh, targets: list[str], report: Reporter | None = None) -> list[DomainResult]:
-    """Build `targets` (every domain when empty) and what they consume, in dependency order."""
+def build(
+    mesh: Mesh,
+    targets: list[str],
+    reporter: Reporter | None = None,
+    jobs: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> list[DomainResult]:
+    """Build `targets` (every domain when empty) and what they consume, upstreams first."""
     domains, order = plan(mesh, targets)
     check_landing(mesh, [domains[name] for name in order])
-    results: dict[str, DomainResult] = {}
-    with DbtWorkers(workers=1) as workers:
-        for name in order:
-            domain = domains[name]
-            blocked = [u for u in domain.upstreams if u in results and not results[u].ok]
-            if blocked:
-                result = DomainResult(
-                    name, "skipped", reason=f"upstream {', '.join(blocked)} did not publish"
-                )
-            else:
-                if report:
-                    report(name, None)
-                result = build_domain(mesh, domain, workers)
-            results[name] = result
-            if report:
-                report(name, result)
-    return [results[name] for name in order]
+    jobs = max(1, min(jobs or default_jobs(), len(order)))
+    reporter = reporter or SilentReporter()
+    reporter.planned(order)
+    scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter)
+    events = event_queue()
+    with DbtWorkers(workers=jobs, events=events) as workers:
+        scheduler.run(workers, events)
+    scheduler._drain(events)
+    return [scheduler.results[name] for name in order]

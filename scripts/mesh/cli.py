@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,12 @@ from rich.console import Console
 
 from mesh import build as build_module
 from mesh import graph
-from mesh.build import DomainResult
 from mesh.domains import discover
 from mesh.errors import MeshError
 from mesh.generate import generate as generate_landing
 from mesh.output import Format, to_csv, to_json, to_table
 from mesh.products import list_products
+from mesh.progress import LiveReporter, PlainReporter, summary_table
 from mesh.query import read_sql
 from mesh.query import run as run_query
 from mesh.workspace import Mesh
@@ -51,49 +52,30 @@ def generate(
     )
 
 
-def _print_progress(domain: str, result: DomainResult | None) -> None:
-    if result is None:
-        out.print(f"[bold]{domain}[/]: building ...")
-        return
-    if result.status == "published":
-        counts = ", ".join(f"{n} {kind}s" for kind, n in sorted(result.counts.items()))
-        out.print(
-            f"[bold]{domain}[/]: [green]published[/] {result.publish_id} "
-            f"({counts}; {result.seconds:.1f} s)"
-        )
-        return
-    if result.status == "skipped":
-        out.print(f"[bold]{domain}[/]: [yellow]skipped[/], {result.reason}")
-        return
-    err.print(
-        f"[bold]{domain}[/]: [red]FAILED[/] after {result.seconds:.1f} s, {result.reason}; "
-        "the published version is unchanged."
-    )
-    outcome = result.outcome
-    if outcome and outcome.failures:
-        for failure in outcome.failures:
-            err.print(
-                f"  {failure.resource_type} {failure.name} ({failure.path}): {failure.status}"
-            )
-            for line in failure.message.splitlines():
-                err.print(f"    {line}", markup=False, highlight=False)
-    elif outcome and outcome.error:
-        for line in outcome.error.splitlines():
-            err.print(f"  {line}", markup=False, highlight=False)
-    if result.log_dir:
-        err.print(f"  dbt log: {result.log_dir}", highlight=False)
-
-
 @app.command()
 def build(
     domains: Annotated[
         list[str] | None,
         typer.Argument(help="Domains to build; default all. Their upstreams are built first."),
     ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Domains built at once; default: cores.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
+    ] = False,
+    lock_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for another build of the same domain.")
+    ] = build_module.DEFAULT_LOCK_TIMEOUT,
 ) -> None:
-    """Build domains in dependency order; publish each one whose models and tests pass."""
+    """Build domains in dependency order, in parallel where possible; publish each one whose
+    models and tests all pass."""
     mesh = Mesh.find()
-    results = build_module.build(mesh, domains or [], report=_print_progress)
+    live = out.is_terminal and not quiet
+    reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
+    with reporter if isinstance(reporter, LiveReporter) else nullcontext():
+        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout)
+    out.print(summary_table(results))
     failed = [r.domain for r in results if not r.ok]
     if failed:
         err.print(

@@ -1,26 +1,38 @@
 """Run dbt in-process, in worker processes.
 
-dbt runs through `dbtRunner` inside a worker process rather than one CLI start per command:
-the import cost is paid once per worker. Two things decide the shape (measured, see the
-README's notes): dbt invocations must not run concurrently in one process, and dbt-loom
-re-wraps dbt functions on every invocation, so a worker is replaced after a number of tasks.
-Each task sets the whole environment it needs, because `env_var()` in profiles and sources
-and dbt-loom's configuration are read from the process environment.
+dbt runs through `dbtRunner` inside worker processes rather than one CLI start per command:
+the import cost is paid once per worker. Three measured facts decide the shape:
+- dbt invocations must not run concurrently in one process (shared adapter state), so
+  parallelism is processes, each running one invocation at a time;
+- dbt-loom re-wraps dbt functions on every invocation and fails after ~1000 in a process,
+  so a worker is replaced after TASKS_PER_WORKER tasks;
+- `env_var()` in profiles and sources and dbt-loom's configuration are read from the
+  process environment, so each task sets the whole environment it needs.
+
+Workers report progress (node started/finished) to the parent through a queue.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import sys
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
 from typing import Any
 
-# A worker runs this many dbt invocations, then is replaced (dbt-loom fails after ~1000).
-TASKS_PER_WORKER = 50
+# A worker runs this many tasks (a few dbt invocations each), then is replaced.
+TASKS_PER_WORKER = 20
 
-# Statuses in run_results.json that mean a node did not pass.
+# Statuses in run_results that mean a node did not pass.
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+ProgressEvent = tuple[str, str, dict[str, Any]]
+"""(domain, kind, data): kind is "stats" (nodes to run) or "node" (one node finished)."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +52,57 @@ class NodeFailure:
 
 @dataclass
 class DbtOutcome:
-    """What one dbt invocation did, in plain data that crosses process boundaries."""
+    """What a dbt task did, in plain data that crosses process boundaries."""
 
     success: bool
     error: str | None = None
     failures: list[NodeFailure] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     warnings: int = 0
+
+
+@dataclass(frozen=True)
+class DbtTask:
+    """dbt commands to run in order for one domain, stopping at the first that fails."""
+
+    domain: str
+    commands: list[list[str]]
+    env: dict[str, str]
+
+
+_events: Queue[ProgressEvent] | None = None
+_current_domain = ""
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the parent dies (e.g. `kill -9` of mesh build)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _init_worker(events: Queue[ProgressEvent] | None) -> None:
+    global _events
+    _events = events
+    _die_with_parent()
+
+
+def _on_event(event: Any) -> None:
+    """dbt callback: forward the number of nodes to run and each finished node to the parent."""
+    if _events is None:
+        return
+    name = event.info.name
+    if name == "LogStartLine" and event.data.index == 1:
+        _events.put((_current_domain, "stats", {"nodes": int(event.data.total)}))
+    elif name == "NodeFinished":
+        info = event.data.node_info
+        _events.put(
+            (
+                _current_domain,
+                "node",
+                {"resource_type": info.resource_type, "status": info.node_status},
+            )
+        )
 
 
 def _summarise(result: Any) -> tuple[list[NodeFailure], dict[str, int], int]:
@@ -73,13 +129,12 @@ def _summarise(result: Any) -> tuple[list[NodeFailure], dict[str, int], int]:
     return failures, counts, warnings
 
 
-def invoke(args: list[str], env: dict[str, str]) -> DbtOutcome:
-    """Run one dbt command in this process. Called inside a worker process."""
-    os.environ.update(env)
+def invoke(args: list[str]) -> DbtOutcome:
+    """Run one dbt command in this process."""
     from dbt.cli.main import dbtRunner
 
     try:
-        outcome = dbtRunner().invoke(args)
+        outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
     except Exception as raised:  # dbt raised instead of reporting: still one outcome
         return DbtOutcome(success=False, error=f"{type(raised).__name__}: {raised}")
     failures, counts, warnings = _summarise(outcome.result)
@@ -97,18 +152,33 @@ def invoke(args: list[str], env: dict[str, str]) -> DbtOutcome:
     )
 
 
-class DbtWorkers:
-    """A pool of worker processes running dbt, recycled after TASKS_PER_WORKER invocations."""
+def run_task(task: DbtTask) -> DbtOutcome:
+    """Run a domain's dbt commands in this worker. Called inside a worker process."""
+    global _current_domain
+    _current_domain = task.domain
+    os.environ.update(task.env)
+    outcome = DbtOutcome(success=True)
+    for command in task.commands:
+        outcome = invoke(command)
+        if not outcome.success:
+            break
+    return outcome
 
-    def __init__(self, workers: int = 1) -> None:
+
+class DbtWorkers:
+    """A pool of worker processes running dbt tasks, each worker recycled after a while."""
+
+    def __init__(self, workers: int = 1, events: Queue[ProgressEvent] | None = None) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=TASKS_PER_WORKER,
+            initializer=_init_worker,
+            initargs=(events,),
         )
 
-    def run(self, args: list[str], env: dict[str, str]) -> DbtOutcome:
-        return self._pool.submit(invoke, args, env).result()
+    def submit(self, task: DbtTask) -> Future[DbtOutcome]:
+        return self._pool.submit(run_task, task)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -118,3 +188,8 @@ class DbtWorkers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def event_queue() -> Queue[ProgressEvent]:
+    """A queue workers can report progress on (made in the same context as the workers)."""
+    return multiprocessing.get_context("spawn").Queue()

@@ -31,3 +31,15 @@ class MissingPublishError(MeshError):
 
 class QueryError(MeshError):
     """DuckDB rejected a query."""
+
+
+class DomainLockedError(MeshError):
+    """Another process is building the same domain."""
+
+
+class PublishedDatabaseLockedError(MeshError):
+    """A published database is held open for writing by another process."""
+
+
+class RollbackError(MeshError):
+    """There is no earlier published version to return to."""

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mesh.domains import discover
-from mesh.publish import read_record
+from mesh.registry import read_record
 from mesh.workspace import Mesh
 
 

@@ -4,9 +4,12 @@
                                        publish.json (the record of this publish)
     published/<domain>/current         symlink to the live <publish-id>
 
-The files are moved into a new publish folder, then `current` is re-pointed by renaming a
-new symlink over it (atomic on POSIX). Readers that opened the old database keep reading it;
-new readers see the new one. Old publish folders are the history.
+The files are moved into a hidden folder, the folder is renamed into place, and `current`
+is re-pointed by renaming a new symlink over it (atomic on POSIX). Readers that opened the
+old database keep reading it; new readers see the new one. Until that last rename nothing a
+reader can see has changed, so a crash at any moment leaves the previous version intact;
+`cleanup` removes what a crash left behind. Old publish folders are the history that
+`rollback` returns to.
 """
 
 from __future__ import annotations
@@ -20,11 +23,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mesh.errors import MeshError
+import duckdb
+
+from mesh.errors import MeshError, RollbackError
+from mesh.products import products_of
+from mesh.registry import HISTORY, RECORD, current_publish_id, domain_dir, publish_ids, read_record
 from mesh.workspace import Mesh
 
-RECORD = "publish.json"
 KEEP_PUBLISHES = 5
+
+
+@dataclass(frozen=True)
+class ProductStats:
+    """What a publish contains of one product version."""
+
+    name: str
+    version: str | None
+    relation: str
+    rows: int
+    checksum: str
 
 
 @dataclass(frozen=True)
@@ -36,11 +53,16 @@ class PublishRecord:
     git_commit: str | None
     upstreams: dict[str, str]
     dbt_results: dict[str, int]
+    products: list[ProductStats]
 
 
 def new_id() -> str:
     """A sortable, unique id for a run or a publish: UTC time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + os.urandom(3).hex()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def git_commit(root: Path) -> str | None:
@@ -50,17 +72,43 @@ def git_commit(root: Path) -> str | None:
         )
     except OSError:
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def current_publish_id(mesh: Mesh, domain: str) -> str | None:
-    link = mesh.published_dir(domain)
-    return link.readlink().name if link.is_symlink() and link.exists() else None
+def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list[ProductStats]:
+    """Row count and an order-independent content checksum of every product version."""
+    stats = []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for product in products_of(domain, manifest, published_at=None):
+            rows, checksum = con.execute(
+                f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
+                f"from {product.relation} as product"
+            ).fetchone() or (0, "0")
+            stats.append(
+                ProductStats(
+                    product.name,
+                    product.version,
+                    product.relation,
+                    rows,
+                    f"{int(checksum) % (1 << 64):016x}",
+                )
+            )
+    finally:
+        con.close()
+    return stats
 
 
-def read_record(mesh: Mesh, domain: str) -> dict[str, Any] | None:
-    path = mesh.published_dir(domain) / RECORD
-    return json.loads(path.read_text()) if path.exists() else None
+def _append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
+    with (domain_dir(mesh, domain) / HISTORY).open("a") as handle:
+        handle.write(json.dumps(event) + "\n")
+
+
+def _point_current(folder: Path, publish_id: str) -> None:
+    """Make `current` point at `publish_id` with one rename."""
+    new_link = folder / f".current-{publish_id}-{os.urandom(3).hex()}"
+    new_link.symlink_to(publish_id)
+    new_link.replace(folder / "current")
 
 
 def publish(
@@ -82,44 +130,86 @@ def publish(
             f"Cannot publish {domain}: {database} still has a write-ahead log, so a process "
             "may still be writing it. Rebuild the domain."
         )
+    stats = product_stats(domain, database, json.loads(manifest.read_text()))
 
-    domain_dir = mesh.published / domain
-    domain_dir.mkdir(parents=True, exist_ok=True)
+    folder = domain_dir(mesh, domain)
+    folder.mkdir(parents=True, exist_ok=True)
     publish_id = new_id()
-    partial = domain_dir / f".{publish_id}.partial"
+    partial = folder / f".{publish_id}.partial"
     partial.mkdir()
-    database.replace(partial / database.name)
     shutil.copy2(manifest, partial / "manifest.json")
     run_results = staging / "target" / "run_results.json"
     if run_results.exists():
         shutil.copy2(run_results, partial / "run_results.json")
+    database.replace(partial / database.name)
     record = PublishRecord(
         domain=domain,
         publish_id=publish_id,
-        published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        published_at=_now(),
         run_id=run_id,
         git_commit=git_commit(mesh.root),
         upstreams=upstreams,
         dbt_results=dbt_results,
+        products=stats,
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
-    partial.replace(domain_dir / publish_id)
-
-    new_link = domain_dir / f".current-{publish_id}"
-    new_link.symlink_to(publish_id)
-    new_link.replace(domain_dir / "current")
-    _prune(domain_dir, keep=KEEP_PUBLISHES)
+    partial.replace(folder / publish_id)
+    _point_current(folder, publish_id)
+    _append_history(
+        mesh, domain, {"event": "publish", "publish_id": publish_id, "at": record.published_at}
+    )
+    _prune(mesh, domain, keep=KEEP_PUBLISHES)
     return record
 
 
-def _prune(domain_dir: Path, keep: int) -> None:
+def _prune(mesh: Mesh, domain: str, keep: int) -> None:
     """Delete all but the newest `keep` publish folders (never the current one)."""
-    current = (domain_dir / "current").readlink().name
-    publishes = sorted(
-        p
-        for p in domain_dir.iterdir()
-        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    current = current_publish_id(mesh, domain)
+    for old in publish_ids(mesh, domain)[:-keep]:
+        if old != current:
+            shutil.rmtree(domain_dir(mesh, domain) / old, ignore_errors=True)
+
+
+def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
+    """Make the publish before the current one current again; returns its record."""
+    current = current_publish_id(mesh, domain)
+    if current is None:
+        raise RollbackError(f"{domain} has never been published; there is nothing to roll back.")
+    earlier = [publish_id for publish_id in publish_ids(mesh, domain) if publish_id < current]
+    if not earlier:
+        raise RollbackError(
+            f"{domain} has no publish older than {current} to roll back to "
+            f"(the last {KEEP_PUBLISHES} publishes are kept)."
+        )
+    target = earlier[-1]
+    _point_current(domain_dir(mesh, domain), target)
+    _append_history(
+        mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": _now()}
     )
-    for old in publishes[:-keep]:
-        if old.name != current:
-            shutil.rmtree(old, ignore_errors=True)
+    record = read_record(mesh, domain, target)
+    assert record is not None
+    return record
+
+
+def cleanup(mesh: Mesh, domain: str) -> list[Path]:
+    """Remove what interrupted builds of `domain` left behind. Call with the domain locked.
+
+    Staging folders, half-made publish folders and temporary links are never read by
+    anyone, so removing them cannot affect a reader.
+    """
+    removed: list[Path] = []
+    staging_root = mesh.builds / domain
+    if staging_root.is_dir():
+        for run in staging_root.iterdir():
+            shutil.rmtree(run, ignore_errors=True)
+            removed.append(run)
+    folder = domain_dir(mesh, domain)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name.startswith(".current-"):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+            elif path.name.startswith(".") and path.name.endswith(".partial"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed

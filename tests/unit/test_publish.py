@@ -119,7 +119,9 @@ def test_publishing_again_switches_current_and_keeps_the_older_folder(fake_mesh:
     older = fake_mesh.published / "orders" / first.publish_id / "orders.duckdb"
     assert older.is_file()
     leftovers = [p.name for p in (fake_mesh.published / "orders").iterdir()]
-    assert sorted(leftovers) == sorted([first.publish_id, second.publish_id, "current"])
+    assert sorted(leftovers) == sorted(
+        [first.publish_id, second.publish_id, "current", "history.jsonl"]
+    )
 
 
 def test_pruning_keeps_the_newest_publishes(fake_mesh: Mesh) -> None:
