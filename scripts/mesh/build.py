@@ -83,13 +83,17 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def plan(mesh: Mesh, targets: list[str]) -> tuple[dict[str, Domain], list[str]]:
-    """The domains to build for `targets` (all when empty), upstreams first."""
+def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, Domain], list[str]]:
+    """The domains to build for `targets` (all when empty), upstreams first.
+
+    With `only`, just the targets: their upstreams are read as currently published.
+    """
     domains = discover(mesh)
-    if targets:
-        select(domains, targets)
-        return domains, graph.build_order(domains, graph.with_upstreams(domains, targets))
-    return domains, graph.build_order(domains)
+    if not targets:
+        return domains, graph.build_order(domains)
+    select(domains, targets)
+    chosen = set(targets) if only else graph.with_upstreams(domains, targets)
+    return domains, graph.build_order(domains, chosen)
 
 
 def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
@@ -336,9 +340,10 @@ def build(
     reporter: Reporter | None = None,
     jobs: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    only: bool = False,
 ) -> list[DomainResult]:
     """Build `targets` (every domain when empty) and what they consume, upstreams first."""
-    domains, order = plan(mesh, targets)
+    domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
     jobs = max(1, min(jobs or default_jobs(), len(order)))
     reporter = reporter or SilentReporter()

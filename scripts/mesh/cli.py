@@ -12,10 +12,13 @@ import typer
 from rich.console import Console
 
 from mesh import build as build_module
-from mesh import graph
-from mesh.domains import discover
+from mesh import graph, registry, scaffold
+from mesh import lineage as lineage_module
+from mesh import publish as publish_module
+from mesh.domains import discover, select
 from mesh.errors import MeshError
 from mesh.generate import generate as generate_landing
+from mesh.locks import domain_lock
 from mesh.output import Format, to_csv, to_json, to_table
 from mesh.products import list_products
 from mesh.progress import LiveReporter, PlainReporter, summary_table
@@ -64,6 +67,13 @@ def build(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
     ] = False,
+    only: Annotated[
+        bool,
+        typer.Option(
+            "--only",
+            help="Build just the named domains, reading their upstreams' published versions.",
+        ),
+    ] = False,
     lock_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for another build of the same domain.")
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
@@ -74,7 +84,7 @@ def build(
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
-        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout)
+        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout, only)
     out.print(summary_table(results))
     failed = [r.domain for r in results if not r.ok]
     if failed:
@@ -82,7 +92,11 @@ def build(
             f"[red]{len(failed)} of {len(results)} domains did not publish:[/] {', '.join(failed)}."
         )
         raise typer.Exit(1)
-    out.print(f"[green]All {len(results)} domains published.[/]")
+    out.print(
+        f"[green]All {len(results)} domains published.[/]"
+        if len(results) > 1
+        else f"[green]{results[0].domain} published.[/]"
+    )
 
 
 @app.command()
@@ -179,6 +193,83 @@ def domains() -> None:
         for name in graph.build_order(found)
     ]
     out.print(to_table(["domain (build order)", "consumes", "dbt project"], rows))
+
+
+@app.command()
+def history(
+    domain: Annotated[str, typer.Argument(help="The domain whose publishes to list.")],
+) -> None:
+    """List a domain's kept publishes: when, from which commit, with which products."""
+    mesh = Mesh.find()
+    select(discover(mesh), [domain])
+    current = registry.current_publish_id(mesh, domain)
+    rows = []
+    for publish_id in reversed(registry.publish_ids(mesh, domain)):
+        record = registry.read_record(mesh, domain, publish_id) or {}
+        products = ", ".join(
+            f"{p['name']} v{p['version']} ({p['rows']:,} rows, {p['checksum'][:8]})"
+            for p in record.get("products", [])
+        )
+        rows.append(
+            (
+                "*" if publish_id == current else "",
+                publish_id,
+                record.get("published_at", ""),
+                (record.get("git_commit") or "")[:10],
+                products,
+            )
+        )
+    if not rows:
+        raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
+    out.print(to_table(["current", "publish", "published at", "commit", "products"], rows))
+
+
+@app.command()
+def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back.")]) -> None:
+    """Make the publish before the current one of DOMAIN current again."""
+    mesh = Mesh.find()
+    select(discover(mesh), [domain])
+    with domain_lock(mesh.warehouse / "locks", domain, timeout=0):
+        record = publish_module.rollback(mesh, domain)
+    out.print(
+        f"{domain} rolled back to {record['publish_id']}, published {record['published_at']}."
+    )
+
+
+@app.command()
+def lineage(
+    format: Annotated[str, typer.Option("--format", "-f", help="text or mermaid")] = "text",
+) -> None:
+    """Print which domain consumes which product version, as text or Mermaid."""
+    if format not in {"text", "mermaid"}:
+        raise MeshError(f"--format must be text or mermaid, not {format!r}.")
+    found = lineage_module.edges(Mesh.find())
+    if not found:
+        raise MeshError("No published domain consumes another yet; run `mesh build` first.")
+    text = (
+        lineage_module.as_mermaid(found) if format == "mermaid" else lineage_module.as_text(found)
+    )
+    sys.stdout.write(text + "\n")
+
+
+@app.command("new-domain")
+def new_domain(
+    name: Annotated[str, typer.Argument(help="Name of the domain (a dbt project name).")],
+    owner: Annotated[str, typer.Option(help='The owning team, "Team Name <team@example.com>".')],
+    archetype: Annotated[
+        str, typer.Option(help="source-aligned, aggregate or consumer-aligned.")
+    ] = "source-aligned",
+    consumes: Annotated[
+        list[str] | None,
+        typer.Option("--consumes", help="A domain whose products this one reads (repeatable)."),
+    ] = None,
+) -> None:
+    """Scaffold a new domain that builds and passes its tests at once."""
+    mesh = Mesh.find()
+    request = scaffold.parse_request(mesh, name, owner, archetype, consumes or [])
+    for path in scaffold.create(mesh, request):
+        out.print(f"  wrote {path.relative_to(mesh.root)}", highlight=False)
+    out.print(f"Domain {name} created. Build it with: mesh build {name}")
 
 
 def main() -> None:
