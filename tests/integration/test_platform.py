@@ -1,0 +1,261 @@
+"""The self-serve platform: atomic publishing under crashes and concurrency, history and
+rollback, lineage, and new domains in one command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.integration.conftest import MESH_BIN, Run, mesh
+
+pytestmark = pytest.mark.integration
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _published(root: Path, domain: str) -> Path:
+    return root / "warehouse/published" / domain
+
+
+def test_publish_record_has_commit_products_rows_and_checksums(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    root, _ = built_mesh
+    record = json.loads((_published(root, "orders") / "current/publish.json").read_text())
+    assert record["domain"] == "orders"
+    assert record["published_at"]
+    assert "git_commit" in record
+    products = {(p["name"], p["version"]): p for p in record["products"]}
+    assert set(products) == {("orders", "1"), ("orders", "2"), ("order_lines", "1")}
+    rows = mesh(
+        root, "query", "select count(*) as n from orders.main.orders_v2", "--format", "json"
+    ).json()
+    assert products[("orders", "2")]["rows"] == rows[0]["n"]
+    assert len(products[("orders", "2")]["checksum"]) == 16
+    fulfillment = json.loads((_published(root, "fulfillment") / "current/publish.json").read_text())
+    assert fulfillment["upstreams"] == {"orders": record["publish_id"]}
+
+
+def test_history_and_rollback(mesh_copy: Path) -> None:
+    first = (_published(mesh_copy, "customers") / "current").readlink().name
+    mesh(mesh_copy, "build", "customers", "--quiet")
+    second = (_published(mesh_copy, "customers") / "current").readlink().name
+    assert second != first
+
+    history = mesh(mesh_copy, "history", "customers").stdout
+    assert first in history and second in history
+    assert "customers v1" in history
+
+    run = mesh(mesh_copy, "rollback", "customers")
+    assert f"customers rolled back to {first}" in run.stdout
+    assert (_published(mesh_copy, "customers") / "current").readlink().name == first
+    rows = mesh(
+        mesh_copy,
+        "query",
+        "select count(*) as n from customers.main.customers_v1",
+        "--format",
+        "json",
+    ).json()
+    assert rows[0]["n"] > 0
+
+    again = mesh(mesh_copy, "rollback", "customers", check=False)
+    assert again.returncode == 1
+    assert "no publish older than" in again.stderr
+    events = [
+        json.loads(line)["event"]
+        for line in (_published(mesh_copy, "customers") / "history.jsonl").read_text().splitlines()
+    ]
+    assert events[-1] == "rollback"
+
+
+def test_products_show_when_they_were_published(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    for product in mesh(root, "products", "--format", "json").json():
+        assert product["published_at"], product["name"]
+
+
+def test_lineage_names_each_consumed_product_version(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    text = mesh(root, "lineage").stdout
+    assert (
+        "orders.orders v2 -> analytics.stg_orders__orders, fulfillment.stg_orders__orders" in text
+    )
+    assert "catalog.products v2 -> analytics.stg_catalog__products" in text
+    mermaid = mesh(root, "lineage", "--format", "mermaid").stdout
+    assert mermaid.startswith("flowchart LR")
+    assert 'orders -- "orders v2" --> fulfillment' in mermaid
+    assert 'fulfillment -- "shipments v1" --> analytics' in mermaid
+
+
+def test_failed_build_leaves_every_published_file_identical(mesh_copy: Path) -> None:
+    folder = (_published(mesh_copy, "catalog") / "current").resolve()
+    before = {path.name: _digest(path) for path in folder.iterdir()}
+    model = mesh_copy / "domains/catalog/models/marts/products_v2.sql"
+    model.write_text(model.read_text().replace("as list_price_usd", "* -1 as list_price_usd"))
+    run = mesh(mesh_copy, "build", "catalog", "--quiet", check=False)
+    assert run.returncode == 1
+    assert (_published(mesh_copy, "catalog") / "current").resolve() == folder
+    assert {path.name: _digest(path) for path in folder.iterdir()} == before
+
+
+def test_a_broken_project_names_the_domain(mesh_copy: Path) -> None:
+    model = mesh_copy / "domains/customers/models/marts/customers_v1.sql"
+    model.write_text(
+        model.read_text().replace(
+            "{{ ref('int_customers_latest') }}", "{{ ref('int_customers_latest' }}"
+        )
+    )
+    run = mesh(mesh_copy, "build", "customers", "--quiet", check=False)
+    assert run.returncode == 1
+    assert "customers: FAILED" in run.stderr
+    assert "customers_v1" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_missing_upstream_publish_is_named_with_what_to_do(mesh_copy: Path) -> None:
+    import shutil
+
+    shutil.rmtree(_published(mesh_copy, "orders"))
+    run = mesh(mesh_copy, "build", "fulfillment", "--only", "--quiet", check=False)
+    assert run.returncode == 1
+    assert "fulfillment consumes orders, which has no published version" in run.stderr
+    assert "mesh build orders" in run.stderr
+
+
+def test_a_locked_upstream_database_is_named(mesh_copy: Path) -> None:
+    database = (_published(mesh_copy, "orders") / "current/orders.duckdb").resolve()
+    holder = duckdb.connect(str(database))  # a read-write connection holds the file lock
+    try:
+        run = mesh(mesh_copy, "build", "fulfillment", "--only", "--quiet", check=False)
+    finally:
+        holder.close()
+    assert run.returncode == 1
+    assert "fulfillment cannot read orders's published database" in run.stderr
+    assert "Close the program holding it" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def _start_build(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(MESH_BIN), "build", *args, "--quiet"],
+        cwd=root,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_lock_holder(root: Path, domain: str, timeout: float = 30) -> None:
+    lock = root / "warehouse/locks" / f"{domain}.lock"
+    build_dir = root / "warehouse/build" / domain
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock.exists() and build_dir.is_dir() and any(build_dir.iterdir()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no build of {domain} started")
+
+
+def test_a_second_build_of_the_same_domain_stops_with_a_clear_message(mesh_copy: Path) -> None:
+    first = _start_build(mesh_copy, "customers")
+    _wait_for_lock_holder(mesh_copy, "customers")
+    second = mesh(mesh_copy, "build", "customers", "--quiet", "--lock-timeout", "0", check=False)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, out + err
+    assert second.returncode == 1
+    assert f"customers is being built by process {first.pid}" in second.stderr
+
+
+def test_a_second_build_waits_for_the_first_by_default(mesh_copy: Path) -> None:
+    first = _start_build(mesh_copy, "customers")
+    _wait_for_lock_holder(mesh_copy, "customers")
+    second = mesh(mesh_copy, "build", "customers", "--quiet")
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert "waiting for the build in process" in second.stdout
+    assert "customers: published" in second.stdout
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0, 4.5])
+def test_kill_9_at_any_moment_loses_nothing(mesh_copy: Path, delay: float) -> None:
+    published = _published(mesh_copy, "orders")
+    old_id = (published / "current").readlink().name
+    old_files = {p.name: _digest(p) for p in (published / old_id).iterdir()}
+
+    build = _start_build(mesh_copy, "orders")
+    time.sleep(delay)
+    os.kill(build.pid, signal.SIGKILL)
+    build.communicate(timeout=60)
+
+    # The old version is intact, and whatever is current is complete and readable.
+    assert {p.name: _digest(p) for p in (published / old_id).iterdir()} == old_files
+    current = (published / "current").resolve()
+    assert (current / "publish.json").is_file()
+    rows = mesh(
+        mesh_copy, "query", "select count(*) as n from orders.main.orders_v2", "--format", "json"
+    ).json()
+    assert rows[0]["n"] > 0
+
+    # The next build cleans up what the killed one left and succeeds.
+    time.sleep(0.5)  # let the killed build's worker, killed with its parent, go away
+    run = mesh(mesh_copy, "build", "orders", "--quiet")
+    assert "orders: published" in run.stdout
+    assert not any((mesh_copy / "warehouse/build/orders").iterdir())
+    assert not [p for p in published.iterdir() if p.name.startswith(".")]
+
+
+def test_new_domain_scaffolds_a_domain_that_builds_at_once(mesh_copy: Path) -> None:
+    run = mesh(
+        mesh_copy,
+        "new-domain",
+        "returns",
+        "--owner",
+        "Returns Team <returns@shop.example>",
+        "--consumes",
+        "orders",
+    )
+    assert "domains/returns/models/marts/returns.yml" in run.stdout
+    assert "returns: *mesh_domain" in (mesh_copy / "profiles.yml").read_text()
+    assert (
+        "/domains/returns/  returns@shop.example" in (mesh_copy / ".github/CODEOWNERS").read_text()
+    )
+
+    domains = mesh(mesh_copy, "domains").stdout
+    assert "returns" in domains
+
+    build = mesh(mesh_copy, "build", "returns", "--only", "--quiet")
+    assert "returns: published" in build.stdout
+    products = mesh(mesh_copy, "products", "--format", "json").json()
+    returns = [p for p in products if p["domain"] == "returns"]
+    assert len(returns) == 1
+    assert returns[0]["contract_enforced"] and returns[0]["owner"] == "returns@shop.example"
+    record = json.loads((_published(mesh_copy, "returns") / "current/publish.json").read_text())
+    assert record["dbt_results"]["unit_test"] == 1
+    assert record["dbt_results"]["test"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Returns", "--owner", "T <t@x.io>"], "is not valid"),
+        (["orders", "--owner", "T <t@x.io>"], "domains/orders already exists"),
+        (["returns", "--owner", "no email"], "is not of the form"),
+        (["returns", "--owner", "T <t@x.io>", "--archetype", "odd"], "is not one of"),
+        (["returns", "--owner", "T <t@x.io>", "--consumes", "nope"], "no such domain"),
+    ],
+)
+def test_new_domain_rejects_bad_input(mesh_copy: Path, args: list[str], message: str) -> None:
+    run = mesh(mesh_copy, "new-domain", *args, check=False)
+    assert run.returncode == 1
+    assert message in run.stderr
+    assert not (mesh_copy / "domains/returns").exists()
