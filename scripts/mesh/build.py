@@ -24,7 +24,7 @@ from typing import Protocol
 
 import duckdb
 
-from mesh import graph
+from mesh import expectations, graph
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
 from mesh.domains import Domain, discover, select
 from mesh.errors import (
@@ -52,6 +52,7 @@ class DomainResult:
     publish_id: str | None = None
     log_dir: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    details: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -109,7 +110,12 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
 
 
 def dbt_env(
-    mesh: Mesh, domain: Domain, staging: Path, upstreams: dict[str, Path], duckdb_threads: int
+    mesh: Mesh,
+    domain: Domain,
+    staging: Path,
+    upstreams: dict[str, Path],
+    duckdb_threads: int,
+    target: str = "dev",
 ) -> dict[str, str]:
     """The environment profiles.yml, the sources and dbt-loom read for one domain build."""
     attach = [
@@ -121,7 +127,7 @@ def dbt_env(
         "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
         "MESH_PUBLISHED_DIR": str(mesh.published),
         "MESH_ATTACH": json.dumps(attach),
-        "MESH_TARGET": "dev",
+        "MESH_TARGET": target,
         "MESH_DUCKDB_THREADS": str(duckdb_threads),
         "DBT_LOOM_CONFIG": str(domain.loom_config),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -150,7 +156,7 @@ def resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
     return resolved
 
 
-def _packages_ready(mesh: Mesh, domain: Domain) -> bool:
+def packages_ready(mesh: Mesh, domain: Domain) -> bool:
     installed = domain.path / "dbt_packages" / "shared_macros"
     return installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve()
 
@@ -165,8 +171,10 @@ class _Running:
     locks: ExitStack
 
 
-def _dbt_commands(mesh: Mesh, domain: Domain, staging: Path) -> list[list[str]]:
-    common = [
+def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
+    """Options every dbt command of a domain takes: its project, the mesh's profiles, and
+    logs in the staging folder."""
+    return [
         "--project-dir", str(domain.path),
         "--profiles-dir", str(mesh.root),
         "--log-path", str(staging / "logs"),
@@ -174,9 +182,20 @@ def _dbt_commands(mesh: Mesh, domain: Domain, staging: Path) -> list[list[str]]:
         "--log-level-file", "info",
         "--no-use-colors",
     ]  # fmt: skip
-    commands = [] if _packages_ready(mesh, domain) else [["deps", *common]]
-    commands.append(["build", *common, "--target-path", str(staging / "target")])
-    return commands
+
+
+def with_packages(
+    mesh: Mesh, domain: Domain, staging: Path, *commands: list[str]
+) -> list[list[str]]:
+    """`commands`, preceded by `dbt deps` when shared_macros is not installed for this mesh."""
+    if packages_ready(mesh, domain):
+        return list(commands)
+    return [["deps", *dbt_args(mesh, domain, staging)], *commands]
+
+
+def _dbt_commands(mesh: Mesh, domain: Domain, staging: Path) -> list[list[str]]:
+    build = ["build", *dbt_args(mesh, domain, staging), "--target-path", str(staging / "target")]
+    return with_packages(mesh, domain, staging, build)
 
 
 class _Scheduler:
@@ -290,6 +309,15 @@ class _Scheduler:
             )
         finally:
             job.locks.close()
+
+    def _consumer_expectations(self, name: str, database: Path) -> list[str]:
+        """Run every consumer's expectations on this domain's candidate products."""
+        consumers = [d for d in self.domains.values() if name in d.upstreams]
+        try:
+            failures = expectations.verify(database, expectations.on_products_of(name, consumers))
+        except MeshError as error:
+            return [str(error)]
+        return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]
 
     def _schedule(self, workers: DbtWorkers) -> None:
         for name in list(self.pending):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from mesh import build as build_module
+from mesh import check as check_module
 from mesh import graph, registry, scaffold
 from mesh import lineage as lineage_module
 from mesh import publish as publish_module
@@ -193,6 +194,25 @@ def domains() -> None:
         for name in graph.build_order(found)
     ]
     out.print(to_table(["domain (build order)", "consumes", "dbt project"], rows))
+
+
+@app.command()
+def check(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to check; default all.")
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Check mesh-wide policies, breaking changes against the published state (with the
+    consumers they would break) and consumers of deprecated product versions."""
+    report = check_module.run(Mesh.find(), domains or [])
+    if format is Format.json:
+        sys.stdout.write(json.dumps(check_module.as_dict(report), indent=2) + "\n")
+    else:
+        for line in check_module.as_lines(report):
+            out.print(line, markup=False, highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -59,6 +59,7 @@ class DbtOutcome:
     failures: list[NodeFailure] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     warnings: int = 0
+    deprecations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class DbtTask:
 
 _events: Queue[ProgressEvent] | None = None
 _current_domain = ""
+_deprecations: list[str] = []  # refs to deprecated product versions seen in this invocation
+
+DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
 
 def _die_with_parent() -> None:
@@ -88,10 +92,15 @@ def _init_worker(events: Queue[ProgressEvent] | None) -> None:
 
 
 def _on_event(event: Any) -> None:
-    """dbt callback: forward the number of nodes to run and each finished node to the parent."""
+    """dbt callback: forward the number of nodes to run and each finished node to the parent,
+    and note every reference to a deprecated product version."""
+    name = event.info.name
+    if name in DEPRECATION_EVENTS:
+        message = " ".join(event.info.msg.split())
+        if message not in _deprecations:
+            _deprecations.append(message)
     if _events is None:
         return
-    name = event.info.name
     if name == "LogStartLine" and event.data.index == 1:
         _events.put((_current_domain, "stats", {"nodes": int(event.data.total)}))
     elif name == "NodeFinished":
@@ -133,6 +142,7 @@ def invoke(args: list[str]) -> DbtOutcome:
     """Run one dbt command in this process."""
     from dbt.cli.main import dbtRunner
 
+    _deprecations.clear()
     try:
         outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
     except Exception as raised:  # dbt raised instead of reporting: still one outcome
@@ -149,6 +159,7 @@ def invoke(args: list[str]) -> DbtOutcome:
         failures=failures,
         counts=counts,
         warnings=warnings,
+        deprecations=list(_deprecations),
     )
 
 
@@ -165,6 +176,14 @@ def run_task(task: DbtTask) -> DbtOutcome:
     return outcome
 
 
+def run_each(task: DbtTask) -> list[DbtOutcome]:
+    """Run every command of a task, whatever the outcome of the ones before; in a worker."""
+    global _current_domain
+    _current_domain = task.domain
+    os.environ.update(task.env)
+    return [invoke(command) for command in task.commands]
+
+
 class DbtWorkers:
     """A pool of worker processes running dbt tasks, each worker recycled after a while."""
 
@@ -178,7 +197,12 @@ class DbtWorkers:
         )
 
     def submit(self, task: DbtTask) -> Future[DbtOutcome]:
+        """Run the task's commands in order, stopping at the first that fails."""
         return self._pool.submit(run_task, task)
+
+    def submit_each(self, task: DbtTask) -> Future[list[DbtOutcome]]:
+        """Run all of the task's commands, each whatever the others did."""
+        return self._pool.submit(run_each, task)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

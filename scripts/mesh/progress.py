@@ -39,9 +39,16 @@ def describe_failure(result: DomainResult) -> list[str]:
             lines.extend(f"    {line}" for line in failure.message.splitlines())
     elif outcome and outcome.error:
         lines.extend(f"  {line}" for line in outcome.error.splitlines())
+    lines.extend(f"  {detail}" for detail in result.details)
     if result.log_dir:
         lines.append(f"  dbt log: {result.log_dir}")
     return lines
+
+
+def deprecation_warnings(result: DomainResult) -> list[str]:
+    """One line per reference to a deprecated product version, with dbt's date."""
+    found = result.outcome.deprecations if result.outcome else []
+    return [f"{result.domain}: warning: {message}" for message in found]
 
 
 def summary_table(results: list[DomainResult]) -> Table:
@@ -68,7 +75,8 @@ class PlainReporter:
         self.out, self.err = out, err
 
     def planned(self, domains: list[str]) -> None:
-        self.out.print(f"Building {len(domains)} domains: {', '.join(domains)}", highlight=False)
+        what = f"{len(domains)} domains: {', '.join(domains)}" if len(domains) > 1 else domains[0]
+        self.out.print(f"Building {what}", highlight=False)
 
     def notice(self, domain: str, message: str) -> None:
         self.out.print(message, highlight=False)
@@ -83,6 +91,8 @@ class PlainReporter:
         pass
 
     def finished(self, result: DomainResult) -> None:
+        for warning in deprecation_warnings(result):
+            self.err.print(warning, markup=False, highlight=False)
         if result.status == "published":
             self.out.print(
                 f"{result.domain}: published {result.publish_id} "
@@ -187,4 +197,6 @@ class LiveReporter:
             row.note = result.reason
         if result.status == "failed":
             self.failures.append(result)
+        for warning in deprecation_warnings(result):
+            self.live.console.print(warning, markup=False, highlight=False)
         self._refresh()

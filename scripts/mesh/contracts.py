@@ -1,0 +1,235 @@
+"""Breaking changes to data product contracts, and who they would break.
+
+A domain's working tree is compared with its last published state, following the rules of
+dbt's own state comparison (`state:modified` with contract checks): removing or renaming a
+column, changing a column's base type, removing an enforced constraint, disabling the
+contract, changing a table into a view, and deleting a model or a version are breaking.
+Adding a column or a version is not. Unlike dbt, which stops at the first breaking change and
+only warns for unversioned models, every change is listed and all are errors.
+
+For each breaking change the consumers are found in their published manifests: every model
+of another domain that depends on the changed product version, and which of the affected
+columns its compiled SQL reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+CONSTRAINED_MATERIALIZATIONS = {"table", "incremental"}
+
+
+@dataclass(frozen=True)
+class BreakingChange:
+    domain: str
+    model: str  # product name
+    version: str | None
+    kind: str  # column_removed, type_changed, constraint_removed, ...
+    detail: str  # one sentence
+    columns: tuple[str, ...] = ()
+
+    @property
+    def product(self) -> str:
+        return f"{self.domain}.{self.model}" + (f" v{self.version}" if self.version else "")
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A consumer model that reads a changed product version."""
+
+    consumer: str
+    model: str
+    columns_read: tuple[str, ...]
+    reads_all_columns: bool = False
+
+
+@dataclass
+class ChangeReport:
+    change: BreakingChange
+    impacts: list[Impact] = field(default_factory=list)
+
+
+def base_type(data_type: str | None) -> str:
+    """`decimal(18, 2)` -> `decimal`: parameters may change without breaking consumers."""
+    return re.sub(r"\(.*\)", "", (data_type or "").strip().lower()).strip()
+
+
+def _contracted_models(manifest: dict[str, Any], domain: str) -> dict[str, dict[str, Any]]:
+    return {
+        unique_id: node
+        for unique_id, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") == "model"
+        and node.get("package_name") == domain
+        and node.get("contract", {}).get("enforced")
+    }
+
+
+def _constraints(node: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
+    """Enforced constraints as (type, columns), model- and column-level alike."""
+    found = {(c["type"], tuple(c.get("columns") or ())) for c in node.get("constraints", [])}
+    for column in node.get("columns", {}).values():
+        found.update((c["type"], (column["name"],)) for c in column.get("constraints", []))
+    return found
+
+
+def _version(node: dict[str, Any]) -> str | None:
+    return None if node.get("version") is None else str(node["version"])
+
+
+def breaking_changes(
+    domain: str, published: dict[str, Any], working: dict[str, Any]
+) -> list[BreakingChange]:
+    """Every breaking change from the published manifest to the working tree's manifest."""
+    changes: list[BreakingChange] = []
+    new_nodes = working.get("nodes", {})
+    for unique_id, old in sorted(_contracted_models(published, domain).items()):
+        name, version = old["name"], _version(old)
+
+        def change(
+            kind: str,
+            detail: str,
+            columns: tuple[str, ...] = (),
+            name: str = name,
+            version: str | None = version,
+        ) -> None:
+            changes.append(BreakingChange(domain, name, version, kind, detail, columns))
+
+        new = new_nodes.get(unique_id)
+        if new is None:
+            what = f"version {version} of {name}" if version else name
+            change("deleted", f"The contracted model {what} was deleted or renamed.")
+            continue
+        if not new.get("contract", {}).get("enforced"):
+            change("contract_disabled", f"The contract of {name} is no longer enforced.")
+            continue
+        old_columns, new_columns = old.get("columns", {}), new.get("columns", {})
+        removed = tuple(sorted(set(old_columns) - set(new_columns)))
+        if removed:
+            change("column_removed", f"Columns removed or renamed: {', '.join(removed)}.", removed)
+        retyped = tuple(
+            sorted(
+                column
+                for column in set(old_columns) & set(new_columns)
+                if base_type(old_columns[column].get("data_type"))
+                != base_type(new_columns[column].get("data_type"))
+            )
+        )
+        for column in retyped:
+            change(
+                "type_changed",
+                f"Column {column} changed type from {old_columns[column].get('data_type')} "
+                f"to {new_columns[column].get('data_type')}.",
+                (column,),
+            )
+        lost = _constraints(old) - _constraints(new)
+        for kind, columns in sorted(lost):
+            if set(columns) <= set(removed):
+                continue  # already reported with the column
+            change(
+                "constraint_removed",
+                f"The {kind} constraint on {', '.join(columns) or 'the model'} was removed.",
+                columns,
+            )
+        old_mat = old.get("config", {}).get("materialized")
+        new_mat = new.get("config", {}).get("materialized")
+        if old_mat in CONSTRAINED_MATERIALIZATIONS and new_mat not in CONSTRAINED_MATERIALIZATIONS:
+            change(
+                "materialization_changed",
+                f"{name} changed from {old_mat} to {new_mat}, which drops its constraints.",
+            )
+    return changes
+
+
+_STAR = re.compile(r"select\s+(\w+\.)?\*", re.IGNORECASE)
+
+
+def _columns_read(sql: str, columns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    read = tuple(c for c in columns if re.search(rf"\b{re.escape(c)}\b", sql, re.IGNORECASE))
+    return read, bool(_STAR.search(sql))
+
+
+def consumer_impact(
+    change: BreakingChange, consumer_manifests: dict[str, dict[str, Any]]
+) -> list[Impact]:
+    """Models of other domains that depend on the changed product version.
+
+    Columns read are found in the consumer's compiled SQL (its raw SQL if it was never
+    compiled). A model that selects `*` reads every column; its downstream models within
+    the consumer are followed to see which columns are used in the end.
+    """
+    target = f"model.{change.domain}.{change.model}" + (
+        f".v{change.version}" if change.version else ""
+    )
+    impacts: list[Impact] = []
+    for consumer, manifest in sorted(consumer_manifests.items()):
+        if consumer == change.domain:
+            continue
+        nodes = manifest.get("nodes", {})
+        for unique_id, node in sorted(nodes.items()):
+            if node.get("package_name") != consumer or target not in node.get("depends_on", {}).get(
+                "nodes", []
+            ):
+                continue
+            sql = node.get("compiled_code") or node.get("raw_code") or ""
+            read, star = _columns_read(sql, change.columns)
+            if star:
+                # Follow the models that read this one: what do they use in the end?
+                for child in nodes.values():
+                    if unique_id in child.get("depends_on", {}).get("nodes", []):
+                        more, _ = _columns_read(
+                            child.get("compiled_code") or child.get("raw_code") or "",
+                            change.columns,
+                        )
+                        read = tuple(sorted(set(read) | set(more)))
+            impacts.append(Impact(consumer, node["name"], read, star))
+    return impacts
+
+
+@dataclass(frozen=True)
+class DeprecatedUse:
+    consumer: str
+    model: str
+    product: str
+    version: str
+    deprecation_date: str
+    days_left: int
+
+
+def deprecated_uses(
+    consumer_manifests: dict[str, dict[str, Any]],
+    producer_manifests: dict[str, dict[str, Any]],
+    today: dt.date,
+) -> list[DeprecatedUse]:
+    """Every consumer model still reading a product version that has a deprecation date.
+
+    The date comes from the producer's published manifest when there is one (the consumer's
+    copy of the producer's node may be older).
+    """
+    found = []
+    for consumer, manifest in sorted(consumer_manifests.items()):
+        nodes = manifest.get("nodes", {})
+        for node in nodes.values():
+            if node.get("package_name") != consumer:
+                continue
+            for parent_id in node.get("depends_on", {}).get("nodes", []):
+                parent = nodes.get(parent_id, {})
+                producer = producer_manifests.get(parent.get("package_name") or "", {})
+                parent = producer.get("nodes", {}).get(parent_id, parent)
+                date = parent.get("deprecation_date")
+                if parent.get("package_name") in (None, consumer) or not date:
+                    continue
+                day = dt.date.fromisoformat(str(date)[:10])
+                found.append(
+                    DeprecatedUse(
+                        consumer,
+                        node["name"],
+                        f"{parent['package_name']}.{parent['name']}",
+                        str(parent.get("version")),
+                        day.isoformat(),
+                        (day - today).days,
+                    )
+                )
+    return sorted(found, key=lambda use: (use.days_left, use.consumer, use.model))

@@ -1,0 +1,190 @@
+"""Consumer-driven contract tests: what consumers expect of the products they read.
+
+A consumer domain declares expectations on its input ports in `expectations.yml`:
+
+    expectations:
+      - product: orders.orders        # <domain>.<product>
+        version: 2
+        checks:
+          - not_empty: true
+          - unique: order_id
+          - not_null: [order_id, customer_id]
+          - accepted_values: {column: order_status, values: [placed, shipped, delivered]}
+          - min_rows: 100
+          - expression: "net_amount_usd >= 0"    # must hold for every row
+
+Before a producer publishes, every consumer's expectations on its products are run against
+the candidate database in staging; one failing expectation blocks the publish and names the
+consumer and the expectation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from mesh.domains import Domain
+from mesh.errors import DomainConfigError
+
+FILE = "expectations.yml"
+
+
+class AcceptedValues(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    values: list[Any]
+
+
+class Check(BaseModel):
+    """One expectation; exactly one of the fields is set."""
+
+    model_config = ConfigDict(extra="forbid")
+    not_empty: bool | None = None
+    unique: str | None = None
+    not_null: list[str] | None = None
+    accepted_values: AcceptedValues | None = None
+    min_rows: int | None = None
+    expression: str | None = None
+
+    @field_validator("not_null", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def describe(self) -> str:
+        for name, value in self.model_dump(exclude_none=True).items():
+            if name == "accepted_values":
+                return f"accepted_values {value['column']} in {value['values']}"
+            return f"{name} {value}" if value is not True else name
+        return "empty expectation"
+
+
+class ProductExpectations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product: str
+    version: int | None = None
+    checks: list[Check]
+
+    @field_validator("product")
+    @classmethod
+    def _qualified(cls, value: str) -> str:
+        if value.count(".") != 1:
+            raise ValueError("product must be <domain>.<product>, e.g. orders.orders")
+        return value
+
+
+class ExpectationsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expectations: list[ProductExpectations] = []
+
+
+@dataclass(frozen=True)
+class Expectation:
+    consumer: str
+    domain: str
+    product: str
+    version: int | None
+    check: Check
+
+    @property
+    def label(self) -> str:
+        version = f" v{self.version}" if self.version is not None else ""
+        product = f"{self.domain}.{self.product}{version}"
+        return f"{self.consumer} expects {product}: {self.check.describe()}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    expectation: Expectation
+    detail: str
+
+
+def load(domain: Domain) -> list[Expectation]:
+    path = domain.path / FILE
+    if not path.exists():
+        return []
+    try:
+        parsed = ExpectationsFile.model_validate(yaml.safe_load(path.read_text()) or {})
+    except (yaml.YAMLError, ValidationError) as error:
+        raise DomainConfigError(f"{path} is not a valid expectations file: {error}") from error
+    found: list[Expectation] = []
+    for entry in parsed.expectations:
+        producer, product = entry.product.split(".", 1)
+        found.extend(
+            Expectation(domain.name, producer, product, entry.version, check)
+            for check in entry.checks
+        )
+    return found
+
+
+def on_products_of(producer: str, consumers: list[Domain]) -> list[Expectation]:
+    """Every consumer's expectations on `producer`'s products."""
+    return [e for consumer in consumers for e in load(consumer) if e.domain == producer]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _failure_sql(check: Check, relation: str) -> tuple[str, str]:
+    """A query returning one number that is 0 when the check holds, and what it counts."""
+    if check.not_empty:
+        return f"select case when exists (select 1 from {relation}) then 0 else 1 end", "empty"
+    if check.min_rows is not None:
+        return (
+            f"select greatest({check.min_rows} - count(*), 0) from {relation}",
+            f"rows short of {check.min_rows}",
+        )
+    if check.unique:
+        column = _quote(check.unique)
+        return (
+            f"select count(*) from (select {column} from {relation} group by {column} "
+            f"having count(*) > 1)",
+            "duplicated values",
+        )
+    if check.not_null:
+        condition = " or ".join(f"{_quote(c)} is null" for c in check.not_null)
+        return f"select count(*) from {relation} where {condition}", "rows with nulls"
+    if check.accepted_values:
+        values = ", ".join(
+            "'" + str(v).replace("'", "''") + "'" for v in check.accepted_values.values
+        )
+        column = _quote(check.accepted_values.column)
+        return (
+            f"select count(*) from {relation} where {column} not in ({values})",
+            "rows with other values",
+        )
+    if check.expression:
+        return (
+            f"select count(*) from {relation} where not ({check.expression})",
+            "rows where it does not hold",
+        )
+    return "select 0", ""
+
+
+def verify(database: Path, expectations: list[Expectation]) -> list[Failure]:
+    """Run expectations against a candidate database file (opened read-only)."""
+    if not expectations:
+        return []
+    failures = []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for expectation in expectations:
+            suffix = f"_v{expectation.version}" if expectation.version is not None else ""
+            relation = f"{expectation.domain}.main.{expectation.product}{suffix}"
+            sql, counted = _failure_sql(expectation.check, relation)
+            try:
+                row = con.execute(sql).fetchone()
+            except duckdb.Error as error:
+                failures.append(Failure(expectation, f"could not be evaluated: {error}"))
+                continue
+            if row and row[0]:
+                failures.append(Failure(expectation, f"{row[0]} {counted}"))
+    finally:
+        con.close()
+    return failures
