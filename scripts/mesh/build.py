@@ -280,6 +280,21 @@ class _Scheduler:
                     )
                 )
                 return
+            failures = self._consumer_expectations(name, job.staging / f"{name}.duckdb")
+            if failures:
+                reason = f"{len(failures)} consumer expectation(s) failed, so it was not published"
+                self._finish(
+                    DomainResult(
+                        name,
+                        "failed",
+                        seconds,
+                        outcome,
+                        reason,
+                        counts=outcome.counts,
+                        details=failures,
+                    )
+                )
+                return
             try:
                 record = publish(
                     self.mesh,
