@@ -7,7 +7,7 @@ SCALE ?= 1
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run test test-unit test-integration lint typecheck lock clean
+.PHONY: help setup generate build run test test-unit test-integration lint fix ci lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,10 +37,15 @@ test-unit: setup  ## Only the fast unit tests
 test-integration: setup  ## Only the integration tests
 	$(BIN)/pytest tests/integration
 
-lint: setup  ## Ruff and mypy over the platform package and tests
+lint: setup  ## Ruff and mypy over the platform, and the SQL style of every domain (sqlfluff)
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
 	$(BIN)/mypy
+	$(MESH) lint
+
+fix: setup  ## Apply ruff's and sqlfluff's fixes
+	$(BIN)/ruff format scripts tests
+	$(MESH) lint --fix
 
 lock: setup  ## Re-pin constraints.txt from the current .venv
 	grep "^#" constraints.txt > constraints.new

@@ -15,6 +15,7 @@ from mesh import build as build_module
 from mesh import check as check_module
 from mesh import graph, registry, scaffold
 from mesh import lineage as lineage_module
+from mesh import lint as lint_module
 from mesh import publish as publish_module
 from mesh.domains import discover, select
 from mesh.errors import MeshError
@@ -212,6 +213,33 @@ def check(
         for line in check_module.as_lines(report):
             out.print(line, markup=False, highlight=False)
     if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to lint; default all.")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Fix what sqlfluff can, then report what is left.")
+    ] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """Check the SQL style of the domains' dbt models with sqlfluff (see .sqlfluff)."""
+    if format not in {"table", "json"}:
+        raise MeshError(f"--format must be table or json, not {format!r}.")
+    mesh = Mesh.find()
+    found = discover(mesh)
+    results = lint_module.lint(
+        mesh, select(found, domains) if domains else list(found.values()), fix
+    )
+    if format == "json":
+        sys.stdout.write(json.dumps(lint_module.as_dict(results), indent=2) + "\n")
+    else:
+        for line in lint_module.as_lines(results):
+            out.print(line, markup=False, highlight=False)
+    if not all(result.ok for result in results):
         raise typer.Exit(1)
 
 

@@ -15,7 +15,14 @@ orders_by_group as (
         sum(quantity) as items,
         sum(net_amount_usd) as revenue_usd
     from order_lines
-    group by region, category_name, department, order_id, customer_id, is_delivered, is_delivered_on_time
+    group by
+        region,
+        category_name,
+        department,
+        order_id,
+        customer_id,
+        is_delivered,
+        is_delivered_on_time
 ),
 
 final as (

@@ -36,7 +36,9 @@ final as (
         -- On time: delivered on or before the promised date. Unknown while in transit.
         case
             when milestones.delivered_at is null then null
-            else {{ dbt.cast('milestones.delivered_at', 'date') }} <= shipments.promised_delivery_date
+            else
+                {{ dbt.cast('milestones.delivered_at', 'date') }}
+                <= shipments.promised_delivery_date
         end as is_on_time,
         case
             when milestones.delivered_at is null then null

@@ -25,8 +25,10 @@ line_totals as (
 payment_totals as (
     select
         order_id,
-        sum(case when payment_status = 'succeeded' then amount_usd else 0 end) as paid_amount_usd,
-        sum(case when payment_status = 'refunded' then amount_usd else 0 end) as refunded_amount_usd,
+        sum(case when payment_status = 'succeeded' then amount_usd else 0 end)
+            as paid_amount_usd,
+        sum(case when payment_status = 'refunded' then amount_usd else 0 end)
+            as refunded_amount_usd,
         count(*) as payment_attempts
     from payments
     group by order_id

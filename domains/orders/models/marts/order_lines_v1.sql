@@ -17,8 +17,9 @@ final as (
         order_lines.quantity,
         order_lines.unit_price_usd,
         order_lines.discount_usd,
-        {{ shared_macros.money('order_lines.unit_price_usd * order_lines.quantity - order_lines.discount_usd') }}
-            as net_amount_usd
+        {{ shared_macros.money(
+            'order_lines.unit_price_usd * order_lines.quantity - order_lines.discount_usd'
+        ) }} as net_amount_usd
     from order_lines
     inner join orders on order_lines.order_id = orders.order_id
 )
