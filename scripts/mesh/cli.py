@@ -13,6 +13,7 @@ from rich.console import Console
 
 from mesh import build as build_module
 from mesh import check as check_module
+from mesh import ci as ci_module
 from mesh import graph, registry, scaffold
 from mesh import lineage as lineage_module
 from mesh import lint as lint_module
@@ -240,6 +241,29 @@ def lint(
         for line in lint_module.as_lines(results):
             out.print(line, markup=False, highlight=False)
     if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("ci-workflow")
+def ci_workflow(
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the file is out of date.")
+    ] = False,
+) -> None:
+    """Write .github/workflows/domains.yml: one CI job per domain, each after the jobs of the
+    domains it consumes."""
+    mesh = Mesh.find()
+    path = ci_module.workflow_path(mesh).relative_to(mesh.root)
+    if not check_only:
+        ci_module.write_workflow(mesh)
+        out.print(f"wrote {path}", highlight=False)
+    elif ci_module.workflow_is_current(mesh):
+        out.print(f"{path} is up to date.", highlight=False)
+    else:
+        err.print(
+            f"[red]{path} is out of date:[/] run `mesh ci-workflow` and commit the file.",
+            highlight=False,
+        )
         raise typer.Exit(1)
 
 
