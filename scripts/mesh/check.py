@@ -84,6 +84,17 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
     with DbtWorkers(workers=max(1, min(len(names), 2))) as workers:
         for name in names:
             domain = domains[name]
+            unpublished = [u for u in domain.upstreams if not mesh.published_manifest(u).exists()]
+            if unpublished:
+                results[name] = {
+                    "manifest": None,
+                    "state_error": None,
+                    "parse_error": (
+                        f"{name} consumes {', '.join(unpublished)}, which has no published "
+                        f"version; run `mesh build {' '.join(unpublished)}` first."
+                    ),
+                }
+                continue
             staging = mesh.warehouse / "check" / name / new_id()
             staging.mkdir(parents=True)
             published = mesh.published_manifest(name).exists()

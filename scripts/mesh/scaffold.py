@@ -3,8 +3,9 @@
 The template is a complete, working domain: a dbt project using shared_macros, a group with
 its owner, staging / intermediate / marts layers, an example data product with an enforced
 contract, a version, data tests and a unit test, and example source data as a seed. The new
-domain is also registered where the mesh needs it: a profile in profiles.yml and a section in
-CODEOWNERS. Template files use [[ ]] and [% %] so dbt's own {{ }} pass through untouched.
+domain is also registered where the mesh needs it: a profile in profiles.yml, a section in
+CODEOWNERS and a job in the generated CI workflow. Template files use [[ ]] and [% %] so
+dbt's own {{ }} pass through untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import jinja2
 
+from mesh import ci
 from mesh.domains import discover
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
@@ -142,4 +144,6 @@ def create(mesh: Mesh, request: NewDomain) -> list[Path]:
     codeowners = _register_codeowners(mesh, request)
     if codeowners:
         written.append(codeowners)
+    if ci.workflow_path(mesh).exists():  # the new domain gets its own CI job
+        written.append(ci.write_workflow(mesh))
     return written

@@ -243,6 +243,14 @@ def test_new_domain_scaffolds_a_domain_that_builds_at_once(mesh_copy: Path) -> N
     assert record["dbt_results"]["unit_test"] == 1
     assert record["dbt_results"]["test"] >= 5
 
+    # ... and passes the project's checks: policies, lint, and its own CI job.
+    assert "All checks passed." in mesh(mesh_copy, "check", "returns").stdout
+    assert "all clean" in mesh(mesh_copy, "lint", "returns").stdout
+    assert "up to date" in mesh(mesh_copy, "ci-workflow", "--check").stdout
+    workflow = (mesh_copy / ".github/workflows/domains.yml").read_text()
+    assert "domain-returns:" in workflow
+    assert "needs: [domain-orders]" in workflow or "- domain-orders" in workflow
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
