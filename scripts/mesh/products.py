@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mesh.domains import discover
-from mesh.registry import read_record
+from mesh.registry import CONTRACT, parquet_name, port_folder, read_record
 from mesh.workspace import Mesh
 
 
@@ -35,6 +35,8 @@ class Product(BaseModel):
     deprecation_date: str | None
     published_at: str | None
     columns: list[Column]
+    parquet: str | None = None  # output port: the product version as a Parquet file
+    contract: str | None = None  # its ODCS contract
 
     @property
     def ref(self) -> str:
@@ -114,7 +116,13 @@ def list_products(mesh: Mesh) -> list[Product]:
         if not manifest_path.exists():
             continue
         record = read_record(mesh, name) or {}
-        products.extend(
-            products_of(name, json.loads(manifest_path.read_text()), record.get("published_at"))
-        )
+        folder = mesh.published_dir(name).resolve()
+        for product in products_of(
+            name, json.loads(manifest_path.read_text()), record.get("published_at")
+        ):
+            port = folder / port_folder(product.name, product.version)
+            parquet = port / parquet_name(product.name, product.version)
+            product.parquet = str(parquet) if parquet.exists() else None
+            product.contract = str(port / CONTRACT) if (port / CONTRACT).exists() else None
+            products.append(product)
     return products

@@ -1,7 +1,8 @@
 """Publishing: a built and tested domain becomes the version every reader sees, in one step.
 
     published/<domain>/<publish-id>/   <domain>.duckdb, manifest.json, run_results.json,
-                                       publish.json (the record of this publish)
+                                       publish.json (the record of this publish),
+                                       products/<product>/v<N>/ (Parquet, contract: ports.py)
     published/<domain>/current         symlink to the live <publish-id>
 
 The files are moved into a hidden folder, the folder is renamed into place, and `current`
@@ -25,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from mesh import ports
 from mesh.errors import MeshError, RollbackError
 from mesh.products import products_of
 from mesh.registry import HISTORY, RECORD, current_publish_id, domain_dir, publish_ids, read_record
@@ -54,6 +56,7 @@ class PublishRecord:
     upstreams: dict[str, str]
     dbt_results: dict[str, int]
     products: list[ProductStats]
+    output_ports: dict[str, str]
 
 
 def new_id() -> str:
@@ -130,13 +133,16 @@ def publish(
             f"Cannot publish {domain}: {database} still has a write-ahead log, so a process "
             "may still be writing it. Rebuild the domain."
         )
-    stats = product_stats(domain, database, json.loads(manifest.read_text()))
+    manifest_data = json.loads(manifest.read_text())
+    stats = product_stats(domain, database, manifest_data)
 
     folder = domain_dir(mesh, domain)
     folder.mkdir(parents=True, exist_ok=True)
     publish_id = new_id()
     partial = folder / f".{publish_id}.partial"
     partial.mkdir()
+    published_at = _now()
+    output_ports = ports.export(domain, database, manifest_data, partial, published_at)
     shutil.copy2(manifest, partial / "manifest.json")
     run_results = staging / "target" / "run_results.json"
     if run_results.exists():
@@ -145,12 +151,15 @@ def publish(
     record = PublishRecord(
         domain=domain,
         publish_id=publish_id,
-        published_at=_now(),
+        published_at=published_at,
         run_id=run_id,
         git_commit=git_commit(mesh.root),
         upstreams=upstreams,
         dbt_results=dbt_results,
         products=stats,
+        output_ports={
+            f"{port.product}.v{port.version}": str(port.parquet) for port in output_ports
+        },
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)

@@ -15,6 +15,18 @@ from mesh.workspace import Mesh
 
 RECORD = "publish.json"
 HISTORY = "history.jsonl"
+PORTS = "products"
+CONTRACT = "contract.odcs.yaml"
+DESCRIPTOR = "descriptor.json"
+
+
+def port_folder(name: str, version: str | None) -> Path:
+    """Where a product version's output ports live, relative to its publish folder."""
+    return Path(PORTS) / name / (f"v{version}" if version is not None else "unversioned")
+
+
+def parquet_name(name: str, version: str | None) -> str:
+    return f"{name}_v{version}.parquet" if version is not None else f"{name}.parquet"
 
 
 def domain_dir(mesh: Mesh, domain: str) -> Path:

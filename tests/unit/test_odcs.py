@@ -1,0 +1,467 @@
+"""ODCS v3 contracts and data product descriptors, generated from the manifest fixtures.
+
+The fixtures are the customers, orders and analytics manifests as dbt parses the domains
+(see test_policies.py); the analytics one also holds the upstream products dbt-loom injected.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mesh import odcs
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PUBLISHED_AT = "2026-11-24T13:00:00+00:00"
+
+Manifest = dict[str, Any]
+
+PRODUCT_VERSIONS = [
+    ("customers", "model.customers.customers.v1"),
+    ("orders", "model.orders.order_lines.v1"),
+    ("orders", "model.orders.orders.v1"),
+    ("orders", "model.orders.orders.v2"),
+    ("analytics", "model.analytics.sales_by_region_and_category.v1"),
+]
+
+
+@cache
+def _fixture(domain: str) -> Manifest:
+    manifest: Manifest = json.loads((FIXTURES / f"{domain}_manifest.json").read_text())
+    return manifest
+
+
+def manifest(domain: str, change: Callable[[Manifest], object] | None = None) -> Manifest:
+    """A copy of the domain's fixture manifest, changed by `change`."""
+    copied = copy.deepcopy(_fixture(domain))
+    if change is not None:
+        change(copied)
+    return copied
+
+
+def contract_of(
+    domain: str, unique_id: str, change: Callable[[Manifest], object] | None = None
+) -> dict[str, Any]:
+    return odcs.contract(domain, manifest(domain, change), unique_id, published_at=PUBLISHED_AT)
+
+
+def columns(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    [table] = document["schema"]
+    return {column["name"]: column for column in table["properties"]}
+
+
+def custom(item: dict[str, Any]) -> dict[str, Any]:
+    return {entry["property"]: entry["value"] for entry in item.get("customProperties", [])}
+
+
+def metrics(column: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A column's library quality rules by metric."""
+    return {rule["metric"]: rule for rule in column.get("quality", []) if "metric" in rule}
+
+
+def test_the_fixtures_hold_the_expected_public_product_versions() -> None:
+    found = sorted(
+        (domain, uid)
+        for domain in ("customers", "orders", "analytics")
+        for uid, node in _fixture(domain)["nodes"].items()
+        if node["resource_type"] == "model"
+        and node["package_name"] == domain
+        and node.get("access") == "public"
+    )
+    assert found == sorted(PRODUCT_VERSIONS)
+
+
+@pytest.mark.parametrize(("domain", "unique_id"), PRODUCT_VERSIONS)
+def test_every_product_version_gets_a_valid_contract(domain: str, unique_id: str) -> None:
+    document = contract_of(domain, unique_id)
+    assert odcs.validate(document) == []
+    name, version = unique_id.split(".")[2:]
+    assert document["apiVersion"] == odcs.API_VERSION == "v3.2.0"
+    assert document["kind"] == "DataContract"
+    assert document["id"] == f"{domain}.{name}.{version}"
+    assert document["version"] == f"{version.removeprefix('v')}.0.0"
+    assert (document["domain"], document["dataProduct"]) == (domain, name)
+    assert document["contractCreatedTs"] == PUBLISHED_AT
+    # The YAML reads back as the same document: dates and versions stay strings.
+    assert yaml.safe_load(odcs.to_yaml(document)) == document
+
+
+def test_yaml_keeps_the_order_the_document_was_built_in() -> None:
+    text = odcs.to_yaml(contract_of("orders", "model.orders.orders.v2"))
+    assert text.startswith("apiVersion: v3.2.0\nkind: DataContract\nid: orders.orders.v2\n")
+
+
+def test_orders_v2_columns_keys_and_types() -> None:
+    found = columns(contract_of("orders", "model.orders.orders.v2"))
+    assert [name for name, c in found.items() if c.get("primaryKey")] == ["order_id"]
+    assert found["order_id"]["primaryKeyPosition"] == 1
+    assert [name for name, c in found.items() if c["required"]] == [
+        "order_id",
+        "customer_id",
+        "order_status",
+        "ordered_at",
+    ]
+    assert [name for name, c in found.items() if c.get("unique")] == ["order_id"]
+    types = {name: (c.get("logicalType"), c["physicalType"]) for name, c in found.items()}
+    assert types["order_id"] == ("integer", "bigint")
+    assert types["item_count"] == ("integer", "integer")
+    assert types["gross_amount_usd"] == ("number", "decimal(18,2)")
+    assert types["channel"] == ("string", "varchar")
+    assert types["is_fully_paid"] == ("boolean", "boolean")
+    assert types["ordered_date"] == ("date", "date")
+    assert types["ordered_at"] == ("timestamp", "timestamp")
+    assert found["order_id"]["description"] == "Key of the order, shared by every domain."
+    assert {c["classification"] for c in found.values()} == {"internal"}
+
+
+def test_a_column_is_required_by_its_not_null_test_alone() -> None:
+    def change(m: Manifest) -> None:
+        column = m["nodes"]["model.orders.orders.v2"]["columns"]["customer_id"]
+        column["constraints"] = []
+
+    assert columns(contract_of("orders", "model.orders.orders.v2", change))["customer_id"][
+        "required"
+    ]
+
+    def without_test(m: Manifest) -> None:
+        change(m)
+        del m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
+
+    found = columns(contract_of("orders", "model.orders.orders.v2", without_test))
+    assert found["customer_id"]["required"] is False
+    assert "quality" not in found["customer_id"]
+
+
+def test_orders_v2_quality_rules_come_from_its_data_tests() -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    found = columns(document)
+    key_rules = metrics(found["order_id"])
+    assert set(key_rules) == {"duplicateValues", "nullValues"}
+    assert key_rules["duplicateValues"]["mustBe"] == key_rules["nullValues"]["mustBe"] == 0
+    assert {rule["type"] for rule in key_rules.values()} == {"library"}
+    assert custom(key_rules["duplicateValues"]) == {"dbtTest": "unique_orders_v2_order_id"}
+
+    status = metrics(found["order_status"])["invalidValues"]
+    assert status["arguments"] == {"validValues": ["placed", "shipped", "delivered", "cancelled"]}
+    assert status["mustBe"] == 0 and status["severity"] == "error"
+
+    [range_rule] = found["net_amount_usd"]["quality"]
+    assert range_rule["type"] == "sql"
+    assert range_rule["query"] == (
+        "select count(*) from orders.main.orders_v2 "
+        "where net_amount_usd is not null and not (net_amount_usd >= 0)"
+    )
+    assert range_rule["mustBe"] == 0
+
+    [table_rule] = document["schema"][0]["quality"]
+    assert (table_rule["metric"], table_rule["mustBeGreaterThan"]) == ("rowCount", 0)
+    assert "quality" not in found["ordered_date"]  # no tests, no rules
+
+
+def test_a_warning_test_is_a_warning_rule() -> None:
+    def change(m: Manifest) -> None:
+        test = m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
+        test["config"]["severity"] = "WARN"
+
+    [rule] = columns(contract_of("orders", "model.orders.orders.v2", change))["customer_id"][
+        "quality"
+    ]
+    assert rule["severity"] == "warning"
+
+
+def test_relationships_expression_and_range_rules_are_runnable_sql() -> None:
+    lines = columns(contract_of("orders", "model.orders.order_lines.v1"))
+    [relationship] = [r for r in lines["order_id"]["quality"] if r["name"] == "relationships"]
+    assert relationship["query"] == (
+        "select count(*) from orders.main.order_lines_v1 where order_id is not null and "
+        "order_id not in (select order_id from orders.main.orders_v2 where order_id is not null)"
+    )
+
+    document = contract_of("analytics", "model.analytics.sales_by_region_and_category.v1")
+    [expression] = [r for r in document["schema"][0]["quality"] if r["type"] == "sql"]
+    assert expression["query"] == (
+        "select count(*) from analytics.main.sales_by_region_and_category_v1 where not "
+        "(on_time_order_count <= delivered_order_count and delivered_order_count <= order_count)"
+    )
+    [rate] = columns(document)["on_time_delivery_rate"]["quality"]
+    assert "not (on_time_delivery_rate >= 0 and on_time_delivery_rate <= 1)" in rate["query"]
+
+
+def test_other_generic_tests_become_dbt_rules() -> None:
+    def change(m: Manifest) -> None:
+        test = m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
+        test["test_metadata"] = {
+            "name": "at_least_one",
+            "namespace": "dbt_utils",
+            "kwargs": {"column_name": "customer_id", "model": "{{ ... }}", "group_by": ["x"]},
+        }
+
+    document = contract_of("orders", "model.orders.orders.v2", change)
+    [rule] = columns(document)["customer_id"]["quality"]
+    assert rule["type"] == "custom" and rule["engine"] == "dbt"
+    assert rule["implementation"] == {
+        "test": "dbt_utils.at_least_one",
+        "arguments": {"group_by": ["x"]},
+    }
+    assert odcs.validate(document) == []
+
+
+def test_orders_v2_owner_freshness_and_archetype_come_from_meta_and_group() -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    assert document["status"] == "active"
+    assert document["team"]["name"] == "Checkout Team"
+    assert document["team"]["members"] == [
+        {"username": "checkout-team@shop.example", "name": "Checkout Team", "role": "owner"}
+    ]
+    assert document["support"][0]["url"] == "mailto:checkout-team@shop.example"
+    sla = {item["property"]: item for item in document["slaProperties"]}
+    assert (sla["freshness"]["value"], sla["freshness"]["unit"]) == (6, "h")
+    assert (sla["frequency"]["value"], sla["frequency"]["unit"]) == (1, "h")
+    properties = custom(document)
+    assert properties["archetype"] == "source-aligned"
+    assert properties["relation"] == "orders.main.orders_v2"
+    assert "deprecationDate" not in properties
+
+
+def test_a_meta_owner_other_than_the_group_is_the_product_owner() -> None:
+    def change(m: Manifest) -> None:
+        m["nodes"]["model.orders.orders.v2"]["config"]["meta"]["owner"] = "ana@shop.example"
+
+    document = contract_of("orders", "model.orders.orders.v2", change)
+    assert document["team"]["members"][1] == {
+        "username": "ana@shop.example",
+        "role": "productOwner",
+    }
+    assert document["support"][0]["url"] == "mailto:ana@shop.example"
+
+
+def test_orders_v2_says_how_to_read_it_and_on_what_terms() -> None:
+    description = contract_of("orders", "model.orders.orders.v2")["description"]
+    assert description["purpose"].startswith("Data product: one row per order placed")
+    assert "orders.main.orders_v2" in description["usage"]
+    assert "ref('orders', 'orders', v=2)" in description["usage"]
+    assert "orders_v2.parquet" in description["usage"]
+    terms = description["limitations"]
+    assert "Internal to the shop" in terms
+    assert "hash" in terms and "pin a version" in terms and "deprecated" in terms
+
+
+def test_orders_v1_is_deprecated_with_its_date() -> None:
+    document = contract_of("orders", "model.orders.orders.v1")
+    assert document["status"] == "deprecated"
+    assert document["version"] == "1.0.0"
+    assert custom(document)["deprecationDate"] == "2027-06-30"
+    assert custom(document)["latestVersion"] == "2"
+    assert document["schema"][0]["deprecated"] is True
+    assert "removed after 2027-06-30. Use v2." in document["description"]["limitations"]
+    assert "order_total" in columns(document)
+
+
+def test_customers_email_hash_is_restricted_hashed_pii() -> None:
+    document = contract_of("customers", "model.customers.customers.v1")
+    found = columns(document)
+    assert found["email_hash"]["classification"] == "restricted"
+    assert found["email_hash"]["tags"] == ["pii-hashed"]
+    assert "hash_pii" in found["email_hash"]["transformDescription"]
+    others = {c["classification"] for name, c in found.items() if name != "email_hash"}
+    assert others == {"internal"}
+    assert "(here: email_hash)" in document["description"]["limitations"]
+
+
+def test_a_hash_column_not_made_by_hash_pii_is_not_called_hashed_pii() -> None:
+    def change(m: Manifest) -> None:
+        model = m["nodes"]["model.customers.customers.v1"]
+        model["raw_code"] = model["raw_code"].replace(
+            "{{ shared_macros.hash_pii('email') }}", "md5(email)"
+        )
+
+    found = columns(contract_of("customers", "model.customers.customers.v1", change))
+    assert found["email_hash"]["classification"] == "internal"
+    assert "tags" not in found["email_hash"]
+
+
+def test_a_column_tagged_pii_anywhere_is_restricted() -> None:
+    def change(m: Manifest) -> None:
+        m["nodes"]["model.customers.customers.v1"]["columns"]["email"] = {
+            "name": "email",
+            "data_type": "varchar",
+            "description": "Email address.",
+        }
+
+    document = contract_of("customers", "model.customers.customers.v1", change)
+    assert columns(document)["email"]["classification"] == "restricted"
+    assert columns(document)["email"]["tags"] == ["pii"]
+    assert odcs.validate(document) == []
+
+
+def test_a_composite_primary_key_has_positions() -> None:
+    found = columns(contract_of("analytics", "model.analytics.sales_by_region_and_category.v1"))
+    keys = {name: c["primaryKeyPosition"] for name, c in found.items() if c.get("primaryKey")}
+    assert keys == {"region": 1, "category_name": 2}
+    assert not any(c.get("unique") for c in found.values())
+
+
+def test_the_analytics_descriptor_lists_five_upstream_product_versions() -> None:
+    uid = "model.analytics.sales_by_region_and_category.v1"
+    found = odcs.descriptor("analytics", manifest("analytics"), uid)
+    assert found["inputPorts"] == [
+        {"id": "catalog.products.v2", "domain": "catalog", "product": "products", "version": "2"},
+        {
+            "id": "customers.customers.v1",
+            "domain": "customers",
+            "product": "customers",
+            "version": "1",
+        },
+        {
+            "id": "fulfillment.shipments.v1",
+            "domain": "fulfillment",
+            "product": "shipments",
+            "version": "1",
+        },
+        {
+            "id": "orders.order_lines.v1",
+            "domain": "orders",
+            "product": "order_lines",
+            "version": "1",
+        },
+        {"id": "orders.orders.v2", "domain": "orders", "product": "orders", "version": "2"},
+    ]
+    assert found["outputPorts"] == [
+        {
+            "type": "duckdb",
+            "relation": "analytics.main.sales_by_region_and_category_v1",
+            "ref": "ref('analytics', 'sales_by_region_and_category', v=1)",
+        },
+        {"type": "parquet", "path": "sales_by_region_and_category_v1.parquet"},
+    ]
+    assert found["id"] == "analytics.sales_by_region_and_category.v1"
+    assert found["title"] == "Sales by region and category"
+    assert found["owner"] == "commercial-analytics@shop.example"
+    assert found["archetype"] == "consumer-aligned"
+    assert found["contract"] == {
+        "standard": "ODCS",
+        "apiVersion": "v3.2.0",
+        "path": "contract.odcs.yaml",
+    }
+    json.dumps(found)  # plain JSON
+
+
+def test_input_ports_follow_the_models_reads() -> None:
+    def change(m: Manifest) -> None:
+        node = m["nodes"]["model.analytics.int_order_lines_enriched"]
+        node["depends_on"]["nodes"].remove("model.analytics.stg_fulfillment__shipments")
+
+    uid = "model.analytics.sales_by_region_and_category.v1"
+    ports = odcs.descriptor("analytics", manifest("analytics", change), uid)["inputPorts"]
+    assert "fulfillment.shipments.v1" not in {port["id"] for port in ports}
+    assert len(ports) == 4
+
+
+def test_given_consumes_replace_the_input_ports() -> None:
+    uid = "model.analytics.sales_by_region_and_category.v1"
+    consumes = [{"domain": "orders", "product": "orders", "version": "2"}]
+    found = odcs.descriptor("analytics", manifest("analytics"), uid, consumes=consumes)
+    assert found["inputPorts"] == [{"id": "orders.orders.v2", **consumes[0]}]
+
+
+def test_source_aligned_descriptors() -> None:
+    orders = manifest("orders")
+    v2 = odcs.descriptor("orders", orders, "model.orders.orders.v2")
+    assert v2["inputPorts"] == []
+    assert v2["outputPorts"][0]["relation"] == "orders.main.orders_v2"
+    assert v2["outputPorts"][1] == {"type": "parquet", "path": "orders_v2.parquet"}
+    assert (v2["version"], v2["latest_version"], v2["deprecation_date"]) == ("2", "2", None)
+    assert v2["owner"] == "checkout-team@shop.example"
+    v1 = odcs.descriptor("orders", orders, "model.orders.orders.v1")
+    assert (v1["deprecation_date"], v1["status"]) == ("2027-06-30", "deprecated")
+
+
+def test_only_public_models_of_the_domain_have_contracts() -> None:
+    with pytest.raises(ValueError, match="not a public model of orders"):
+        odcs.contract("orders", manifest("orders"), "model.orders.int_orders_latest")
+    with pytest.raises(ValueError, match="not a model"):
+        odcs.descriptor("orders", manifest("orders"), "model.orders.nope.v9")
+
+
+def test_without_published_at_there_is_no_creation_time() -> None:
+    document = odcs.contract("orders", manifest("orders"), "model.orders.orders.v2")
+    assert "contractCreatedTs" not in document
+    assert odcs.validate(document) == []
+
+
+@pytest.mark.parametrize(
+    ("data_type", "logical"),
+    [
+        ("bigint", "integer"),
+        ("INTEGER", "integer"),
+        ("hugeint", "integer"),
+        ("decimal(5,4)", "number"),
+        ("double", "number"),
+        ("varchar", "string"),
+        ("VARCHAR(20)", "string"),
+        ("boolean", "boolean"),
+        ("date", "date"),
+        ("timestamp", "timestamp"),
+        ("timestamp with time zone", "timestamp"),
+        ("time", "time"),
+        ("integer[]", "array"),
+        ("struct(a integer)", "object"),
+        ("map(varchar, integer)", "object"),
+        ("interval", "string"),
+        ("json", "string"),
+    ],
+)
+def test_logical_types(data_type: str, logical: str) -> None:
+    assert odcs.logical_type(data_type)[0] == logical
+
+
+def test_every_column_has_a_logical_type_the_schema_accepts() -> None:
+    # The schema's if/then rules reject a property without a logicalType.
+    def change(m: Manifest) -> None:
+        node = m["nodes"]["model.orders.orders.v2"]
+        node["columns"]["channel"]["data_type"] = "interval"
+        node["columns"]["item_count"]["data_type"] = "map(varchar, integer)"
+
+    document = contract_of("orders", "model.orders.orders.v2", change)
+    assert odcs.validate(document) == []
+    found = columns(document)
+    assert (found["channel"]["logicalType"], found["channel"]["physicalType"]) == (
+        "string",
+        "interval",
+    )
+    del found["channel"]["logicalType"]
+    assert odcs.validate(document) == ["$.schema[0].properties[2]: 'map' is a required property"]
+
+
+def test_a_column_without_a_name_fails_validation_with_a_message() -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    del document["schema"][0]["properties"][2]["name"]
+    assert odcs.validate(document) == ["$.schema[0].properties[2]: 'name' is a required property"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("apiVersion",), "v9.9.9", "$.apiVersion: 'v9.9.9' is not one of"),
+        (("schema", 0, "properties", 0, "logicalType"), "int", "'int' is not one of"),
+        (("contractCreatedTs",), "yesterday", "'yesterday' is not a 'date-time'"),
+        (("schema", 0, "properties", 0, "colour"), "red", "'colour' was unexpected"),
+    ],
+)
+def test_broken_documents_fail_validation(
+    path: tuple[str | int, ...], value: str, message: str
+) -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    parent: Any = document
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    errors = odcs.validate(document)
+    assert any(message in error for error in errors), errors
