@@ -7,7 +7,7 @@ SCALE ?= 1
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run test test-unit test-integration lint fix ci ci-workflow actionlint lock clean
+.PHONY: help setup generate build run catalog test test-unit test-integration lint fix ci ci-workflow actionlint lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lock: setup  ## Re-pin constraints.txt from the current .venv
 	grep "^#" constraints.txt > constraints.new
 	$(BIN)/pip freeze --exclude-editable | grep -v "^mesh" >> constraints.new
 	mv constraints.new constraints.txt
+
+catalog: setup  ## Build the data product catalog (warehouse/catalog/index.html)
+	$(MESH) catalog
 
 ci: setup  ## One domain's CI as its job in domains.yml runs it (DOMAIN=orders BASE=origin/main)
 	@test -n "$(DOMAIN)" || { echo "usage: make ci DOMAIN=<domain> [BASE=origin/main]" >&2; exit 2; }

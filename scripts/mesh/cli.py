@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from mesh import build as build_module
+from mesh import catalog as catalog_module
 from mesh import check as check_module
 from mesh import ci as ci_module
 from mesh import graph, registry, scaffold
@@ -265,6 +266,30 @@ def ci_workflow(
             highlight=False,
         )
         raise typer.Exit(1)
+
+
+@app.command()
+def catalog(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write the site to; default warehouse/catalog."),
+    ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Then serve it on http://127.0.0.1:PORT/ until Ctrl-C."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+) -> None:
+    """Write the data product catalog: a static HTML site of every published product (search,
+    schemas, contracts, last publish, consumers, lineage) that works offline from file://."""
+    index = catalog_module.build_catalog(Mesh.find(), out_dir)
+    out.print(f"wrote {index}", highlight=False)
+    if serve:
+        out.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", highlight=False)
+        try:
+            catalog_module.serve(index.parent, port)
+        except KeyboardInterrupt:
+            out.print("stopped")
 
 
 @app.command()
