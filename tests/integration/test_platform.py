@@ -23,6 +23,11 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _digests(folder: Path) -> dict[str, str]:
+    """Every file of a publish folder (output ports included) by relative path."""
+    return {str(p.relative_to(folder)): _digest(p) for p in folder.rglob("*") if p.is_file()}
+
+
 def _published(root: Path, domain: str) -> Path:
     return root / "warehouse/published" / domain
 
@@ -99,13 +104,14 @@ def test_lineage_names_each_consumed_product_version(built_mesh: tuple[Path, Run
 
 def test_failed_build_leaves_every_published_file_identical(mesh_copy: Path) -> None:
     folder = (_published(mesh_copy, "catalog") / "current").resolve()
-    before = {path.name: _digest(path) for path in folder.iterdir()}
+    before = _digests(folder)
+    assert any(name.endswith(".parquet") for name in before)
     model = mesh_copy / "domains/catalog/models/marts/products_v2.sql"
     model.write_text(model.read_text().replace("as list_price_usd", "* -1 as list_price_usd"))
     run = mesh(mesh_copy, "build", "catalog", "--quiet", check=False)
     assert run.returncode == 1
     assert (_published(mesh_copy, "catalog") / "current").resolve() == folder
-    assert {path.name: _digest(path) for path in folder.iterdir()} == before
+    assert _digests(folder) == before
 
 
 def test_a_broken_project_names_the_domain(mesh_copy: Path) -> None:
@@ -190,7 +196,7 @@ def test_a_second_build_waits_for_the_first_by_default(mesh_copy: Path) -> None:
 def test_kill_9_at_any_moment_loses_nothing(mesh_copy: Path, delay: float) -> None:
     published = _published(mesh_copy, "orders")
     old_id = (published / "current").readlink().name
-    old_files = {p.name: _digest(p) for p in (published / old_id).iterdir()}
+    old_files = _digests(published / old_id)
 
     build = _start_build(mesh_copy, "orders")
     time.sleep(delay)
@@ -198,7 +204,7 @@ def test_kill_9_at_any_moment_loses_nothing(mesh_copy: Path, delay: float) -> No
     build.communicate(timeout=60)
 
     # The old version is intact, and whatever is current is complete and readable.
-    assert {p.name: _digest(p) for p in (published / old_id).iterdir()} == old_files
+    assert _digests(published / old_id) == old_files
     current = (published / "current").resolve()
     assert (current / "publish.json").is_file()
     rows = mesh(
