@@ -33,8 +33,10 @@ from mesh.errors import (
     MissingPublishError,
     PublishedDatabaseLockedError,
 )
+from mesh.fingerprint import fingerprint
 from mesh.locks import domain_lock
 from mesh.publish import cleanup, new_id, publish
+from mesh.registry import read_record
 from mesh.workspace import Mesh
 
 DEFAULT_LOCK_TIMEOUT = 300.0
@@ -56,7 +58,8 @@ class DomainResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "published"
+        """Its current publish is good: just published, or unchanged and skipped."""
+        return self.status in {"published", "unchanged"}
 
 
 class Reporter(Protocol):
@@ -169,6 +172,7 @@ class _Running:
     upstreams: dict[str, Path]
     started: float
     locks: ExitStack
+    fingerprint: str
 
 
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
@@ -209,8 +213,10 @@ class _Scheduler:
         jobs: int,
         lock_timeout: float,
         reporter: Reporter,
+        full: bool = False,
     ) -> None:
         self.mesh = mesh
+        self.full = full
         self.domains = domains
         self.pending = list(order)
         self.selected = set(order)
@@ -240,10 +246,26 @@ class _Scheduler:
             )
             cleanup(self.mesh, name)
             upstreams = resolve_upstreams(self.mesh, domain)
+            print_ = fingerprint(
+                self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}
+            )
         except MeshError as error:
             locks.close()
             self._finish(
                 DomainResult(name, "failed", time.perf_counter() - started, reason=str(error))
+            )
+            return
+        current = read_record(self.mesh, name)
+        if not self.full and current and current.get("fingerprint") == print_:
+            locks.close()
+            self._finish(
+                DomainResult(
+                    name,
+                    "unchanged",
+                    time.perf_counter() - started,
+                    publish_id=current["publish_id"],
+                    reason="code, landing data and upstreams as at its last publish",
+                )
             )
             return
         run_id = new_id()
@@ -256,7 +278,7 @@ class _Scheduler:
         )
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
         future = workers.submit(task)
-        self.running[future] = _Running(domain, staging, run_id, upstreams, started, locks)
+        self.running[future] = _Running(domain, staging, run_id, upstreams, started, locks, print_)
 
     def _complete(self, future: Future[DbtOutcome]) -> None:
         job = self.running.pop(future)
@@ -303,6 +325,7 @@ class _Scheduler:
                     job.run_id,
                     upstreams={u: p.parent.name for u, p in job.upstreams.items()},
                     dbt_results=outcome.counts,
+                    fingerprint=job.fingerprint,
                 )
             except MeshError as error:
                 self._finish(
@@ -384,14 +407,19 @@ def build(
     jobs: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     only: bool = False,
+    full: bool = False,
 ) -> list[DomainResult]:
-    """Build `targets` (every domain when empty) and what they consume, upstreams first."""
+    """Build `targets` (every domain when empty) and what they consume, upstreams first.
+
+    A domain whose code, landing data and upstream publishes are those of its current
+    publish is skipped as unchanged, unless `full`.
+    """
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
     jobs = max(1, min(jobs or default_jobs(), len(order)))
     reporter = reporter or SilentReporter()
     reporter.planned(order)
-    scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter)
+    scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter, full)
     events = event_queue()
     with DbtWorkers(workers=jobs, events=events) as workers:
         scheduler.run(workers, events)

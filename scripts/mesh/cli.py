@@ -71,6 +71,9 @@ def build(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
     ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rebuild even the domains where nothing changed.")
+    ] = False,
     only: Annotated[
         bool,
         typer.Option(
@@ -88,7 +91,7 @@ def build(
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
-        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout, only)
+        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout, only, full)
     out.print(summary_table(results))
     failed = [r.domain for r in results if not r.ok]
     if failed:
@@ -97,9 +100,9 @@ def build(
         )
         raise typer.Exit(1)
     out.print(
-        f"[green]All {len(results)} domains published.[/]"
+        f"[green]All {len(results)} domains published or unchanged.[/]"
         if len(results) > 1
-        else f"[green]{results[0].domain} published.[/]"
+        else f"[green]{results[0].domain} {results[0].status}.[/]"
     )
 
 

@@ -11,7 +11,13 @@ from rich.table import Table
 
 from mesh.build import DomainResult
 
-STYLES = {"published": "green", "failed": "red", "skipped": "yellow", "building": "cyan"}
+STYLES = {
+    "published": "green",
+    "unchanged": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "building": "cyan",
+}
 
 
 def _counted(counts: dict[str, int], kind: str) -> int:
@@ -102,6 +108,12 @@ class PlainReporter:
             )
         elif result.status == "skipped":
             self.out.print(f"{result.domain}: skipped, {result.reason}", highlight=False)
+        elif result.status == "unchanged":
+            self.out.print(
+                f"{result.domain}: unchanged, still {result.publish_id} ({result.reason}; "
+                "--full rebuilds it)",
+                highlight=False,
+            )
         else:
             for line in describe_failure(result):
                 self.err.print(line, markup=False, highlight=False)

@@ -57,6 +57,7 @@ class PublishRecord:
     dbt_results: dict[str, int]
     products: list[ProductStats]
     output_ports: dict[str, str]
+    fingerprint: str | None = None
 
 
 def new_id() -> str:
@@ -121,6 +122,7 @@ def publish(
     run_id: str,
     upstreams: dict[str, str],
     dbt_results: dict[str, int],
+    fingerprint: str | None = None,
 ) -> PublishRecord:
     """Move a successful build from `staging` into a new publish folder and make it current."""
     database = staging / f"{domain}.duckdb"
@@ -160,6 +162,7 @@ def publish(
         output_ports={
             f"{port.product}.v{port.version}": str(port.parquet) for port in output_ports
         },
+        fingerprint=fingerprint,
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)

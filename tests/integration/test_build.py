@@ -83,8 +83,25 @@ def test_every_product_relation_is_queryable(built_mesh: tuple[Path, Run]) -> No
 
 def test_a_second_build_republishes(mesh_copy: Path) -> None:
     before = (mesh_copy / "warehouse/published/customers/current").readlink()
-    run = mesh(mesh_copy, "build", "customers")
+    run = mesh(mesh_copy, "build", "customers", "--full")
     after = (mesh_copy / "warehouse/published/customers/current").readlink()
     assert after != before
     assert (mesh_copy / "warehouse/published/customers" / before).is_dir()  # history is kept
     assert "customers: published" in run.stdout
+
+
+def test_a_build_with_nothing_changed_skips_every_domain(mesh_copy: Path) -> None:
+    before = {d: (mesh_copy / "warehouse/published" / d / "current").readlink() for d in DOMAINS}
+    run = mesh(mesh_copy, "build", "--quiet")
+    assert run.stdout.count(": unchanged, still ") == 5
+    after = {d: (mesh_copy / "warehouse/published" / d / "current").readlink() for d in DOMAINS}
+    assert after == before
+
+    # New landing data for orders rebuilds orders and what consumes it, nothing else.
+    landing = mesh_copy / "warehouse/landing/orders/orders.csv"
+    landing.write_text(landing.read_text())
+    run = mesh(mesh_copy, "build", "--quiet")
+    for domain in ("orders", "fulfillment", "analytics"):
+        assert f"{domain}: published" in run.stdout
+    for domain in ("catalog", "customers"):
+        assert f"{domain}: unchanged" in run.stdout

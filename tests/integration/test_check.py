@@ -241,7 +241,7 @@ def test_a_consumer_expectation_blocks_the_producers_publish(mesh_copy: Path) ->
         "      - unique: order_id\n",
         "      - unique: order_id\n      - min_rows: 1000000000\n",
     )
-    run = mesh(mesh_copy, "build", "orders", "--only", "--quiet", check=False)
+    run = mesh(mesh_copy, "build", "orders", "--only", "--quiet", "--full", check=False)
     assert run.returncode == 1
     assert "consumer expectation(s) failed, so it was not published" in run.stderr
     assert "analytics expects orders.orders v2: min_rows 1000000000" in run.stderr

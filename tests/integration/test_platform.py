@@ -53,7 +53,7 @@ def test_publish_record_has_commit_products_rows_and_checksums(
 
 def test_history_and_rollback(mesh_copy: Path) -> None:
     first = (_published(mesh_copy, "customers") / "current").readlink().name
-    mesh(mesh_copy, "build", "customers", "--quiet")
+    mesh(mesh_copy, "build", "customers", "--quiet", "--full")
     second = (_published(mesh_copy, "customers") / "current").readlink().name
     assert second != first
 
@@ -153,7 +153,7 @@ def test_a_locked_upstream_database_is_named(mesh_copy: Path) -> None:
 
 def _start_build(root: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(MESH_BIN), "build", *args, "--quiet"],
+        [str(MESH_BIN), "build", *args, "--quiet", "--full"],
         cwd=root,
         text=True,
         stdout=subprocess.PIPE,
@@ -185,7 +185,7 @@ def test_a_second_build_of_the_same_domain_stops_with_a_clear_message(mesh_copy:
 def test_a_second_build_waits_for_the_first_by_default(mesh_copy: Path) -> None:
     first = _start_build(mesh_copy, "customers")
     _wait_for_lock_holder(mesh_copy, "customers")
-    second = mesh(mesh_copy, "build", "customers", "--quiet")
+    second = mesh(mesh_copy, "build", "customers", "--quiet", "--full")
     first.communicate(timeout=120)
     assert first.returncode == 0
     assert "waiting for the build in process" in second.stdout
@@ -214,7 +214,7 @@ def test_kill_9_at_any_moment_loses_nothing(mesh_copy: Path, delay: float) -> No
 
     # The next build cleans up what the killed one left and succeeds.
     time.sleep(0.5)  # let the killed build's worker, killed with its parent, go away
-    run = mesh(mesh_copy, "build", "orders", "--quiet")
+    run = mesh(mesh_copy, "build", "orders", "--quiet", "--full")
     assert "orders: published" in run.stdout
     assert not any((mesh_copy / "warehouse/build/orders").iterdir())
     assert not [p for p in published.iterdir() if p.name.startswith(".")]

@@ -1,0 +1,48 @@
+"""What a domain build depends on, as one hash: when it is unchanged, so is the build.
+
+A domain's build is determined by its code (its dbt project, the shared macros, the
+profiles), its landing data and the exact upstream publishes it reads. `mesh build` skips a
+domain whose fingerprint equals the one recorded with its current publish (`--full` forces
+a rebuild). Code is hashed by content; landing files, which can be large, by size and
+modification time, as make does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from mesh import __version__
+from mesh.domains import Domain
+from mesh.workspace import Mesh
+
+# Folders dbt or the platform write inside a domain: not part of its code.
+GENERATED = {"dbt_packages", "target", "logs", "__pycache__"}
+GENERATED_FILES = {"package-lock.yml", ".user.yml"}
+
+
+def _code_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if GENERATED & set(relative.parts) or path.name in GENERATED_FILES:
+            continue
+        if path.is_file():
+            yield path
+
+
+def fingerprint(mesh: Mesh, domain: Domain, upstreams: dict[str, str]) -> str:
+    """A hash of everything the build of `domain` reads; `upstreams` maps each upstream
+    domain to the publish id the build will read."""
+    digest = hashlib.sha256(f"mesh {__version__}\n".encode())
+    for root in (domain.path, mesh.root / "shared_macros"):
+        for path in _code_files(root):
+            digest.update(f"{path.relative_to(mesh.root)}\n".encode())
+            digest.update(path.read_bytes())
+    digest.update((mesh.root / "profiles.yml").read_bytes())
+    for path in domain.landing_files(mesh):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(mesh.root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    for name, publish_id in sorted(upstreams.items()):
+        digest.update(f"upstream {name} {publish_id}\n".encode())
+    return digest.hexdigest()
