@@ -400,6 +400,16 @@ class _Scheduler:
                 self.reporter.node_done(domain, data["resource_type"], data["status"])
 
 
+def summary_line(results: list[DomainResult]) -> str:
+    """One sentence for a build where every domain is published or unchanged."""
+    if len(results) == 1:
+        return f"{results[0].domain} {results[0].status}."
+    unchanged = sum(result.status == "unchanged" for result in results)
+    if not unchanged:
+        return f"All {len(results)} domains published."
+    return f"{len(results) - unchanged} domains published, {unchanged} unchanged."
+
+
 def build(
     mesh: Mesh,
     targets: list[str],

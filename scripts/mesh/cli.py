@@ -99,11 +99,7 @@ def build(
             f"[red]{len(failed)} of {len(results)} domains did not publish:[/] {', '.join(failed)}."
         )
         raise typer.Exit(1)
-    out.print(
-        f"[green]All {len(results)} domains published or unchanged.[/]"
-        if len(results) > 1
-        else f"[green]{results[0].domain} {results[0].status}.[/]"
-    )
+    out.print(f"[green]{build_module.summary_line(results)}[/]")
 
 
 @app.command()
