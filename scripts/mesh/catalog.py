@@ -36,7 +36,7 @@ from mesh import graph
 from mesh import lineage as lineage_module
 from mesh.domains import Domain, discover
 from mesh.errors import MeshError
-from mesh.policies import DomainState, _pii_columns
+from mesh.manifest import pii_columns
 from mesh.products import Product, products_of
 from mesh.registry import CONTRACT, DESCRIPTOR, RECORD, parquet_name, port_folder
 from mesh.workspace import Mesh
@@ -568,7 +568,7 @@ def _collect(mesh: Mesh, now: datetime) -> _Site:
             for item in pub.record.get("products", [])
             if isinstance(item, dict)
         }
-        pii = set(_pii_columns(DomainState(domain, mesh.domains_dir / domain, pub.manifest)))
+        pii = pii_columns(pub.manifest)
         version_pages = [
             _version_page(
                 pub,

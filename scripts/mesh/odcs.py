@@ -33,6 +33,7 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore
     best_match,
 )
 
+from mesh.manifest import pii_columns, primary_key
 from mesh.products import Product, products_of
 from mesh.registry import CONTRACT, parquet_name
 
@@ -133,17 +134,6 @@ def _title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _primary_key(node: Node) -> list[str]:
-    for constraint in node.get("constraints") or []:
-        if constraint.get("type") == "primary_key" and constraint.get("columns"):
-            return [str(column) for column in constraint["columns"]]
-    return [
-        name
-        for name, column in (node.get("columns") or {}).items()
-        if any(c.get("type") == "primary_key" for c in column.get("constraints") or [])
-    ]
-
-
 def _tests(manifest: dict[str, Any], unique_id: str) -> list[Node]:
     """The generic data tests attached to the model, in manifest order."""
     return [
@@ -157,25 +147,6 @@ def _tests(manifest: dict[str, Any], unique_id: str) -> list[Node]:
 
 def _test_name(test: Node) -> str:
     return str(test["test_metadata"].get("name") or "")
-
-
-def _is_pii(column: Node) -> bool:
-    config = column.get("config") or {}
-    tags = [*(column.get("tags") or []), *(config.get("tags") or [])]
-    metas = [column.get("meta") or {}, config.get("meta") or {}]
-    return "pii" in tags or any(meta.get("pii") is True for meta in metas)
-
-
-def _pii_columns(manifest: dict[str, Any]) -> set[str]:
-    """Names (lower case) of the columns tagged PII in any model or source of the manifest."""
-    items = [*manifest.get("nodes", {}).values(), *manifest.get("sources", {}).values()]
-    return {
-        name.lower()
-        for item in items
-        if item.get("resource_type") in ("model", "source")
-        for name, column in (item.get("columns") or {}).items()
-        if _is_pii(column)
-    }
 
 
 def _hashes_pii(manifest: dict[str, Any], domain: str, unique_id: str) -> bool:
@@ -386,8 +357,8 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 def _properties(
     domain: str, manifest: dict[str, Any], node: Node, tests: list[Node]
 ) -> Iterator[dict[str, Any]]:
-    key = [column.lower() for column in _primary_key(node)]
-    pii = _pii_columns(manifest)
+    key = [column.lower() for column in primary_key(node)]
+    pii = pii_columns(manifest)
     hashes = _hashes_pii(manifest, domain, node["unique_id"])
     for name, column in (node.get("columns") or {}).items():
         lower = name.lower()

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mesh.domains import discover
+from mesh.manifest import is_pii, primary_key
 from mesh.workspace import Mesh
 
 Node = dict[str, Any]
@@ -155,17 +156,6 @@ def _check_documented(state: DomainState, domains: frozenset[str]) -> Iterator[V
                 )
 
 
-def _primary_key(node: Node) -> list[str]:
-    for constraint in node.get("constraints") or []:
-        if constraint.get("type") == "primary_key" and constraint.get("columns"):
-            return [str(column) for column in constraint["columns"]]
-    return [
-        name
-        for name, column in (node.get("columns") or {}).items()
-        if any(c.get("type") == "primary_key" for c in column.get("constraints") or [])
-    ]
-
-
 def _column_tests(manifest: dict[str, Any], model_id: str) -> set[tuple[str, str]]:
     """(test name, column) of every generic data test on a column of the model."""
     found = set()
@@ -186,7 +176,7 @@ def _column_tests(manifest: dict[str, Any], model_id: str) -> set[tuple[str, str
 def _check_primary_key(state: DomainState, domains: frozenset[str]) -> Iterator[Violation]:
     rule = "public_model_primary_key_is_tested"
     for uid, node in _public_models(state):
-        key = _primary_key(node)
+        key = primary_key(node)
         if not key:
             yield _violation(
                 rule,
@@ -290,12 +280,6 @@ def _check_naming(state: DomainState, domains: frozenset[str]) -> Iterator[Viola
             yield _violation(rule, state, uid, path, message)
 
 
-def _is_pii(column: Node) -> bool:
-    tags = [*(column.get("tags") or []), *((column.get("config") or {}).get("tags") or [])]
-    metas = [column.get("meta") or {}, (column.get("config") or {}).get("meta") or {}]
-    return "pii" in tags or any(meta.get("pii") is True for meta in metas)
-
-
 def _pii_columns(state: DomainState) -> dict[str, str]:
     """PII column names (lower case) and the node that tags them, the domain's own first."""
     found: dict[str, str] = {}
@@ -306,7 +290,7 @@ def _pii_columns(state: DomainState) -> dict[str, str]:
         if item.get("resource_type") not in ("model", "source"):
             continue
         for name, column in (item.get("columns") or {}).items():
-            if _is_pii(column):
+            if is_pii(column):
                 found.setdefault(name.lower(), uid)
     return found
 
