@@ -19,6 +19,7 @@ from mesh import graph, registry, scaffold
 from mesh import lineage as lineage_module
 from mesh import lint as lint_module
 from mesh import publish as publish_module
+from mesh import timings as timings_module
 from mesh.domains import discover, select
 from mesh.errors import MeshError
 from mesh.generate import generate as generate_landing
@@ -289,6 +290,34 @@ def catalog(
             catalog_module.serve(index.parent, port)
         except KeyboardInterrupt:
             out.print("stopped")
+
+
+@app.command("timings")
+def timings_command(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to look at; default all.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", "-n", help="How many of the slowest.")] = 10,
+    all_nodes: Annotated[
+        bool, typer.Option("--all-nodes", help="Tests and unit tests too, not only models.")
+    ] = False,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """The slowest models of the current publishes, from dbt's run results."""
+    mesh = Mesh.find()
+    found = discover(mesh)
+    names = [d.name for d in select(found, domains)] if domains else sorted(found)
+    slowest = timings_module.timings(mesh, names, models_only=not all_nodes)[:top]
+    if not slowest:
+        raise MeshError("Nothing has been published yet; run `mesh build` first.")
+    columns = ["domain", "node", "type", "seconds", "status"]
+    rows = [(t.domain, t.node, t.resource_type, round(t.seconds, 3), t.status) for t in slowest]
+    if format is Format.json:
+        sys.stdout.write(to_json(columns, rows) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(to_csv(columns, rows))
+    else:
+        out.print(to_table(columns, rows, title=f"{len(rows)} slowest"))
 
 
 @app.command()

@@ -105,3 +105,19 @@ def test_a_build_with_nothing_changed_skips_every_domain(mesh_copy: Path) -> Non
         assert f"{domain}: published" in run.stdout
     for domain in ("catalog", "customers"):
         assert f"{domain}: unchanged" in run.stdout
+
+
+def test_timings_list_the_slowest_models_of_the_current_publishes(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    root, _ = built_mesh
+    rows = mesh(root, "timings", "--top", "5", "--format", "json").json()
+    assert len(rows) == 5
+    assert all(row["type"] == "model" and row["status"] == "success" for row in rows)
+    seconds = [row["seconds"] for row in rows]
+    assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0
+    everything = mesh(
+        root, "timings", "orders", "--all-nodes", "--top", "100", "--format", "json"
+    ).json()
+    assert {row["domain"] for row in everything} == {"orders"}
+    assert {"model", "test", "unit_test"} <= {row["type"] for row in everything}
