@@ -20,7 +20,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Protocol
 
 import duckdb
 
@@ -62,24 +61,27 @@ class DomainResult:
         return self.status in {"published", "unchanged"}
 
 
-class Reporter(Protocol):
-    """What a build tells its caller as it goes (the CLI turns it into a display)."""
+class Reporter:
+    """What a build tells its caller as it goes. This base says nothing; the CLI's displays
+    (progress.py) override what they show."""
 
-    def planned(self, domains: list[str]) -> None: ...
-    def notice(self, domain: str, message: str) -> None: ...
-    def started(self, domain: str, models: int) -> None: ...
-    def totals(self, domain: str, totals: dict[str, int]) -> None: ...
-    def node_done(self, domain: str, resource_type: str, status: str) -> None: ...
-    def finished(self, result: DomainResult) -> None: ...
+    def planned(self, domains: list[str]) -> None:
+        """The domains this build will go through, in order."""
 
+    def notice(self, domain: str, message: str) -> None:
+        """Something worth saying before a domain starts (e.g. waiting for its lock)."""
 
-class SilentReporter:
-    def planned(self, domains: list[str]) -> None: ...
-    def notice(self, domain: str, message: str) -> None: ...
-    def started(self, domain: str, models: int) -> None: ...
-    def totals(self, domain: str, totals: dict[str, int]) -> None: ...
-    def node_done(self, domain: str, resource_type: str, status: str) -> None: ...
-    def finished(self, result: DomainResult) -> None: ...
+    def started(self, domain: str, models: int) -> None:
+        """dbt starts on `domain`, which has `models` models."""
+
+    def totals(self, domain: str, totals: dict[str, int]) -> None:
+        """How many nodes dbt will run for `domain`."""
+
+    def node_done(self, domain: str, resource_type: str, status: str) -> None:
+        """dbt finished one node of `domain`."""
+
+    def finished(self, result: DomainResult) -> None:
+        """`domain` ended: published, unchanged, failed or skipped."""
 
 
 def default_jobs() -> int:
@@ -427,7 +429,7 @@ def build(
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
     jobs = max(1, min(jobs or default_jobs(), len(order)))
-    reporter = reporter or SilentReporter()
+    reporter = reporter or Reporter()
     reporter.planned(order)
     scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter, full)
     events = event_queue()

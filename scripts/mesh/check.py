@@ -15,6 +15,7 @@ import json
 import shutil
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mesh import graph
@@ -32,13 +33,6 @@ from mesh.domains import Domain, discover, select
 from mesh.policies import DomainState, Violation, evaluate
 from mesh.publish import new_id
 from mesh.workspace import Mesh
-
-DBT_BREAKING = (
-    "ContractBreakingChangeError",
-    "Breaking change to contract",
-    "UnversionedBreakingChange",
-    "breaking change",
-)
 
 
 @dataclass
@@ -67,7 +61,7 @@ class CheckReport:
         )
 
 
-def _state_check_args(mesh: Mesh, domain: Domain, staging: Any) -> list[str]:
+def _state_check_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
     return [
         "ls", *dbt_args(mesh, domain, staging), "--target-path", str(staging / "target"),
         "--resource-type", "model", "--select", "state:modified",

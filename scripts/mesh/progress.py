@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from mesh.build import DomainResult
+from mesh.build import DomainResult, Reporter
 
 STYLES = {
     "published": "green",
@@ -74,7 +74,7 @@ def summary_table(results: list[DomainResult]) -> Table:
     return table
 
 
-class PlainReporter:
+class PlainReporter(Reporter):
     """One line per event: for CI logs, pipes and --quiet."""
 
     def __init__(self, out: Console, err: Console) -> None:
@@ -89,12 +89,6 @@ class PlainReporter:
 
     def started(self, domain: str, models: int) -> None:
         self.out.print(f"{domain}: building ...", highlight=False)
-
-    def totals(self, domain: str, totals: dict[str, int]) -> None:
-        pass
-
-    def node_done(self, domain: str, resource_type: str, status: str) -> None:
-        pass
 
     def finished(self, result: DomainResult) -> None:
         for warning in deprecation_warnings(result):
@@ -129,7 +123,7 @@ class _Row:
     note: str = ""
 
 
-class LiveReporter:
+class LiveReporter(Reporter):
     """A table that updates in place: domain, state, models and tests done, elapsed time."""
 
     def __init__(self, out: Console, err: Console) -> None:
