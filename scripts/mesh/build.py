@@ -20,22 +20,23 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from mesh import expectations, graph
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
-from mesh.domains import Domain, discover, select
+from mesh.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.errors import (
     MeshError,
     MissingLandingDataError,
     MissingPublishError,
     PublishedDatabaseLockedError,
 )
-from mesh.fingerprint import fingerprint
+from mesh.fingerprint import code_fingerprint, fingerprint
 from mesh.locks import domain_lock
 from mesh.publish import cleanup, new_id, publish
-from mesh.registry import read_record
+from mesh.registry import domain_dir, read_record
 from mesh.workspace import Mesh
 
 DEFAULT_LOCK_TIMEOUT = 300.0
@@ -104,7 +105,10 @@ def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, 
 
 def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
     missing = [
-        path for domain in domains for path in domain.landing_files(mesh) if not path.exists()
+        folder
+        for domain in domains
+        for folder in domain.landing_tables(mesh)
+        if not any(folder.glob(f"*.{LANDING_FORMAT}"))
     ]
     if missing:
         shown = ", ".join(str(p.relative_to(mesh.root)) for p in missing[:6])
@@ -175,6 +179,7 @@ class _Running:
     started: float
     locks: ExitStack
     fingerprint: str
+    code_fingerprint: str
 
 
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
@@ -248,8 +253,9 @@ class _Scheduler:
             )
             cleanup(self.mesh, name)
             upstreams = resolve_upstreams(self.mesh, domain)
+            code = code_fingerprint(self.mesh, domain)
             print_ = fingerprint(
-                self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}
+                self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}, code
             )
         except MeshError as error:
             locks.close()
@@ -273,6 +279,8 @@ class _Scheduler:
         run_id = new_id()
         staging = self.mesh.builds / name / run_id
         staging.mkdir(parents=True)
+        if not self.full and current and current.get("code_fingerprint") == code:
+            self._continue_incremental(name, current, staging)
         task = DbtTask(
             name,
             _dbt_commands(self.mesh, domain, staging),
@@ -280,7 +288,24 @@ class _Scheduler:
         )
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
         future = workers.submit(task)
-        self.running[future] = _Running(domain, staging, run_id, upstreams, started, locks, print_)
+        self.running[future] = _Running(
+            domain, staging, run_id, upstreams, started, locks, print_, code
+        )
+
+    def _continue_incremental(self, name: str, current: dict[str, Any], staging: Path) -> None:
+        """Start the build from a copy of the current publish, so that its incremental
+        models load only the new exports. Only while the code is the one that built it:
+        changed code rebuilds every model from all the landing data."""
+        models = current.get("incremental_models") or []
+        if not models:
+            return
+        published = domain_dir(self.mesh, name) / current["publish_id"] / f"{name}.duckdb"
+        shutil.copyfile(published, staging / published.name)
+        self.reporter.notice(
+            name,
+            f"{name}: incremental: {', '.join(models)} continue from "
+            f"publish {current['publish_id']}",
+        )
 
     def _complete(self, future: Future[DbtOutcome]) -> None:
         job = self.running.pop(future)
@@ -328,6 +353,7 @@ class _Scheduler:
                     upstreams={u: p.parent.name for u, p in job.upstreams.items()},
                     dbt_results=outcome.counts,
                     fingerprint=job.fingerprint,
+                    code_fingerprint=job.code_fingerprint,
                 )
             except MeshError as error:
                 self._finish(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from mesh import publish as publish_module
 from mesh import timings as timings_module
 from mesh.domains import discover, select
 from mesh.errors import MeshError
+from mesh.generate import append as append_landing
 from mesh.generate import generate as generate_landing
 from mesh.locks import domain_lock
 from mesh.output import Format, to_csv, to_json, to_table
@@ -48,15 +50,35 @@ def generate(
         float, typer.Option(help="Size of the data; 10 gives ten times the rows of 1.")
     ] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed and scale give identical files.")] = 42,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Instant of the export: the year of history ends here. Default: the last "
+            "full hour (UTC).",
+            formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
+    ] = None,
+    append_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Instead of a new history, export the next N days after the last export "
+            "(new orders, payments, shipments and delivery events) as new files.",
+        ),
+    ] = None,
 ) -> None:
     """Write each domain's operational source data into warehouse/landing/."""
     mesh = Mesh.find()
-    result = generate_landing(mesh, scale=scale, seed=seed)
+    if append_days is not None:
+        result = append_landing(mesh, append_days)
+        what = f"appended {append_days} day(s), exported as of {result.export_to:%Y-%m-%d %H:%M}"
+    else:
+        result = generate_landing(mesh, scale=scale, seed=seed, as_of=as_of)
+        what = f"scale {scale:g}, seed {seed}, as of {result.export_to:%Y-%m-%d %H:%M}"
     for f in result.files:
         out.print(f"  {f.path.relative_to(mesh.root)}  {f.rows:,} rows")
     out.print(
         f"Generated {result.rows:,} rows in {len(result.files)} files in "
-        f"{result.seconds:.2f} s (scale {scale:g}, seed {seed})."
+        f"{result.seconds:.2f} s, {result.rows_per_second / 1e6:.1f} million rows/s ({what})."
     )
 
 

@@ -18,7 +18,7 @@ from mesh.errors import DomainConfigError, UnknownDomainError
 from mesh.workspace import Mesh
 
 LOOM_CONFIG = "dbt_loom.config.yml"
-LANDING_FORMAT = "csv"
+LANDING_FORMAT = "parquet"
 
 
 class LoomManifest(BaseModel):
@@ -45,9 +45,19 @@ class Domain:
     def loom_config(self) -> Path:
         return self.path / LOOM_CONFIG
 
+    def landing_tables(self, mesh: Mesh) -> list[Path]:
+        """The folders this domain's sources read, one per table: every export of the table
+        is a file `landing/<domain>/<table>/<export instant>.parquet` in it."""
+        return [mesh.landing_dir(self.name) / t for t in self.source_tables]
+
     def landing_files(self, mesh: Mesh) -> list[Path]:
-        """The files this domain's sources read: `landing/<domain>/<table>.csv`."""
-        return [mesh.landing_dir(self.name) / f"{t}.{LANDING_FORMAT}" for t in self.source_tables]
+        """Every export file of every table this domain's sources read."""
+        return [
+            path
+            for folder in self.landing_tables(mesh)
+            if folder.is_dir()
+            for path in sorted(folder.glob(f"*.{LANDING_FORMAT}"))
+        ]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 A domain's build is determined by its code (its dbt project, the shared macros, the
 profiles), its landing data and the exact upstream publishes it reads. `mesh build` skips a
 domain whose fingerprint equals the one recorded with its current publish (`--full` forces
-a rebuild). Code is hashed by content; landing files, which can be large, by size and
-modification time, as make does.
+a rebuild). Code is hashed by content; landing files, which can be large, by name, size
+and modification time, as make does.
 """
 
 from __future__ import annotations
@@ -31,15 +31,22 @@ def _code_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def fingerprint(mesh: Mesh, domain: Domain, upstreams: dict[str, str]) -> str:
-    """A hash of everything the build of `domain` reads; `upstreams` maps each upstream
-    domain to the publish id the build will read."""
+def code_fingerprint(mesh: Mesh, domain: Domain) -> str:
+    """A hash of the code a build of `domain` runs: while it is unchanged, an incremental
+    model may continue from its published table."""
     digest = hashlib.sha256(f"mesh {__version__}\n".encode())
     for root in (domain.path, mesh.root / "shared_macros"):
         for path in _code_files(root):
             digest.update(f"{path.relative_to(mesh.root)}\n".encode())
             digest.update(path.read_bytes())
     digest.update((mesh.root / "profiles.yml").read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(mesh: Mesh, domain: Domain, upstreams: dict[str, str], code: str) -> str:
+    """A hash of everything the build of `domain` reads: its `code` fingerprint, its landing
+    files and `upstreams`, which maps each upstream domain to the publish id it reads."""
+    digest = hashlib.sha256(f"code {code}\n".encode())
     for path in domain.landing_files(mesh):
         stat = path.stat()
         digest.update(f"{path.relative_to(mesh.root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,20 @@ class PublishRecord:
     products: list[ProductStats]
     output_ports: dict[str, str]
     fingerprint: str | None = None
+    code_fingerprint: str | None = None
+    # Incremental models whose tables the next build may continue from.
+    incremental_models: list[str] = field(default_factory=list)
+
+
+def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
+    """The domain's own models materialized incrementally, by name."""
+    return sorted(
+        node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and node.get("package_name") == domain
+        and node.get("config", {}).get("materialized") == "incremental"
+    )
 
 
 def new_id() -> str:
@@ -123,6 +137,7 @@ def publish(
     upstreams: dict[str, str],
     dbt_results: dict[str, int],
     fingerprint: str | None = None,
+    code_fingerprint: str | None = None,
 ) -> PublishRecord:
     """Move a successful build from `staging` into a new publish folder and make it current."""
     database = staging / f"{domain}.duckdb"
@@ -163,6 +178,8 @@ def publish(
             f"{port.product}.v{port.version}": str(port.parquet) for port in output_ports
         },
         fingerprint=fingerprint,
+        code_fingerprint=code_fingerprint,
+        incremental_models=incremental_models(domain, manifest_data),
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)

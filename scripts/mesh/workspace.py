@@ -40,7 +40,7 @@ class Mesh:
 
     @property
     def landing(self) -> Path:
-        """Operational exports, one folder per domain: `landing/<domain>/<table>.csv`."""
+        """Operational exports: `landing/<domain>/<table>/<export instant>.parquet`."""
         return self.warehouse / "landing"
 
     @property

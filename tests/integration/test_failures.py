@@ -75,7 +75,7 @@ def test_build_before_generate_names_the_missing_files(tmp_path: Path) -> None:
     root = copy_repo(tmp_path / "mesh")
     run = mesh(root, "build", check=False)
     assert run.returncode == 1
-    assert "warehouse/landing/orders/orders.csv" in run.stderr
+    assert "warehouse/landing/orders/orders" in run.stderr
     assert "mesh generate" in run.stderr
     assert "Traceback" not in run.output
 

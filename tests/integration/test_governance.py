@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.integration.conftest import Run, mesh
@@ -15,14 +15,11 @@ PII_COLUMNS = ["first_name", "last_name", "email", "phone", "street_address"]
 
 
 def _clear_pii_values(root: Path) -> set[str]:
-    values: set[str] = set()
-    with (root / "warehouse/landing/customers/customers.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            for column in PII_COLUMNS:
-                value = (row[column] or "").strip()
-                if value:
-                    values.add(value.lower())
-    return values
+    exports = str(root / "warehouse/landing/customers/customers/*.parquet")
+    rows = duckdb.sql(
+        f"select {', '.join(PII_COLUMNS)} from read_parquet(?)", params=[exports]
+    ).fetchall()
+    return {value.strip().lower() for row in rows for value in row if value and value.strip()}
 
 
 def test_no_public_product_holds_pii_in_clear(built_mesh: tuple[Path, Run]) -> None:

@@ -59,10 +59,10 @@ def test_source_tables_come_from_sources_in_any_models_yaml(fake_mesh: Mesh) -> 
     domain = discover(fake_mesh)["orders"]
 
     assert domain.source_tables == ("orders", "payments", "returns")
-    assert domain.landing_files(fake_mesh) == [
-        fake_mesh.landing / "orders" / "orders.csv",
-        fake_mesh.landing / "orders" / "payments.csv",
-        fake_mesh.landing / "orders" / "returns.csv",
+    assert domain.landing_tables(fake_mesh) == [
+        fake_mesh.landing / "orders" / "orders",
+        fake_mesh.landing / "orders" / "payments",
+        fake_mesh.landing / "orders" / "returns",
     ]
 
 

@@ -1,19 +1,25 @@
-"""Landing data: deterministic, proportional to the scale, and as messy as real exports."""
+"""Landing data: deterministic, proportional to the scale, as messy as real exports, and
+continued by later exports that hold only what happened after the last one."""
 
 from __future__ import annotations
 
-import csv
+import json
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from mesh.errors import MeshError
-from mesh.generate import GenerateResult, entity_counts, generate
+from mesh.generate import GenerateResult, append, entity_counts, generate
 from mesh.workspace import Mesh
 from tests.unit.conftest import make_mesh
 
 SMALL = 0.02
+AS_OF = datetime(2026, 6, 30, 23)
+FIRST_FILE = "2026-06-30T230000.parquet"
 
 LANDING = {
     ("catalog", "categories"),
@@ -36,34 +42,47 @@ def landing_bytes(mesh: Mesh) -> dict[str, bytes]:
     }
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of a Parquet file, or of all the export files of a table folder."""
+    pattern = str(path / "*.parquet") if path.is_dir() else str(path)
+    relation = duckdb.sql("select * from read_parquet(?)", params=[pattern])
+    return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
-def customer_ids(mesh: Mesh) -> set[str]:
-    return {row["customer_id"] for row in read_rows(mesh.landing / "customers" / "customers.csv")}
+def customer_ids(mesh: Mesh) -> set[int]:
+    return {row["customer_id"] for row in read_rows(mesh.landing / "customers" / "customers")}
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh, GenerateResult]:
     mesh = make_mesh(tmp_path_factory.mktemp("small") / "mesh")
-    return mesh, generate(mesh, scale=SMALL, seed=42)
+    return mesh, generate(mesh, scale=SMALL, seed=42, as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh, GenerateResult]:
     mesh = make_mesh(tmp_path_factory.mktemp("larger") / "mesh")
-    return mesh, generate(mesh, scale=0.2, seed=42)
+    return mesh, generate(mesh, scale=0.2, seed=42, as_of=AS_OF)
 
 
-def test_one_csv_per_source_table_in_its_domain_folder(small: tuple[Mesh, GenerateResult]) -> None:
+@pytest.fixture(scope="module")
+def appended(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh, GenerateResult]:
+    """A first export, then three more days of events."""
+    mesh = make_mesh(tmp_path_factory.mktemp("appended") / "mesh")
+    generate(mesh, scale=SMALL, seed=42, as_of=AS_OF)
+    return mesh, append(mesh, days=3)
+
+
+def test_one_parquet_file_per_table_and_export(small: tuple[Mesh, GenerateResult]) -> None:
     mesh, result = small
 
     assert {(f.domain, f.table) for f in result.files} == LANDING
     for landing in result.files:
-        assert landing.path == mesh.landing / landing.domain / f"{landing.table}.csv"
-    assert set(landing_bytes(mesh)) == {f"{domain}/{table}.csv" for domain, table in LANDING}
+        assert landing.path == mesh.landing / landing.domain / landing.table / FIRST_FILE
+    assert set(landing_bytes(mesh)) == {
+        f"{domain}/{table}/{FIRST_FILE}" for domain, table in LANDING
+    } | {"exports.json"}
+    assert {row["exported_at"] for f in result.files for row in read_rows(f.path)} == {AS_OF}
 
 
 def test_reported_row_counts_match_the_files(small: tuple[Mesh, GenerateResult]) -> None:
@@ -79,7 +98,7 @@ def test_same_seed_and_scale_give_byte_identical_files(
     tmp_path: Path, small: tuple[Mesh, GenerateResult]
 ) -> None:
     again = make_mesh(tmp_path / "again")
-    generate(again, scale=SMALL, seed=42)
+    generate(again, scale=SMALL, seed=42, as_of=AS_OF)
 
     assert landing_bytes(again) == landing_bytes(small[0])
 
@@ -87,8 +106,8 @@ def test_same_seed_and_scale_give_byte_identical_files(
 def test_the_thread_count_does_not_change_the_files(tmp_path: Path) -> None:
     one = make_mesh(tmp_path / "one")
     two = make_mesh(tmp_path / "two")
-    generate(one, scale=SMALL, seed=3, threads=1)
-    generate(two, scale=SMALL, seed=3, threads=2)
+    generate(one, scale=SMALL, seed=3, threads=1, as_of=AS_OF)
+    generate(two, scale=SMALL, seed=3, threads=2, as_of=AS_OF)
 
     assert landing_bytes(one) == landing_bytes(two)
 
@@ -97,21 +116,21 @@ def test_a_different_seed_gives_different_files(
     tmp_path: Path, small: tuple[Mesh, GenerateResult]
 ) -> None:
     other = make_mesh(tmp_path / "other")
-    generate(other, scale=SMALL, seed=43)
+    generate(other, scale=SMALL, seed=43, as_of=AS_OF)
 
     ours, theirs = landing_bytes(small[0]), landing_bytes(other)
-    assert ours["customers/customers.csv"] != theirs["customers/customers.csv"]
-    assert ours["orders/orders.csv"] != theirs["orders/orders.csv"]
+    assert ours[f"customers/customers/{FIRST_FILE}"] != theirs[f"customers/customers/{FIRST_FILE}"]
+    assert ours[f"orders/orders/{FIRST_FILE}"] != theirs[f"orders/orders/{FIRST_FILE}"]
     # The fixed category tree is not random.
-    assert ours["catalog/categories.csv"] == theirs["catalog/categories.csv"]
+    assert ours[f"catalog/categories/{FIRST_FILE}"] == theirs[f"catalog/categories/{FIRST_FILE}"]
 
 
 def test_regenerating_replaces_the_files(tmp_path: Path) -> None:
     reused = make_mesh(tmp_path / "reused")
     fresh = make_mesh(tmp_path / "fresh")
-    generate(reused, scale=SMALL, seed=1)
-    generate(reused, scale=SMALL, seed=2)
-    generate(fresh, scale=SMALL, seed=2)
+    generate(reused, scale=SMALL, seed=1, as_of=AS_OF)
+    generate(reused, scale=SMALL, seed=2, as_of=AS_OF)
+    generate(fresh, scale=SMALL, seed=2, as_of=AS_OF)
 
     assert landing_bytes(reused) == landing_bytes(fresh)
 
@@ -135,15 +154,14 @@ def test_entity_counts_scale_the_base_counts() -> None:
 def test_customers_export_has_the_mess_staging_must_clean(
     small: tuple[Mesh, GenerateResult],
 ) -> None:
-    path = small[0].landing / "customers" / "customers.csv"
-    rows = read_rows(path)
+    rows = read_rows(small[0].landing / "customers" / "customers")
 
     exact = Counter(tuple(row.values()) for row in rows)
     assert max(exact.values()) >= 2, "no re-delivered duplicate row"
     assert any(e != e.strip() for e in (row["email"] for row in rows)), "no padded email"
     assert any(e != e.lower() for e in (row["email"] for row in rows)), "no upper-case email"
-    assert any(row["phone"] == "" for row in rows), "no missing phone"
-    versions: dict[str, set[str]] = defaultdict(set)
+    assert any(row["phone"] is None for row in rows), "no missing phone"
+    versions: dict[int, set[datetime]] = defaultdict(set)
     for row in rows:
         versions[row["customer_id"]].add(row["updated_at"])
     assert any(len(updates) >= 2 for updates in versions.values()), "no late update"
@@ -152,8 +170,8 @@ def test_customers_export_has_the_mess_staging_must_clean(
 def test_orders_are_exported_again_when_their_status_moves_on(
     small: tuple[Mesh, GenerateResult],
 ) -> None:
-    rows = read_rows(small[0].landing / "orders" / "orders.csv")
-    statuses: dict[str, set[str]] = defaultdict(set)
+    rows = read_rows(small[0].landing / "orders" / "orders")
+    statuses: dict[int, set[str]] = defaultdict(set)
     for row in rows:
         statuses[row["order_id"]].add(row["status"])
 
@@ -166,7 +184,7 @@ def test_a_scale_of_zero_or_less_is_refused(tmp_path: Path, scale: float) -> Non
     mesh = make_mesh(tmp_path / "mesh")
 
     with pytest.raises(MeshError, match="--scale must be a number greater than 0"):
-        generate(mesh, scale=scale)
+        generate(mesh, scale=scale, as_of=AS_OF)
 
     assert not mesh.landing.exists()
 
@@ -174,6 +192,73 @@ def test_a_scale_of_zero_or_less_is_refused(tmp_path: Path, scale: float) -> Non
 def test_a_mesh_path_with_a_quote_can_be_generated(tmp_path: Path) -> None:
     mesh = make_mesh(tmp_path / "bob's mesh")
 
-    result = generate(mesh, scale=SMALL, seed=42)
+    result = generate(mesh, scale=SMALL, seed=42, as_of=AS_OF)
 
     assert {(f.domain, f.table) for f in result.files} == LANDING
+
+
+EVENT_TIME = {
+    ("orders", "orders"): "updated_at",
+    ("orders", "payments"): "paid_at",
+    ("fulfillment", "shipments"): "created_at",
+    ("fulfillment", "delivery_events"): "event_at",
+}
+
+
+def test_an_append_exports_only_the_event_systems_as_new_files(
+    appended: tuple[Mesh, GenerateResult],
+) -> None:
+    mesh, result = appended
+    later = "2026-07-03T230000.parquet"
+
+    assert result.export_to == AS_OF + timedelta(days=3)
+    assert {(f.domain, f.table) for f in result.files} == {
+        (domain, table) for domain, table in LANDING if domain in {"orders", "fulfillment"}
+    }
+    for f in result.files:
+        assert sorted(p.name for p in f.path.parent.iterdir()) == [FIRST_FILE, later]
+        assert result.rows > 0
+    assert sorted(p.name for p in (mesh.landing / "customers" / "customers").iterdir()) == [
+        FIRST_FILE
+    ]
+    exports = json.loads((mesh.landing / "exports.json").read_text())
+    assert exports["exports"] == [AS_OF.isoformat(), result.export_to.isoformat()]
+
+
+def test_an_append_holds_only_what_happened_after_the_last_export(
+    appended: tuple[Mesh, GenerateResult],
+) -> None:
+    mesh, result = appended
+
+    for (domain, table), column in EVENT_TIME.items():
+        first = read_rows(mesh.landing / domain / table / FIRST_FILE)
+        later = read_rows(mesh.landing / domain / table / result.files[0].path.name)
+        assert all(row[column] <= AS_OF for row in first), table
+        assert later and all(AS_OF < row[column] <= result.export_to for row in later), table
+        assert {row["exported_at"] for row in later} == {result.export_to}
+
+
+def test_an_append_continues_the_lives_of_earlier_orders(
+    appended: tuple[Mesh, GenerateResult],
+) -> None:
+    mesh, result = appended
+    first = read_rows(mesh.landing / "orders" / "orders" / FIRST_FILE)
+    later = read_rows(mesh.landing / "orders" / "orders" / result.files[0].path.name)
+    earlier_orders = {row["order_id"] for row in first}
+
+    new_orders = {row["order_id"] for row in later if row["status"] == "placed"}
+    moved_on = {row["order_id"] for row in later if row["status"] != "placed"}
+    assert new_orders and not new_orders & earlier_orders
+    assert moved_on & earlier_orders, "no earlier order was shipped or delivered later"
+
+
+def test_appending_before_generating_says_what_to_do(tmp_path: Path) -> None:
+    mesh = make_mesh(tmp_path / "mesh")
+
+    with pytest.raises(MeshError, match="run `mesh generate` before appending"):
+        append(mesh, days=1)
+
+
+def test_an_append_of_no_days_is_refused(appended: tuple[Mesh, GenerateResult]) -> None:
+    with pytest.raises(MeshError, match="--append-days must be 1 or more"):
+        append(appended[0], days=0)

@@ -8,5 +8,16 @@ create or replace macro rnd(k, salt) as
 create or replace macro pick(k, salt, n) as
     (hash(k, salt, getvariable('seed')) % n)::bigint;
 
--- The operational systems' clock stops here: every export is "as of" this instant.
-create or replace macro export_time() as timestamp '2026-06-30 23:00:00';
+-- One export covers the window (export_from, export_to]: every row carries the instant
+-- its system exported it, and only events that happened inside the window. The first
+-- export starts with a year of history; `mesh generate --append-days N` writes later ones.
+create or replace macro export_from() as getvariable('export_from')::timestamp;
+create or replace macro export_to() as getvariable('export_to')::timestamp;
+create or replace macro in_export(event_at) as
+    event_at > export_from() and event_at <= export_to();
+
+-- Orders are placed at a steady rate from a year before the first export onwards, so an
+-- order's id alone decides when it was placed, whichever export writes it.
+create or replace macro history_start() as
+    getvariable('first_export')::timestamp - interval 365 day;
+create or replace macro seconds_per_order() as 86400 * 365 / getvariable('n_orders');

@@ -1,7 +1,8 @@
--- CRM export of the customers domain: one row per customer record version.
+-- CRM export of the customers domain: one row per customer record version, written by
+-- the first export only (later exports carry orders and their fulfillment).
 create schema customers;
 
-create table customers.customers as
+create view customers.customers as
 with places(place_no, city, region, country_code) as (
     values
         (0, 'Seattle', 'North America', 'US'),
@@ -18,6 +19,12 @@ with places(place_no, city, region, country_code) as (
         (11, 'Sao Paulo', 'Latin America', 'BR'),
         (12, 'Mexico City', 'Latin America', 'MX'),
         (13, 'Bogota', 'Latin America', 'CO')
+),
+
+place_list as (
+    select list({'city': city, 'region': region, 'country_code': country_code} order by place_no)
+        as places
+    from places
 ),
 
 first_names as (
@@ -85,12 +92,13 @@ shaped as (
         end as email,
         versions.phone,
         versions.street_address,
-        places.city,
-        places.region,
-        places.country_code,
+        place_list.places[versions.place_no + 1].city as city,
+        place_list.places[versions.place_no + 1].region as region,
+        place_list.places[versions.place_no + 1].country_code as country_code,
         versions.segment,
-        strftime(versions.signed_up_at, '%Y-%m-%d %H:%M:%S') as signed_up_at,
-        strftime(versions.updated_at, '%Y-%m-%d %H:%M:%S') as updated_at
+        versions.signed_up_at,
+        versions.updated_at,
+        export_to() as exported_at
     from (
         select
             *,
@@ -101,10 +109,11 @@ shaped as (
             end as email
         from versions
     ) as versions
-    inner join places on versions.place_no = places.place_no
+    -- A one-row list rather than a join: a join's output order varies with the threads.
+    cross join place_list
 )
 
 select * from shaped
 -- The CRM's export job re-delivers a few rows it already sent.
 union all
-select * from shaped where rnd(customer_id || updated_at, 'redelivered') < 0.03;
+select * from shaped where rnd(customer_id::varchar || updated_at::varchar, 'redelivered') < 0.03;

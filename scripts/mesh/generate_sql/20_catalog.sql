@@ -1,8 +1,8 @@
 -- Product information management (PIM) export of the catalog domain.
 create schema catalog;
 
-create table catalog.categories as
-select * from (
+create view catalog.categories as
+select *, export_to() as exported_at from (
     values
         (1, 'Books', 'Media'),
         (2, 'Music', 'Media'),
@@ -18,7 +18,7 @@ select * from (
         (12, 'Baby Care', 'Kids')
 ) as categories(category_id, category_name, department);
 
-create table catalog.products as
+create view catalog.products as
 with words as (
     select
         ['Classic', 'Compact', 'Deluxe', 'Eco', 'Pro', 'Smart', 'Ultra', 'Vintage'] as adjectives,
@@ -47,12 +47,13 @@ select
         || lower(categories.category_name) || ' lovers.'
     end as description,
     case when rnd(base.product_id, 'active') < 0.93 then 'Y' else 'N' end as active_flag,
-    strftime(base.created_at, '%Y-%m-%d %H:%M:%S') as created_at
+    base.created_at,
+    export_to() as exported_at
 from base
 inner join catalog.categories as categories on base.category_id = categories.category_id;
 
 -- Price list history: every product starts with a price and some are repriced later.
-create table catalog.product_prices as
+create view catalog.product_prices as
 with changes as (
     select
         products.product_id,
@@ -73,9 +74,10 @@ shaped as (
     select
         product_id * 10 + change_no as price_id,
         product_id,
-        printf('%.2f', list_price) as list_price,
+        list_price::decimal(18, 2) as list_price,
         'USD' as currency_code,
-        strftime(valid_from, '%Y-%m-%d %H:%M:%S') as valid_from
+        valid_from,
+        export_to() as exported_at
     from changes
 )
 

@@ -1,40 +1,63 @@
 -- Checkout system export of the orders domain: orders, order lines and payments.
+--
+-- Every order has a life: placed, then cancelled, or shipped and delivered. Its id decides
+-- when it was placed, and hashes of the id decide everything after, so any export can
+-- replay the lives of the orders around its window and keep only the events inside it.
 create schema orders;
 
+-- The orders whose life can touch this export: placed inside the window, or in the 30 days
+-- before it (a life ends at most 16 days after the order).
 create temp table order_facts as
-with base as (
+with ids as (
+    select order_id
+    from range(
+        greatest(1, floor(
+            (epoch(export_from() - interval 30 day) - epoch(history_start())) / seconds_per_order()
+        )::bigint),
+        floor((epoch(export_to()) - epoch(history_start())) / seconds_per_order())::bigint + 2
+    ) as ids(order_id)
+),
+
+placed as (
     select
         order_id,
-        1 + pick(order_id, 'customer', getvariable('n_customers')) as customer_id,
-        export_time() - to_seconds(pick(order_id, 'ordered', 86400 * 365)) as ordered_at,
-        list_extract(['web', 'app', 'marketplace'], 1 + pick(order_id, 'channel', 3)) as channel
-    from range(1, getvariable('n_orders') + 1) as ids(order_id)
+        history_start()
+        + to_seconds(floor((order_id - 1 + rnd(order_id, 'ordered')) * seconds_per_order())::bigint)
+            as ordered_at
+    from ids
 )
 
 select
-    *,
-    case
-        when rnd(order_id, 'cancelled') < 0.06 then 'cancelled'
-        when ordered_at > export_time() - interval 2 day then 'placed'
-        when ordered_at > export_time() - interval 9 day and rnd(order_id, 'in_transit') < 0.6
-            then 'shipped'
-        else 'delivered'
-    end as final_status
-from base;
+    order_id,
+    1 + pick(order_id, 'customer', getvariable('n_customers')) as customer_id,
+    list_extract(['web', 'app', 'marketplace'], 1 + pick(order_id, 'channel', 3)) as channel,
+    ordered_at,
+    rnd(order_id, 'cancelled') < 0.06 as is_cancelled,
+    ordered_at + to_seconds(3600 + pick(order_id, 'cancelled_at', 86400 * 2)) as cancelled_at,
+    -- The warehouse prints the label 4 to 64 hours after the order ...
+    ordered_at + to_seconds(3600 * (4 + pick(order_id, 'pick_pack', 60))) as labelled_at,
+    -- ... and the carrier picks the parcel up two hours later.
+    ordered_at + to_seconds(3600 * (6 + pick(order_id, 'pick_pack', 60))) as shipped_at,
+    -- Transit days: most parcels arrive within the promise, a long tail does not.
+    1 + pick(order_id, 'transit', 4) + (case when rnd(order_id, 'delayed') < 0.2 then
+        2 + pick(order_id, 'delay', 5) else 0 end) as transit_days
+from placed
+where ordered_at <= export_to();
 
-create table orders.orders as
+create view orders.orders as
 with versions as (
-    -- Checkout writes the order when it is placed ...
-    select order_id, customer_id, channel, ordered_at, 'placed' as status, ordered_at as updated_at
-    from order_facts
-    where final_status = 'placed' or rnd(order_id, 'exported_early') < 0.35
+    -- Checkout writes the order when it is placed, and again each time its status moves on.
+    select *, 'placed' as status, ordered_at as updated_at from order_facts
     union all
-    -- ... and exports it again, late, every time its status moves on.
+    select *, 'cancelled', cancelled_at from order_facts where is_cancelled
+    union all
+    select *, 'shipped', shipped_at from order_facts where not is_cancelled
+    union all
     select
-        order_id, customer_id, channel, ordered_at, final_status,
-        ordered_at + to_seconds(3600 + pick(order_id, 'status_at', 86400 * 8))
+        *, 'delivered',
+        shipped_at + to_seconds(86400 * (transit_days - 1) + 3600 * (8 + pick(order_id, 'drop', 10)))
     from order_facts
-    where final_status <> 'placed'
+    where not is_cancelled
 ),
 
 shaped as (
@@ -46,86 +69,91 @@ shaped as (
         case when rnd(order_id, 'coupon_null') < 0.8 then null
             else 'SAVE' || (5 * (1 + pick(order_id, 'coupon', 4)))::varchar
         end as coupon_code,
-        strftime(ordered_at, '%Y-%m-%d %H:%M:%S') as ordered_at,
-        strftime(updated_at, '%Y-%m-%d %H:%M:%S') as updated_at
+        ordered_at,
+        updated_at,
+        export_to() as exported_at
     from versions
+    where in_export(updated_at)
 )
 
 select * from shaped
 union all
-select * from shaped where rnd(order_id || status, 'redelivered') < 0.02;
+select * from shaped where rnd(order_id::varchar || status, 'redelivered') < 0.02;
 
-create temp table line_facts as
-select
-    order_facts.order_id * 10 + line_no as order_line_id,
-    order_facts.order_id,
-    line_no,
-    1 + pick(order_facts.order_id * 10 + line_no, 'product', getvariable('n_products')) as product_id,
-    1 + pick(order_facts.order_id * 10 + line_no, 'quantity', 3) as quantity,
-    order_facts.ordered_at
-from order_facts,
-    range(1, 2 + pick(order_facts.order_id, 'lines', 4)) as lines(line_no);
-
-create table orders.order_lines as
-with priced as (
-    -- Checkout captures the list price that was valid when the order was placed.
+-- Lines are written with the order, and priced with the list price valid at that moment.
+create temp table priced_lines as
+with lines as (
     select
-        line_facts.order_line_id,
-        line_facts.order_id,
-        line_facts.line_no,
-        line_facts.product_id,
-        line_facts.quantity,
-        prices.list_price::decimal(18, 2) as unit_price
-    from line_facts
-    asof inner join (
-        select distinct product_id, list_price, valid_from::timestamp as valid_from
-        from catalog.product_prices
-    ) as prices
-        on line_facts.product_id = prices.product_id
-        and line_facts.ordered_at >= prices.valid_from
-),
+        order_facts.order_id * 10 + line_no as order_line_id,
+        order_facts.order_id,
+        line_no,
+        1 + pick(order_facts.order_id * 10 + line_no, 'product', getvariable('n_products'))
+            as product_id,
+        1 + pick(order_facts.order_id * 10 + line_no, 'quantity', 3) as quantity,
+        order_facts.ordered_at,
+        order_facts.is_cancelled
+    from order_facts
+    inner join range(1, 5) as line_numbers(line_no)
+        on line_no <= 1 + pick(order_facts.order_id, 'lines', 4)
+    -- Payments of orders placed just before the window are still to come.
+    where order_facts.ordered_at > export_from() - interval 1 day
+)
 
-shaped as (
+select
+    lines.*,
+    prices.list_price as unit_price,
+    case when rnd(lines.order_line_id, 'discount') < 0.85 then null
+        else round(prices.list_price * lines.quantity * 0.1, 2)::decimal(18, 2)
+    end as discount_amount
+from lines
+asof inner join (
+    select distinct product_id, list_price, valid_from from catalog.product_prices
+) as prices
+    on lines.product_id = prices.product_id
+    and lines.ordered_at >= prices.valid_from
+-- An as-of join emits rows in no fixed order: sort them, so that files are reproducible.
+order by lines.order_line_id;
+
+create view orders.order_lines as
+with shaped as (
     select
         order_line_id,
         order_id,
         line_no,
         product_id,
         quantity,
-        printf('%.2f', unit_price) as unit_price,
-        case when rnd(order_line_id, 'discount') < 0.85 then null
-            else printf('%.2f', round(unit_price * quantity * 0.1, 2))
-        end as discount_amount
-    from priced
+        unit_price,
+        discount_amount,
+        export_to() as exported_at
+    from priced_lines
+    where in_export(ordered_at)
 )
 
 select * from shaped
 union all
 select * from shaped where rnd(order_line_id, 'redelivered') < 0.02;
 
-create table orders.payments as
+create view orders.payments as
 with totals as (
     select
-        order_facts.order_id,
-        order_facts.ordered_at,
-        order_facts.final_status,
-        sum(lines.unit_price::decimal(18, 2) * lines.quantity
-            - coalesce(lines.discount_amount::decimal(18, 2), 0)) as amount
-    from order_facts
-    inner join (select distinct * from orders.order_lines) as lines
-        on order_facts.order_id = lines.order_id
+        order_id,
+        ordered_at,
+        is_cancelled,
+        sum(unit_price * quantity - coalesce(discount_amount, 0)) as amount
+    from priced_lines
     group by all
+    order by order_id
 ),
 
 attempts as (
-    -- A few first attempts are declined and retried.
+    -- A few first attempts are declined and retried; cancelled orders are refunded.
     select order_id, ordered_at, amount, 1 as attempt_no, 'failed' as status
     from totals
     where rnd(order_id, 'declined') < 0.05
     union all
     select
         order_id, ordered_at, amount, 2,
-        case when final_status = 'cancelled' then 'refunded' else 'succeeded' end
+        case when is_cancelled then 'refunded' else 'succeeded' end
     from totals
 ),
 
@@ -138,12 +166,14 @@ shaped as (
                 1 + pick(order_id, 'method', 4))
         end as payment_method,
         status,
-        printf('%.2f', amount) as amount,
-        strftime(ordered_at + to_seconds(30 * attempt_no + pick(order_id, 'paid', 600)),
-            '%Y-%m-%d %H:%M:%S') as paid_at
+        amount::decimal(18, 2) as amount,
+        ordered_at + to_seconds(30 * attempt_no + pick(order_id, 'paid', 600)) as paid_at,
+        export_to() as exported_at
     from attempts
 )
 
 select * from shaped
+where in_export(paid_at)
 union all
-select * from shaped where rnd(payment_id, 'redelivered') < 0.02;
+select * from shaped
+where in_export(paid_at) and rnd(payment_id, 'redelivered') < 0.02;

@@ -1,48 +1,40 @@
 -- Warehouse management and carrier tracking exports of the fulfillment domain.
 create schema fulfillment;
 
-create temp table shipment_facts as
+-- The warehouse creates a shipment when it prints the label; cancelled orders never ship.
+create view fulfillment.shipments as
 select
     order_id as shipment_id,
     order_id,
-    final_status,
-    ordered_at + to_seconds(3600 * (4 + pick(order_id, 'pick_pack', 60))) as shipped_at,
-    ordered_at::date + 5 as promised_delivery_date,
-    -- Transit days: most parcels arrive within the promise, a long tail does not.
-    1 + pick(order_id, 'transit', 4) + (case when rnd(order_id, 'delayed') < 0.2 then
-        2 + pick(order_id, 'delay', 5) else 0 end) as transit_days
-from order_facts
-where final_status in ('shipped', 'delivered');
-
-create table fulfillment.shipments as
-select
-    shipment_id,
-    order_id,
-    case when rnd(shipment_id, 'carrier_null') < 0.04 then null
-        else list_extract(['DHL', 'UPS', 'FedEx', 'PostNL', 'Yamato'], 1 + pick(shipment_id, 'carrier', 5))
+    case when rnd(order_id, 'carrier_null') < 0.04 then null
+        else list_extract(['DHL', 'UPS', 'FedEx', 'PostNL', 'Yamato'], 1 + pick(order_id, 'carrier', 5))
     end as carrier,
-    list_extract(['standard', 'express'], 1 + (rnd(shipment_id, 'express') < 0.2)::int) as service_level,
-    strftime(promised_delivery_date, '%Y-%m-%d') as promised_delivery_date,
-    strftime(shipped_at, '%Y-%m-%d %H:%M:%S') as created_at
-from shipment_facts;
+    list_extract(['standard', 'express'], 1 + (rnd(order_id, 'express') < 0.2)::int) as service_level,
+    ordered_at::date + 5 as promised_delivery_date,
+    labelled_at as created_at,
+    export_to() as exported_at
+from order_facts
+where not is_cancelled and in_export(labelled_at);
 
-create table fulfillment.delivery_events as
+create view fulfillment.delivery_events as
 with events as (
-    select shipment_id, 1 as event_no, 'label_created' as event_type,
-        shipped_at - interval 2 hour as event_at
-    from shipment_facts
+    select order_id as shipment_id, 1 as event_no, 'label_created' as event_type,
+        labelled_at as event_at
+    from order_facts
+    where not is_cancelled
     union all
-    select shipment_id, 2, 'picked_up', shipped_at from shipment_facts
+    select order_id, 2, 'picked_up', shipped_at from order_facts where not is_cancelled
     union all
-    select shipment_id, 3, 'out_for_delivery',
+    select order_id, 3, 'out_for_delivery',
         shipped_at + to_seconds(86400 * (transit_days - 1) + 3600 * 6)
-    from shipment_facts
-    where final_status = 'delivered'
+    from order_facts
+    where not is_cancelled
     union all
-    select shipment_id, 4, 'delivered',
-        shipped_at + to_seconds(86400 * (transit_days - 1) + 3600 * (8 + pick(shipment_id, 'drop', 10)))
-    from shipment_facts
-    where final_status = 'delivered'
+    -- The same instant the checkout system records as the order's delivery.
+    select order_id, 4, 'delivered',
+        shipped_at + to_seconds(86400 * (transit_days - 1) + 3600 * (8 + pick(order_id, 'drop', 10)))
+    from order_facts
+    where not is_cancelled
 ),
 
 shaped as (
@@ -50,8 +42,10 @@ shaped as (
         shipment_id * 10 + event_no as event_id,
         shipment_id,
         event_type,
-        strftime(event_at, '%Y-%m-%d %H:%M:%S') as event_at
+        event_at,
+        export_to() as exported_at
     from events
+    where in_export(event_at)
 )
 
 select * from shaped

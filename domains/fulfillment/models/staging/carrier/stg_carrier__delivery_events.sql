@@ -1,5 +1,13 @@
+{{ config(
+    materialized='incremental',
+    unique_key='delivery_event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with source as (
     select * from {{ source('carrier', 'delivery_events') }}
+    {{ shared_macros.only_new_exports() }}
 ),
 
 renamed as (
@@ -7,8 +15,14 @@ renamed as (
         {{ dbt.cast('event_id', dbt.type_bigint()) }} as delivery_event_id,
         {{ dbt.cast('shipment_id', dbt.type_bigint()) }} as shipment_id,
         {{ shared_macros.normalize_text('event_type') }} as event_type,
-        {{ dbt.cast('event_at', dbt.type_timestamp()) }} as event_at
+        {{ dbt.cast('event_at', dbt.type_timestamp()) }} as event_at,
+        {{ dbt.cast('exported_at', dbt.type_timestamp()) }} as exported_at
     from source
+),
+
+-- An event re-delivered by a later export replaces the earlier one.
+final as (
+    {{ shared_macros.latest_per_key('renamed', 'delivery_event_id', 'exported_at') }}
 )
 
-select * from renamed
+select * from final
