@@ -17,14 +17,14 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from mesh import expectations, graph
+from mesh import expectations, graph, parse_cache
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
 from mesh.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.errors import (
@@ -85,6 +85,10 @@ class Reporter:
         """`domain` ended: published, unchanged, failed or skipped."""
 
 
+# Folder of a staging area where the upstreams' published databases are linked.
+UPSTREAMS = "upstreams"
+
+
 def default_jobs() -> int:
     """One build per core: each DuckDB build is mostly single-threaded at mesh sizes."""
     return max(1, os.cpu_count() or 1)
@@ -126,13 +130,19 @@ def dbt_env(
     duckdb_threads: int,
     target: str = "dev",
 ) -> dict[str, str]:
-    """The environment profiles.yml, the sources and dbt-loom read for one domain build."""
+    """The environment profiles.yml, the sources and dbt-loom read for one domain build.
+
+    Database paths are relative to the staging folder, the task's working directory, where
+    `link_upstreams` links each upstream's published file: the rendered profile is then the
+    same in every build of the domain, so dbt can parse partially (a changed profile makes
+    dbt parse every file again)."""
+    link_upstreams(staging, upstreams)
     attach = [
-        {"path": str(database), "alias": name, "read_only": True}
-        for name, database in sorted(upstreams.items())
+        {"path": f"{UPSTREAMS}/{name}.duckdb", "alias": name, "read_only": True}
+        for name in sorted(upstreams)
     ]
     return {
-        "MESH_DB_PATH": str(staging / f"{domain.name}.duckdb"),
+        "MESH_DB_PATH": f"{domain.name}.duckdb",
         "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
         "MESH_PUBLISHED_DIR": str(mesh.published),
         "MESH_ATTACH": json.dumps(attach),
@@ -141,6 +151,15 @@ def dbt_env(
         "DBT_LOOM_CONFIG": str(domain.loom_config),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def link_upstreams(staging: Path, upstreams: dict[str, Path]) -> None:
+    """Link each upstream's resolved published database into `staging/upstreams/`."""
+    for name, database in upstreams.items():
+        link = staging / UPSTREAMS / f"{name}.duckdb"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(database)
 
 
 def resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
@@ -281,10 +300,12 @@ class _Scheduler:
         staging.mkdir(parents=True)
         if not self.full and current and current.get("code_fingerprint") == code:
             self._continue_incremental(name, current, staging)
+        parse_cache.restore(self.mesh, name, staging / "target")
         task = DbtTask(
             name,
             _dbt_commands(self.mesh, domain, staging),
             dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
+            cwd=str(staging),
         )
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
         future = workers.submit(task)
@@ -310,6 +331,7 @@ class _Scheduler:
     def _complete(self, future: Future[DbtOutcome]) -> None:
         job = self.running.pop(future)
         name = job.domain.name
+        parse_cache.save(self.mesh, name, job.staging / "target")
         try:
             outcome = future.result()
         except Exception as error:  # the worker died (killed, out of memory...)
@@ -354,6 +376,7 @@ class _Scheduler:
                     dbt_results=outcome.counts,
                     fingerprint=job.fingerprint,
                     code_fingerprint=job.code_fingerprint,
+                    usage=asdict(outcome.usage) if outcome.usage else None,
                 )
             except MeshError as error:
                 self._finish(

@@ -100,7 +100,9 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
             ]
             commands = [parse, _state_check_args(mesh, domain, staging)] if published else [parse]
             env = dbt_env(mesh, domain, staging, {}, 1, target="lint")
-            task = DbtTask(name, with_packages(mesh, domain, staging, *commands), env)
+            task = DbtTask(
+                name, with_packages(mesh, domain, staging, *commands), env, cwd=str(staging)
+            )
             runs[name] = (workers.submit_each(task), staging, published)
         for name, (future, staging, published) in runs.items():
             outcomes = future.result()

@@ -18,11 +18,15 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import re
 import signal
 import sys
+import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
+from pathlib import Path
 from typing import Any
 
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
@@ -60,6 +64,18 @@ class DbtOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     warnings: int = 0
     deprecations: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a task cost its worker: wall and CPU seconds (all threads, DuckDB's included),
+    the worker's peak resident memory during the task, and seconds per dbt command."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    command_seconds: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,7 @@ class DbtTask:
     domain: str
     commands: list[list[str]]
     env: dict[str, str]
+    cwd: str | None = None  # working directory: relative paths in the profile start here
 
 
 _events: Queue[ProgressEvent] | None = None
@@ -163,25 +180,78 @@ def invoke(args: list[str]) -> DbtOutcome:
     )
 
 
-def run_task(task: DbtTask) -> DbtOutcome:
-    """Run a domain's dbt commands in this worker. Called inside a worker process."""
+def _reset_peak_rss() -> None:
+    """Start a new high-water mark of this process's resident memory (Linux)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_bytes() -> int:
+    """The high-water mark of this process's resident memory since the last reset."""
+    with contextlib.suppress(OSError):
+        found = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+        if found:
+            return int(found.group(1)) * 1024
+    return 0
+
+
+@contextlib.contextmanager
+def _task(task: DbtTask) -> Iterator[None]:
+    """Set up this worker for the task (domain, environment, working directory), and close
+    the task's DuckDB database and return to the previous directory after it."""
     global _current_domain
     _current_domain = task.domain
     os.environ.update(task.env)
+    previous = Path.cwd()
+    if task.cwd:
+        os.chdir(task.cwd)
+    try:
+        yield
+    finally:
+        _close_duckdb()
+        os.chdir(previous)
+
+
+def run_task(task: DbtTask) -> DbtOutcome:
+    """Run a domain's dbt commands in this worker. Called inside a worker process."""
+    _reset_peak_rss()
+    started, cpu_started = time.perf_counter(), time.process_time()
     outcome = DbtOutcome(success=True)
-    for command in task.commands:
-        outcome = invoke(command)
-        if not outcome.success:
-            break
+    command_seconds: dict[str, float] = {}
+    with _task(task):
+        for command in task.commands:
+            command_started = time.perf_counter()
+            outcome = invoke(command)
+            command_seconds[command[0]] = time.perf_counter() - command_started
+            if not outcome.success:
+                break
+    outcome.usage = Usage(
+        seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
+        peak_rss_bytes=_peak_rss_bytes(),
+        command_seconds=command_seconds,
+    )
     return outcome
 
 
 def run_each(task: DbtTask) -> list[DbtOutcome]:
     """Run every command of a task, whatever the outcome of the ones before; in a worker."""
-    global _current_domain
-    _current_domain = task.domain
-    os.environ.update(task.env)
-    return [invoke(command) for command in task.commands]
+    with _task(task):
+        return [invoke(command) for command in task.commands]
+
+
+def _close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open across the nodes of an invocation
+    (`keep_open: true` in profiles.yml saves opening the file and attaching the upstreams
+    for every node), so no file stays locked by this worker once its task is done."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()  # type: ignore[no-untyped-call]
+        DuckDBConnectionManager._ENV = None
 
 
 class DbtWorkers:

@@ -61,6 +61,8 @@ class PublishRecord:
     code_fingerprint: str | None = None
     # Incremental models whose tables the next build may continue from.
     incremental_models: list[str] = field(default_factory=list)
+    # What the dbt build cost its worker: seconds, CPU seconds, peak memory (see dbt_runner).
+    usage: dict[str, Any] | None = None
 
 
 def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
@@ -138,6 +140,7 @@ def publish(
     dbt_results: dict[str, int],
     fingerprint: str | None = None,
     code_fingerprint: str | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> PublishRecord:
     """Move a successful build from `staging` into a new publish folder and make it current."""
     database = staging / f"{domain}.duckdb"
@@ -180,6 +183,7 @@ def publish(
         fingerprint=fingerprint,
         code_fingerprint=code_fingerprint,
         incremental_models=incremental_models(domain, manifest_data),
+        usage=usage,
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)
