@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 MESH := $(BIN)/mesh
 SCALE ?= 1
 SEED ?= 42
+SCALES ?= 1 10 100
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run catalog test test-unit test-integration lint fix ci ci-workflow actionlint lock clean
+.PHONY: help setup generate build run catalog test test-unit test-integration bench lint fix ci ci-workflow actionlint lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,14 +47,17 @@ test-unit: setup  ## Only the fast unit tests
 test-integration: setup  ## Only the integration tests
 	$(BIN)/pytest tests/integration
 
+bench: setup  ## Benchmarks against raw DuckDB at SCALES='1 10 100'; appends to BENCHMARKS.md
+	$(BIN)/python -m benchmarks.bench --scales $(SCALES)
+
 lint: setup  ## Ruff and mypy over the platform, and the SQL style of every domain (sqlfluff)
-	$(BIN)/ruff check scripts tests
-	$(BIN)/ruff format --check scripts tests
+	$(BIN)/ruff check scripts tests benchmarks
+	$(BIN)/ruff format --check scripts tests benchmarks
 	$(BIN)/mypy
 	$(MESH) lint
 
 fix: setup  ## Apply ruff's and sqlfluff's fixes
-	$(BIN)/ruff format scripts tests
+	$(BIN)/ruff format scripts tests benchmarks
 	$(MESH) lint --fix
 
 lock: setup  ## Re-pin constraints.txt from the current .venv

@@ -38,9 +38,7 @@ def models_in_order(domain: str, manifest: dict[str, Any]) -> list[dict[str, Any
         for uid, node in manifest["nodes"].items()
         if node["resource_type"] == "model" and node["package_name"] == domain
     }
-    graph = {
-        uid: [d for d in node["depends_on"]["nodes"] if d in own] for uid, node in own.items()
-    }
+    graph = {uid: [d for d in node["depends_on"]["nodes"] if d in own] for uid, node in own.items()}
     return [own[uid] for uid in TopologicalSorter(graph).static_order()]
 
 

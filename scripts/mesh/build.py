@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from mesh import expectations, graph, parse_cache
+from mesh import expectations, freshness, graph, landing, parse_cache
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
 from mesh.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.errors import (
@@ -87,6 +87,22 @@ class Reporter:
 
 # Folder of a staging area where the upstreams' published databases are linked.
 UPSTREAMS = "upstreams"
+
+
+# What every DuckDB of a build may use together; each of the `jobs` domain builds running
+# at once gets its share. Leaves room for the Python processes within 4 GB.
+DUCKDB_MEMORY_BUDGET_MB = 3072
+
+
+def duckdb_threads() -> int:
+    """DuckDB threads per domain build: every core. Domains built side by side share them;
+    one building alone (the end of a dependency chain) gets the whole machine."""
+    return os.cpu_count() or 1
+
+
+def duckdb_memory_limit(jobs: int) -> str:
+    """DuckDB memory limit per domain build: MESH_MEMORY_LIMIT, or a share of the budget."""
+    return os.environ.get("MESH_MEMORY_LIMIT") or f"{DUCKDB_MEMORY_BUDGET_MB // max(1, jobs)}MB"
 
 
 def default_jobs() -> int:
@@ -251,7 +267,8 @@ class _Scheduler:
         self.reporter = reporter
         self.results: dict[str, DomainResult] = {}
         self.running: dict[Future[DbtOutcome], _Running] = {}
-        self.duckdb_threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.duckdb_threads = duckdb_threads()
+        self.duckdb_memory_limit = duckdb_memory_limit(jobs)
 
     def _finish(self, result: DomainResult) -> None:
         self.results[result.domain] = result
@@ -295,6 +312,20 @@ class _Scheduler:
                 )
             )
             return
+        problems = landing.check(self.mesh, domain)
+        if problems:
+            locks.close()
+            self._finish(
+                DomainResult(
+                    name,
+                    "failed",
+                    time.perf_counter() - started,
+                    reason=f"{len(problems)} problem(s) in landing exports against the columns "
+                    "their sources declare, so it was not built",
+                    details=problems,
+                )
+            )
+            return
         run_id = new_id()
         staging = self.mesh.builds / name / run_id
         staging.mkdir(parents=True)
@@ -304,7 +335,10 @@ class _Scheduler:
         task = DbtTask(
             name,
             _dbt_commands(self.mesh, domain, staging),
-            dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
+            {
+                **dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
+                "MESH_MEMORY_LIMIT": self.duckdb_memory_limit,
+            },
             cwd=str(staging),
         )
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
@@ -348,6 +382,21 @@ class _Scheduler:
                         "dbt build failed",
                         log_dir=job.staging / "logs",
                         counts=outcome.counts,
+                    )
+                )
+                return
+            stale = self._stale_sources(name, job.staging)
+            if stale:
+                self._finish(
+                    DomainResult(
+                        name,
+                        "failed",
+                        seconds,
+                        outcome,
+                        f"landing data is older than {len(stale)} source(s) allow "
+                        "(error_after), so it was not published",
+                        counts=outcome.counts,
+                        details=stale,
                     )
                 )
                 return
@@ -398,6 +447,18 @@ class _Scheduler:
             )
         finally:
             job.locks.close()
+
+    def _stale_sources(self, name: str, staging: Path) -> list[str]:
+        """Warn of the domain's sources past their warn_after; return those past error_after."""
+        try:
+            manifest = json.loads((staging / "target" / "manifest.json").read_text())
+            found = freshness.check(name, manifest)
+        except (OSError, ValueError, duckdb.Error) as error:
+            return [f"source freshness could not be read: {error}"]
+        for stale in found:
+            if stale.level == "warn":
+                self.reporter.notice(name, f"{name}: warning: {stale.describe()}")
+        return [stale.describe() for stale in found if stale.level == "error"]
 
     def _consumer_expectations(self, name: str, database: Path) -> list[str]:
         """Run every consumer's expectations on this domain's candidate products."""

@@ -60,7 +60,7 @@ class Domain:
         ]
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML file that must hold a mapping (as every dbt and dbt-loom file does)."""
     try:
         content = yaml.safe_load(path.read_text()) or {}
@@ -76,7 +76,7 @@ def _read_upstreams(project: Path) -> tuple[str, ...]:
     if not path.exists():
         return ()
     try:
-        config = LoomConfig.model_validate(_read_yaml(path))
+        config = LoomConfig.model_validate(read_yaml(path))
     except ValidationError as error:
         raise DomainConfigError(f"{path} is not a valid dbt-loom configuration: {error}") from error
     return tuple(sorted(manifest.name for manifest in config.manifests))
@@ -87,14 +87,14 @@ def _read_source_tables(project: Path) -> tuple[str, ...]:
     tables: set[str] = set()
     models = project / "models"
     for path in sorted([*models.rglob("*.yml"), *models.rglob("*.yaml")]):
-        for source in _read_yaml(path).get("sources") or []:
+        for source in read_yaml(path).get("sources") or []:
             tables.update(table["name"] for table in source.get("tables") or [])
     return tuple(sorted(tables))
 
 
 def load_domain(path: Path) -> Domain:
     project_file = path / "dbt_project.yml"
-    project = _read_yaml(project_file)
+    project = read_yaml(project_file)
     name = project.get("name")
     if name != path.name:
         raise DomainConfigError(

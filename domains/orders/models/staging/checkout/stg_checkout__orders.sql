@@ -10,7 +10,8 @@ renamed as (
         {{ shared_macros.normalize_text('status') }} as order_status,
         nullif(trim(coupon_code), '') as coupon_code,
         {{ dbt.cast('ordered_at', dbt.type_timestamp()) }} as ordered_at,
-        {{ dbt.cast('updated_at', dbt.type_timestamp()) }} as updated_at
+        {{ dbt.cast('updated_at', dbt.type_timestamp()) }} as updated_at,
+        {{ dbt.cast('exported_at', dbt.type_timestamp()) }} as exported_at
     from source
 )
 
