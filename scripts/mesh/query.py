@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from mesh.domains import discover
+from mesh import domains
 from mesh.errors import MeshError, QueryError, QueryRefusedError
 from mesh.workspace import Mesh
 
@@ -75,7 +75,7 @@ def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
     """A connection that sees every published domain read-only and can touch nothing else."""
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
     attached = 0
-    for name in sorted(discover(mesh)):
+    for name in domains.names(mesh):
         database = mesh.published_database(name)
         if database.exists():
             path = str(database.resolve()).replace("'", "''")
