@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -190,34 +188,6 @@ def test_a_second_build_waits_for_the_first_by_default(mesh_copy: Path) -> None:
     assert first.returncode == 0
     assert "waiting for the build in process" in second.stdout
     assert "customers: published" in second.stdout
-
-
-@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0, 4.5])
-def test_kill_9_at_any_moment_loses_nothing(mesh_copy: Path, delay: float) -> None:
-    published = _published(mesh_copy, "orders")
-    old_id = (published / "current").readlink().name
-    old_files = _digests(published / old_id)
-
-    build = _start_build(mesh_copy, "orders")
-    time.sleep(delay)
-    os.kill(build.pid, signal.SIGKILL)
-    build.communicate(timeout=60)
-
-    # The old version is intact, and whatever is current is complete and readable.
-    assert _digests(published / old_id) == old_files
-    current = (published / "current").resolve()
-    assert (current / "publish.json").is_file()
-    rows = mesh(
-        mesh_copy, "query", "select count(*) as n from orders.main.orders_v2", "--format", "json"
-    ).json()
-    assert rows[0]["n"] > 0
-
-    # The next build cleans up what the killed one left and succeeds.
-    time.sleep(0.5)  # let the killed build's worker, killed with its parent, go away
-    run = mesh(mesh_copy, "build", "orders", "--quiet", "--full")
-    assert "orders: published" in run.stdout
-    assert not any((mesh_copy / "warehouse/build/orders").iterdir())
-    assert not [p for p in published.iterdir() if p.name.startswith(".")]
 
 
 def test_new_domain_scaffolds_a_domain_that_builds_at_once(mesh_copy: Path) -> None:
