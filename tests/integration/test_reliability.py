@@ -13,13 +13,17 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from mesh.query import run
+from mesh.workspace import Mesh
 from tests.integration.conftest import MESH_BIN, mesh
 
 pytestmark = pytest.mark.integration
@@ -267,3 +271,54 @@ def test_kill_9_at_random_moments_never_changes_or_breaks_a_publish(mesh_copy: P
     assert _hidden(mesh_copy) == []
     assert list((mesh_copy / "warehouse/build" / DOMAIN).iterdir()) == []
     _assert_current_is_complete_and_readable(mesh_copy)
+
+
+# --- readers during republishing ------------------------------------------------------------
+
+REPUBLISHES = 3
+READERS = 2
+
+
+def test_readers_never_fail_while_a_domain_republishes(mesh_copy: Path) -> None:
+    """Readers query a product without pause while its domain is rebuilt and republished:
+    every read succeeds and returns exactly what its publish's record says."""
+    reads: Counter[str] = Counter()  # publish id -> successful reads of it
+    failures: list[str] = []
+    counting = threading.Lock()
+    stop = threading.Event()
+
+    def reader() -> None:
+        sandboxed = Mesh(mesh_copy)
+        while not stop.is_set():
+            try:
+                path, row_count, content_hash = run(sandboxed, ORDERS.read).rows[0]
+                publish = Path(path).parent
+                if (row_count, _checksum(content_hash)) != ORDERS.recorded(publish):
+                    raise AssertionError(f"{publish.name} holds other content than recorded")
+            except Exception as error:  # any failed read is what this test counts
+                with counting:
+                    failures.append(f"{type(error).__name__}: {error}")
+            else:
+                with counting:
+                    reads[publish.name] += 1
+
+    first = _current(mesh_copy).name
+    threads = [threading.Thread(target=reader) for _ in range(READERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(REPUBLISHES):
+            built = mesh(mesh_copy, "build", DOMAIN, "--quiet", "--full")
+            assert f"{DOMAIN}: published" in built.stdout
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    total = sum(reads.values())
+    print(f"\n{total} reads, {len(failures)} failed, publishes seen: {dict(reads)}")
+    assert failures == []
+    assert total >= 500
+    assert first in reads
+    assert len(reads) >= 2
+    assert _current(mesh_copy).name != first
