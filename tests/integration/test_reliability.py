@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from mesh.query import run
@@ -60,6 +61,7 @@ class Product:
 
 
 ORDERS = Product("orders", "orders", "2")
+CUSTOMERS = Product("customers", "customers", "1")
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -96,6 +98,17 @@ def _start_build(root: Path, *args: str) -> subprocess.Popen[str]:
 
 def _checksum(content_hash: str) -> str:
     return f"{int(content_hash) % (1 << 64):016x}"
+
+
+def _read_publish(folder: Path, product: Product) -> tuple[int, str]:
+    """Rows and checksum of the product in a publish folder's database, read directly."""
+    con = duckdb.connect(str(folder / f"{product.domain}.duckdb"), read_only=True)
+    try:
+        row = con.execute(product.read).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row[1], _checksum(row[2])
 
 
 def _assert_current_is_complete_and_readable(root: Path, product: Product = ORDERS) -> Path:
@@ -322,3 +335,64 @@ def test_readers_never_fail_while_a_domain_republishes(mesh_copy: Path) -> None:
     assert first in reads
     assert len(reads) >= 2
     assert _current(mesh_copy).name != first
+
+
+# --- two builds of one domain at once -------------------------------------------------------
+
+
+def _wait_for_lock_holder(root: Path, domain: str, timeout: float = 30) -> None:
+    lock = root / "warehouse/locks" / f"{domain}.lock"
+    build_dir = root / "warehouse/build" / domain
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock.exists() and build_dir.is_dir() and any(build_dir.iterdir()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no build of {domain} started")
+
+
+def _publish_ids(root: Path, domain: str) -> list[str]:
+    history = _published(root, domain) / "history.jsonl"
+    events = [json.loads(line) for line in history.read_text().splitlines()]
+    return [event["publish_id"] for event in events if event["event"] == "publish"]
+
+
+def _assert_nothing_half_done(root: Path, domain: str) -> None:
+    assert _hidden(root, domain) == []
+    assert list((root / "warehouse/build" / domain).iterdir()) == []
+
+
+def test_a_second_build_of_the_same_domain_stops_with_a_clear_message(mesh_copy: Path) -> None:
+    published_before = _publish_ids(mesh_copy, "customers")
+    first = _start_build(mesh_copy, "customers")
+    _wait_for_lock_holder(mesh_copy, "customers")
+    second = mesh(mesh_copy, "build", "customers", "--quiet", "--lock-timeout", "0", check=False)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, out + err
+    assert second.returncode == 1
+    assert f"customers is being built by process {first.pid}" in second.stderr
+
+    # Exactly the first build published, and what it published is whole.
+    new = _publish_ids(mesh_copy, "customers")[len(published_before) :]
+    assert len(new) == 1
+    assert _assert_current_is_complete_and_readable(mesh_copy, CUSTOMERS).name == new[0]
+    _assert_nothing_half_done(mesh_copy, "customers")
+
+
+def test_a_second_build_waits_for_the_first_by_default(mesh_copy: Path) -> None:
+    published_before = _publish_ids(mesh_copy, "customers")
+    first = _start_build(mesh_copy, "customers")
+    _wait_for_lock_holder(mesh_copy, "customers")
+    second = mesh(mesh_copy, "build", "customers", "--quiet", "--full")
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert "waiting for the build in process" in second.stdout
+    assert "customers: published" in second.stdout
+
+    # Both published, one after the other; the second is current, and both are whole.
+    new = _publish_ids(mesh_copy, "customers")[len(published_before) :]
+    assert len(new) == 2
+    assert _assert_current_is_complete_and_readable(mesh_copy, CUSTOMERS).name == new[1]
+    earlier = _published(mesh_copy, "customers") / new[0]
+    assert _read_publish(earlier, CUSTOMERS) == CUSTOMERS.recorded(earlier)
+    _assert_nothing_half_done(mesh_copy, "customers")
