@@ -95,17 +95,23 @@ _deprecations: list[str] = []  # refs to deprecated product versions seen in thi
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the parent dies (e.g. `kill -9` of mesh build)."""
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the parent dies (e.g. `kill -9` of mesh build).
+
+    A parent that died before the request was made sends no signal, and the worker would
+    wait forever for work (it holds its own end of the task queue open): it exits now.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-def _init_worker(events: Queue[ProgressEvent] | None) -> None:
+def _init_worker(events: Queue[ProgressEvent] | None, parent: int) -> None:
     global _events
     _events = events
-    _die_with_parent()
+    _die_with_parent(parent)
 
 
 def _on_event(event: Any) -> None:
@@ -263,7 +269,7 @@ class DbtWorkers:
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=TASKS_PER_WORKER,
             initializer=_init_worker,
-            initargs=(events,),
+            initargs=(events, os.getpid()),
         )
 
     def submit(self, task: DbtTask) -> Future[DbtOutcome]:

@@ -43,3 +43,7 @@ class PublishedDatabaseLockedError(MeshError):
 
 class RollbackError(MeshError):
     """There is no earlier published version to return to."""
+
+
+class QueryRefusedError(QueryError):
+    """A query tried to do something other than read the published products."""
