@@ -14,6 +14,7 @@ Workers report progress (node started/finished) to the parent through a queue.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import multiprocessing
@@ -112,6 +113,9 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int) -> None:
     global _events
     _events = events
     _die_with_parent(parent)
+    # Once its queues are flushed, a worker exits without tearing down dbt's modules one
+    # by one (about 0.6 s the parent would wait for). Registered first, so it runs last.
+    atexit.register(os._exit, 0)
 
 
 def _on_event(event: Any) -> None:

@@ -18,6 +18,9 @@ from mesh.errors import DomainConfigError, UnknownDomainError
 from mesh.workspace import Mesh
 
 LOOM_CONFIG = "dbt_loom.config.yml"
+# libyaml's safe loader when PyYAML was built with it: ten times faster than pure Python,
+# which matters when every command reads every domain's YAML.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LANDING_FORMAT = "parquet"
 
 
@@ -63,7 +66,7 @@ class Domain:
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML file that must hold a mapping (as every dbt and dbt-loom file does)."""
     try:
-        content = yaml.safe_load(path.read_text()) or {}
+        content = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as error:
         raise DomainConfigError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(content, dict):
