@@ -385,24 +385,9 @@ class _Scheduler:
                     )
                 )
                 return
-            stale = self._stale_sources(name, job.staging)
-            if stale:
-                self._finish(
-                    DomainResult(
-                        name,
-                        "failed",
-                        seconds,
-                        outcome,
-                        f"landing data is older than {len(stale)} source(s) allow "
-                        "(error_after), so it was not published",
-                        counts=outcome.counts,
-                        details=stale,
-                    )
-                )
-                return
-            failures = self._consumer_expectations(name, job.staging / f"{name}.duckdb")
-            if failures:
-                reason = f"{len(failures)} consumer expectation(s) failed, so it was not published"
+            blocked = self._publish_gates(name, job.staging)
+            if blocked:
+                reason, details = blocked
                 self._finish(
                     DomainResult(
                         name,
@@ -411,7 +396,7 @@ class _Scheduler:
                         outcome,
                         reason,
                         counts=outcome.counts,
-                        details=failures,
+                        details=details,
                     )
                 )
                 return
@@ -447,6 +432,24 @@ class _Scheduler:
             )
         finally:
             job.locks.close()
+
+    def _publish_gates(self, name: str, staging: Path) -> tuple[str, list[str]] | None:
+        """What stops a domain whose dbt build passed from publishing, as (reason, details):
+        sources past their freshness error_after, then consumers' failing expectations."""
+        stale = self._stale_sources(name, staging)
+        if stale:
+            return (
+                f"landing data is older than {len(stale)} source(s) allow (error_after), "
+                "so it was not published",
+                stale,
+            )
+        failures = self._consumer_expectations(name, staging / f"{name}.duckdb")
+        if failures:
+            return (
+                f"{len(failures)} consumer expectation(s) failed, so it was not published",
+                failures,
+            )
+        return None
 
     def _stale_sources(self, name: str, staging: Path) -> list[str]:
         """Warn of the domain's sources past their warn_after; return those past error_after."""
