@@ -33,7 +33,7 @@ from mesh.errors import (
     MissingPublishError,
     PublishedDatabaseLockedError,
 )
-from mesh.fingerprint import code_fingerprint, fingerprint
+from mesh.fingerprint import code_fingerprint, fingerprint, landing_state, only_appended
 from mesh.locks import domain_lock
 from mesh.publish import cleanup, new_id, publish
 from mesh.registry import domain_dir, read_record
@@ -215,6 +215,7 @@ class _Running:
     locks: ExitStack
     fingerprint: str
     code_fingerprint: str
+    landing: dict[str, str]
 
 
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
@@ -329,8 +330,9 @@ class _Scheduler:
         run_id = new_id()
         staging = self.mesh.builds / name / run_id
         staging.mkdir(parents=True)
+        landing_read = landing_state(self.mesh, domain)
         if not self.full and current and current.get("code_fingerprint") == code:
-            self._continue_incremental(name, current, staging)
+            self._continue_incremental(name, current, staging, landing_read)
         parse_cache.restore(self.mesh, name, staging / "target")
         task = DbtTask(
             name,
@@ -344,15 +346,25 @@ class _Scheduler:
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
         future = workers.submit(task)
         self.running[future] = _Running(
-            domain, staging, run_id, upstreams, started, locks, print_, code
+            domain, staging, run_id, upstreams, started, locks, print_, code, landing_read
         )
 
-    def _continue_incremental(self, name: str, current: dict[str, Any], staging: Path) -> None:
+    def _continue_incremental(
+        self, name: str, current: dict[str, Any], staging: Path, landing: dict[str, str]
+    ) -> None:
         """Start the build from a copy of the current publish, so that its incremental
-        models load only the new exports. Only while the code is the one that built it:
-        changed code rebuilds every model from all the landing data."""
+        models load only the new exports. Only while the code is the one that built it and
+        the exports it read are all still there, unchanged: otherwise every model is built
+        again from all the landing data."""
         models = current.get("incremental_models") or []
         if not models:
+            return
+        if not only_appended(current.get("landing") or {}, landing):
+            self.reporter.notice(
+                name,
+                f"{name}: landing exports were replaced or removed since publish "
+                f"{current['publish_id']}: every model is rebuilt from all of them",
+            )
             return
         published = domain_dir(self.mesh, name) / current["publish_id"] / f"{name}.duckdb"
         shutil.copyfile(published, staging / published.name)
@@ -411,6 +423,7 @@ class _Scheduler:
                     fingerprint=job.fingerprint,
                     code_fingerprint=job.code_fingerprint,
                     usage=asdict(outcome.usage) if outcome.usage else None,
+                    landing=job.landing,
                 )
             except MeshError as error:
                 self._finish(

@@ -43,13 +43,27 @@ def code_fingerprint(mesh: Mesh, domain: Domain) -> str:
     return digest.hexdigest()
 
 
+def landing_state(mesh: Mesh, domain: Domain) -> dict[str, str]:
+    """Every landing file `domain` reads, by path, with its size and modification time."""
+    state = {}
+    for path in domain.landing_files(mesh):
+        stat = path.stat()
+        state[str(path.relative_to(mesh.root))] = f"{stat.st_size} {stat.st_mtime_ns}"
+    return state
+
+
+def only_appended(before: dict[str, str], now: dict[str, str]) -> bool:
+    """Whether the landing files read `before` are all still there, unchanged: new exports
+    were only added, so what incremental models loaded from them is still true."""
+    return bool(before) and all(now.get(path) == stat for path, stat in before.items())
+
+
 def fingerprint(mesh: Mesh, domain: Domain, upstreams: dict[str, str], code: str) -> str:
     """A hash of everything the build of `domain` reads: its `code` fingerprint, its landing
     files and `upstreams`, which maps each upstream domain to the publish id it reads."""
     digest = hashlib.sha256(f"code {code}\n".encode())
-    for path in domain.landing_files(mesh):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(mesh.root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    for path, stat in landing_state(mesh, domain).items():
+        digest.update(f"{path} {stat}\n".encode())
     for name, publish_id in sorted(upstreams.items()):
         digest.update(f"upstream {name} {publish_id}\n".encode())
     return digest.hexdigest()

@@ -63,6 +63,9 @@ class PublishRecord:
     incremental_models: list[str] = field(default_factory=list)
     # What the dbt build cost its worker: seconds, CPU seconds, peak memory (see dbt_runner).
     usage: dict[str, Any] | None = None
+    # The landing files the build read (path -> "size mtime"): the next build continues
+    # incrementally only if they are all still there, unchanged.
+    landing: dict[str, str] = field(default_factory=dict)
 
 
 def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
@@ -141,6 +144,7 @@ def publish(
     fingerprint: str | None = None,
     code_fingerprint: str | None = None,
     usage: dict[str, Any] | None = None,
+    landing: dict[str, str] | None = None,
 ) -> PublishRecord:
     """Move a successful build from `staging` into a new publish folder and make it current."""
     database = staging / f"{domain}.duckdb"
@@ -184,6 +188,7 @@ def publish(
         code_fingerprint=code_fingerprint,
         incremental_models=incremental_models(domain, manifest_data),
         usage=usage,
+        landing=landing or {},
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)

@@ -159,3 +159,16 @@ def test_an_incremental_build_after_new_exports_equals_a_full_rebuild(mesh_copy:
     run = mesh(mesh_copy, "build", "--quiet", "--full")
     assert "incremental:" not in run.stdout
     assert _products(mesh_copy) == incremental
+
+
+def test_replaced_exports_rebuild_incremental_models_from_all_of_them(mesh_copy: Path) -> None:
+    # A new history (another seed) replaces every export: what the incremental models
+    # loaded is no longer true, so they must not continue from it.
+    mesh(mesh_copy, "generate", "--scale", "0.05", "--seed", "7")
+    run = mesh(mesh_copy, "build", "orders", "--only", "--quiet")
+
+    assert "orders: landing exports were replaced or removed since publish" in run.stdout
+    assert "incremental:" not in run.stdout
+    rebuilt = _products(mesh_copy)
+    mesh(mesh_copy, "build", "orders", "--only", "--quiet", "--full")
+    assert _products(mesh_copy) == rebuilt
