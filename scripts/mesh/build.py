@@ -169,6 +169,31 @@ def dbt_env(
     }
 
 
+def newest_export_loaded(database: Path, models: list[str]) -> str | None:
+    """The newest `exported_at` every incremental model of a domain's database holds (the
+    oldest of their newest: rows after it are new to all of them), or None if unknown."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = {
+            row[0]
+            for row in con.execute(
+                "select table_name from duckdb_columns() "
+                "where schema_name = 'main' and column_name = 'exported_at'"
+            ).fetchall()
+        }
+        newest: list[Any] = []
+        for model in models:
+            if model in tables:
+                row = con.execute(f'select max(exported_at) from main."{model}"').fetchone()
+                newest.append(row[0] if row else None)
+    finally:
+        con.close()
+    known = [value for value in newest if value is not None]
+    if not known or len(known) < len(newest):
+        return None
+    return str(min(known))
+
+
 def link_upstreams(staging: Path, upstreams: dict[str, Path]) -> None:
     """Link each upstream's resolved published database into `staging/upstreams/`."""
     for name, database in upstreams.items():
@@ -331,8 +356,9 @@ class _Scheduler:
         staging = self.mesh.builds / name / run_id
         staging.mkdir(parents=True)
         landing_read = landing_state(self.mesh, domain)
+        loaded_through = None
         if not self.full and current and current.get("code_fingerprint") == code:
-            self._continue_incremental(name, current, staging, landing_read)
+            loaded_through = self._continue_incremental(name, current, staging, landing_read)
         parse_cache.restore(self.mesh, name, staging / "target")
         task = DbtTask(
             name,
@@ -340,6 +366,7 @@ class _Scheduler:
             {
                 **dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
                 "MESH_MEMORY_LIMIT": self.duckdb_memory_limit,
+                "MESH_LOADED_THROUGH": loaded_through or "",
             },
             cwd=str(staging),
         )
@@ -351,28 +378,35 @@ class _Scheduler:
 
     def _continue_incremental(
         self, name: str, current: dict[str, Any], staging: Path, landing: dict[str, str]
-    ) -> None:
+    ) -> str | None:
         """Start the build from a copy of the current publish, so that its incremental
-        models load only the new exports. Only while the code is the one that built it and
-        the exports it read are all still there, unchanged: otherwise every model is built
-        again from all the landing data."""
+        models process only the new exports; returns the newest export instant they hold
+        (MESH_LOADED_THROUGH, see shared_macros.only_new_exports). Only while the code is
+        the one that built the publish and the exports it read are all still there,
+        unchanged: otherwise every model is built again from all the landing data."""
         models = current.get("incremental_models") or []
         if not models:
-            return
+            return None
         if not only_appended(current.get("landing") or {}, landing):
             self.reporter.notice(
                 name,
                 f"{name}: landing exports were replaced or removed since publish "
                 f"{current['publish_id']}: every model is rebuilt from all of them",
             )
-            return
+            return None
         published = domain_dir(self.mesh, name) / current["publish_id"] / f"{name}.duckdb"
-        shutil.copyfile(published, staging / published.name)
+        copy = staging / published.name
+        shutil.copyfile(published, copy)
+        loaded_through = newest_export_loaded(copy, models)
+        if loaded_through is None:
+            copy.unlink()
+            return None
         self.reporter.notice(
             name,
             f"{name}: incremental: {', '.join(models)} continue from "
             f"publish {current['publish_id']}",
         )
+        return loaded_through
 
     def _complete(self, future: Future[DbtOutcome]) -> None:
         job = self.running.pop(future)

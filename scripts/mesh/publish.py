@@ -69,9 +69,9 @@ class PublishRecord:
 
 
 def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
-    """The domain's own models materialized incrementally, by name."""
+    """The domain's own models materialized incrementally, by relation name."""
     return sorted(
-        node["name"]
+        node.get("alias") or node["name"]
         for node in manifest.get("nodes", {}).values()
         if node.get("resource_type") == "model"
         and node.get("package_name") == domain

@@ -1,14 +1,27 @@
-{#- The filter of an incremental model that loads landing exports: in an incremental run,
-    only rows of exports newer than the newest one already loaded; otherwise everything.
-    The newest instant is read first and written into the SQL as a literal, so DuckDB can
-    skip the older export files by their statistics instead of scanning them. -#}
+{#- Incremental loading of landing exports.
+
+    `mesh build` continues a domain's build from its last publish only when the exports
+    that publish read are all still there, unchanged; it then sets MESH_LOADED_THROUGH to
+    the newest export instant the publish's incremental models hold. Rows exported after
+    it are new. In a full build (no table yet, or `mesh build --full`) every row is new. -#}
+
+{% macro loaded_through() -%}
+    {{ return(env_var('MESH_LOADED_THROUGH', '')) }}
+{%- endmacro %}
+
+{#- A condition: the row came with an export newer than the ones already loaded. -#}
+{% macro is_new_export(exported_at='exported_at') -%}
+    {%- if is_incremental() and shared_macros.loaded_through() -%}
+        {{ exported_at }} > {{ dbt.cast(dbt.string_literal(shared_macros.loaded_through()), dbt.type_timestamp()) }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The where clause of a model that loads landing exports: only the new ones. The instant
+    is a literal, so DuckDB skips older export files by their statistics. -#}
 {% macro only_new_exports(exported_at='exported_at') -%}
-    {%- if is_incremental() -%}
-        {%- set newest = run_query(
-            'select max(' ~ exported_at ~ ') from ' ~ this
-        ).columns[0].values()[0] -%}
-        {%- if newest is not none -%}
-            where {{ exported_at }} > {{ dbt.cast(dbt.string_literal(newest), dbt.type_timestamp()) }}
-        {%- endif -%}
+    {%- if is_incremental() and shared_macros.loaded_through() -%}
+        where {{ shared_macros.is_new_export(exported_at) }}
     {%- endif -%}
 {%- endmacro %}

@@ -1,9 +1,35 @@
-with shipments as (
+{{ config(
+    materialized='incremental',
+    unique_key='shipment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+with
+
+{% if is_incremental() %}
+    -- Only new shipments and shipments with new tracking events: the others keep their rows.
+    touched as (
+        select shipment_id from {{ ref('stg_wms__shipments') }}
+        where {{ shared_macros.is_new_export() }}
+        union
+        select shipment_id from {{ ref('stg_carrier__delivery_events') }}
+        where {{ shared_macros.is_new_export() }}
+    ),
+{% endif %}
+
+shipments as (
     select * from {{ ref('stg_wms__shipments') }}
+    {% if is_incremental() %}
+        where shipment_id in (select touched.shipment_id from touched)
+    {% endif %}
 ),
 
 delivery_events as (
     select * from {{ ref('stg_carrier__delivery_events') }}
+    {% if is_incremental() %}
+        where shipment_id in (select touched.shipment_id from touched)
+    {% endif %}
 ),
 
 orders as (
@@ -15,7 +41,8 @@ milestones as (
         shipment_id,
         min(case when event_type = 'picked_up' then event_at end) as picked_up_at,
         min(case when event_type = 'delivered' then event_at end) as delivered_at,
-        count(*) as tracking_events
+        count(*) as tracking_events,
+        max(exported_at) as exported_at
     from delivery_events
     group by shipment_id
 ),
@@ -43,7 +70,9 @@ final as (
         case
             when milestones.delivered_at is null then null
             else {{ dbt.datediff('orders.ordered_at', 'milestones.delivered_at', 'hour') }} / 24.0
-        end as order_to_delivery_days
+        end as order_to_delivery_days,
+        -- The newest export that changed this row: what consumers built on it look for.
+        greatest(shipments.exported_at, milestones.exported_at) as exported_at
     from shipments
     inner join orders on shipments.order_id = orders.order_id
     left join milestones on shipments.shipment_id = milestones.shipment_id

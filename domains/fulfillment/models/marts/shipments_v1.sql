@@ -1,5 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='shipment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with shipments as (
     select * from {{ ref('int_shipments_tracked') }}
+    -- Incremental: only the shipments the new exports changed replace their rows.
+    {% if is_incremental() %} where {{ shared_macros.is_new_export() }} {% endif %}
 ),
 
 final as (

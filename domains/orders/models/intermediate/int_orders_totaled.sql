@@ -1,13 +1,40 @@
-with orders as (
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+with
+
+{% if is_incremental() %}
+    -- Only the orders whose totals can have changed: a new latest status, new lines or new
+    -- payments. The others keep their rows.
+    touched as (
+        select order_id from {{ ref('int_orders_latest') }}
+        where {{ shared_macros.is_new_export() }}
+        union
+        select order_id from {{ ref('stg_checkout__order_lines') }}
+        where {{ shared_macros.is_new_export() }}
+        union
+        select order_id from {{ ref('stg_checkout__payments') }}
+        where {{ shared_macros.is_new_export() }}
+    ),
+{% endif %}
+
+orders as (
     select * from {{ ref('int_orders_latest') }}
+    {% if is_incremental() %} where order_id in (select touched.order_id from touched) {% endif %}
 ),
 
 order_lines as (
     select * from {{ ref('stg_checkout__order_lines') }}
+    {% if is_incremental() %} where order_id in (select touched.order_id from touched) {% endif %}
 ),
 
 payments as (
     select * from {{ ref('stg_checkout__payments') }}
+    {% if is_incremental() %} where order_id in (select touched.order_id from touched) {% endif %}
 ),
 
 line_totals as (
@@ -16,7 +43,8 @@ line_totals as (
         count(*) as line_count,
         sum(quantity) as item_count,
         sum(unit_price_usd * quantity) as gross_amount_usd,
-        sum(discount_usd) as discount_amount_usd
+        sum(discount_usd) as discount_amount_usd,
+        max(exported_at) as exported_at
     from order_lines
     group by order_id
 ),
@@ -29,7 +57,8 @@ payment_totals as (
             as paid_amount_usd,
         sum(case when payment_status = 'refunded' then amount_usd else 0 end)
             as refunded_amount_usd,
-        count(*) as payment_attempts
+        count(*) as payment_attempts,
+        max(exported_at) as exported_at
     from payments
     group by order_id
 ),
@@ -55,7 +84,10 @@ final as (
         coalesce(payment_totals.paid_amount_usd, 0) > 0
         and coalesce(payment_totals.paid_amount_usd, 0)
         >= coalesce(line_totals.gross_amount_usd, 0) - coalesce(line_totals.discount_amount_usd, 0)
-            as is_fully_paid
+            as is_fully_paid,
+        -- The newest export that changed this row: what consumers built on it look for.
+        greatest(orders.exported_at, line_totals.exported_at, payment_totals.exported_at)
+            as exported_at
     from orders
     left join line_totals on orders.order_id = line_totals.order_id
     left join payment_totals on orders.order_id = payment_totals.order_id

@@ -1,5 +1,26 @@
-with order_lines as (
+{{ config(
+    materialized='incremental',
+    unique_key='order_line_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+with
+
+{% if is_incremental() %}
+    -- Only the lines of orders with new lines or a new status replace their rows.
+    touched as (
+        select order_id from {{ ref('int_orders_latest') }}
+        where {{ shared_macros.is_new_export() }}
+        union
+        select order_id from {{ ref('stg_checkout__order_lines') }}
+        where {{ shared_macros.is_new_export() }}
+    ),
+{% endif %}
+
+order_lines as (
     select * from {{ ref('stg_checkout__order_lines') }}
+    {% if is_incremental() %} where order_id in (select touched.order_id from touched) {% endif %}
 ),
 
 orders as (

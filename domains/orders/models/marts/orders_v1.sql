@@ -1,6 +1,15 @@
 -- Deprecated: kept so consumers can move to v2 before 2027-06-30 (see orders.yml).
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with orders as (
     select * from {{ ref('int_orders_totaled') }}
+    -- Incremental: only the orders the new exports changed replace their rows.
+    {% if is_incremental() %} where {{ shared_macros.is_new_export() }} {% endif %}
 ),
 
 final as (

@@ -1,5 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with orders as (
     select * from {{ ref('int_orders_totaled') }}
+    -- Incremental: only the orders the new exports changed replace their rows.
+    {% if is_incremental() %} where {{ shared_macros.is_new_export() }} {% endif %}
 ),
 
 final as (

@@ -1,5 +1,13 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['order_id', 'order_status'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with source as (
     select * from {{ source('checkout', 'orders') }}
+    {{ shared_macros.only_new_exports() }}
 ),
 
 renamed as (
@@ -13,6 +21,11 @@ renamed as (
         {{ dbt.cast('updated_at', dbt.type_timestamp()) }} as updated_at,
         {{ dbt.cast('exported_at', dbt.type_timestamp()) }} as exported_at
     from source
+),
+
+-- A status change re-delivered by a later export replaces the earlier one.
+final as (
+    {{ shared_macros.latest_per_key('renamed', 'order_id, order_status', 'exported_at') }}
 )
 
-select * from renamed
+select * from final
