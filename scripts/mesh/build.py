@@ -338,7 +338,7 @@ class _Scheduler:
                 )
             )
             return
-        problems = landing.check(self.mesh, domain)
+        problems = landing.check(self.mesh, domain, passed=(current or {}).get("landing"))
         if problems:
             locks.close()
             self._finish(

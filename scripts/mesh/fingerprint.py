@@ -43,13 +43,17 @@ def code_fingerprint(mesh: Mesh, domain: Domain) -> str:
     return digest.hexdigest()
 
 
+def file_state(path: Path) -> str:
+    """A file's size and modification time: what says it changed, as make does."""
+    stat = path.stat()
+    return f"{stat.st_size} {stat.st_mtime_ns}"
+
+
 def landing_state(mesh: Mesh, domain: Domain) -> dict[str, str]:
     """Every landing file `domain` reads, by path, with its size and modification time."""
-    state = {}
-    for path in domain.landing_files(mesh):
-        stat = path.stat()
-        state[str(path.relative_to(mesh.root))] = f"{stat.st_size} {stat.st_mtime_ns}"
-    return state
+    return {
+        str(path.relative_to(mesh.root)): file_state(path) for path in domain.landing_files(mesh)
+    }
 
 
 def only_appended(before: dict[str, str], now: dict[str, str]) -> bool:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from mesh.domains import discover
+from mesh.fingerprint import file_state
 from mesh.landing import check
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, make_mesh
@@ -78,3 +79,12 @@ def test_an_unreadable_file_is_named(shop: Mesh, content: bytes) -> None:
     assert problem.startswith(
         "warehouse/landing/orders/orders/a.parquet (source checkout.orders): cannot be read: "
     )
+
+
+def test_files_a_publish_already_read_unchanged_are_not_checked_again(shop: Mesh) -> None:
+    bad = export(shop, "a", f"select * exclude (amount) from ({GOOD})")
+    relative = str(bad.relative_to(shop.root))
+    domain = discover(shop)["orders"]
+
+    assert check(shop, domain, passed={relative: file_state(bad)}) == []
+    assert check(shop, domain, passed={relative: "0 0"}) != []
