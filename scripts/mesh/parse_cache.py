@@ -5,8 +5,9 @@ time (about a second per domain). The mesh keeps the `partial_parse.msgpack` dbt
 into the staging target folder in `warehouse/cache/<domain>/` and puts it back before the
 next build; dbt itself re-parses what changed, and everything when the profile, the
 project's environment variables or dbt's version changed. The profile renders the same in
-every build because its database paths are relative to the staging folder (see
-`build.dbt_env`).
+every build with the same `--jobs` because its database paths are relative to the staging
+folder (see `build.dbt_env`); the DuckDB memory limit, a share of a budget per job, is
+part of it, so changing `--jobs` costs one full parse.
 """
 
 from __future__ import annotations
