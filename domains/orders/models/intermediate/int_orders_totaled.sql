@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='order_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='order_id') }}
 
 with
 

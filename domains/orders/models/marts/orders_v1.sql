@@ -1,10 +1,5 @@
 -- Deprecated: kept so consumers can move to v2 before 2027-06-30 (see orders.yml).
-{{ config(
-    materialized='incremental',
-    unique_key='order_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='order_id') }}
 
 with orders as (
     select * from {{ ref('int_orders_totaled') }}

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='delivery_event_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='delivery_event_id') }}
 
 with source as (
     select * from {{ source('carrier', 'delivery_events') }}

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='payment_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='payment_id') }}
 
 with source as (
     select * from {{ source('checkout', 'payments') }}
