@@ -4,33 +4,38 @@
 -- when it was placed, and hashes of the id decide everything after, so any export can
 -- replay the lives of the orders around its window and keep only the events inside it.
 create schema orders;
+create type order_channel as enum ('web', 'app', 'marketplace');
+create type order_status as enum ('placed', 'cancelled', 'shipped', 'delivered');
+create type coupon_code as enum ('SAVE5', 'SAVE10', 'SAVE15', 'SAVE20');
+create type payment_method as enum ('card', 'paypal', 'gift_card', 'bank_transfer');
+create type payment_status as enum ('failed', 'refunded', 'succeeded');
 
 -- The orders whose life can touch this export: placed inside the window, or in the 30 days
 -- before it (a life ends at most 16 days after the order).
-create temp table order_facts as
-with ids as (
-    select order_id
-    from range(
-        greatest(1, floor(
-            (epoch(export_from() - interval 30 day) - epoch(history_start())) / seconds_per_order()
-        )::bigint),
-        floor((epoch(export_to()) - epoch(history_start())) / seconds_per_order())::bigint + 2
-    ) as ids(order_id)
-),
+-- range() yields its rows on one thread; a table's scan spreads the work over every core.
+create temp table order_ids as
+select order_id
+from range(
+    greatest(1, floor(
+        (epoch(export_from() - interval 30 day) - epoch(history_start())) / seconds_per_order()
+    )::bigint),
+    floor((epoch(export_to()) - epoch(history_start())) / seconds_per_order())::bigint + 2
+) as ids(order_id);
 
-placed as (
+create temp table order_facts as
+with placed as (
     select
         order_id,
         history_start()
         + to_seconds(floor((order_id - 1 + rnd(order_id, 'ordered')) * seconds_per_order())::bigint)
             as ordered_at
-    from ids
+    from order_ids
 )
 
 select
     order_id,
     1 + pick(order_id, 'customer', getvariable('n_customers')) as customer_id,
-    list_extract(['web', 'app', 'marketplace'], 1 + pick(order_id, 'channel', 3)) as channel,
+    (enum_range(null::order_channel)::order_channel[])[1 + pick(order_id, 'channel', 3)] as channel,
     ordered_at,
     rnd(order_id, 'cancelled') < 0.06 as is_cancelled,
     ordered_at + to_seconds(3600 + pick(order_id, 'cancelled_at', 86400 * 2)) as cancelled_at,
@@ -47,14 +52,14 @@ where ordered_at <= export_to();
 create view orders.orders as
 with versions as (
     -- Checkout writes the order when it is placed, and again each time its status moves on.
-    select *, 'placed' as status, ordered_at as updated_at from order_facts
+    select *, 'placed'::order_status as status, ordered_at as updated_at from order_facts
     union all
-    select *, 'cancelled', cancelled_at from order_facts where is_cancelled
+    select *, 'cancelled'::order_status, cancelled_at from order_facts where is_cancelled
     union all
-    select *, 'shipped', shipped_at from order_facts where not is_cancelled
+    select *, 'shipped'::order_status, shipped_at from order_facts where not is_cancelled
     union all
     select
-        *, 'delivered',
+        *, 'delivered'::order_status,
         shipped_at + to_seconds(86400 * (transit_days - 1) + 3600 * (8 + pick(order_id, 'drop', 10)))
     from order_facts
     where not is_cancelled
@@ -67,7 +72,7 @@ shaped as (
         channel,
         status,
         case when rnd(order_id, 'coupon_null') < 0.8 then null
-            else 'SAVE' || (5 * (1 + pick(order_id, 'coupon', 4)))::varchar
+            else (enum_range(null::coupon_code)::coupon_code[])[1 + pick(order_id, 'coupon', 4)]
         end as coupon_code,
         ordered_at,
         updated_at,
@@ -78,41 +83,59 @@ shaped as (
 
 select * from shaped
 union all
-select * from shaped where rnd(order_id::varchar || status, 'redelivered') < 0.02;
+select * from shaped where rnd(hash(order_id, status), 'redelivered') < 0.02;
 
 -- Lines are written with the order, and priced with the list price valid at that moment.
+-- The price list is one row: each product's prices by validity, indexed by product id (ids
+-- run from 1 and every product has a price). Looking a price up there keeps the lines in
+-- order, which a join would not, so files stay reproducible; and it is twice as fast as an
+-- as-of join followed by a sort.
+create temp table price_book as
+select list(prices order by product_id) as by_product
+from (
+    select
+        product_id,
+        list({'valid_from': valid_from, 'list_price': list_price} order by valid_from) as prices
+    from (select distinct product_id, list_price, valid_from from catalog.product_prices)
+    group by product_id
+);
+
 create temp table priced_lines as
 with lines as (
     select
-        order_facts.order_id * 10 + line_no as order_line_id,
-        order_facts.order_id,
+        order_id * 10 + line_no as order_line_id,
+        order_id,
         line_no,
-        1 + pick(order_facts.order_id * 10 + line_no, 'product', getvariable('n_products'))
-            as product_id,
-        1 + pick(order_facts.order_id * 10 + line_no, 'quantity', 3) as quantity,
-        order_facts.ordered_at,
-        order_facts.is_cancelled
-    from order_facts
-    inner join range(1, 5) as line_numbers(line_no)
-        on line_no <= 1 + pick(order_facts.order_id, 'lines', 4)
-    -- Payments of orders placed just before the window are still to come.
-    where order_facts.ordered_at > export_from() - interval 1 day
+        1 + pick(order_id * 10 + line_no, 'product', getvariable('n_products')) as product_id,
+        1 + pick(order_id * 10 + line_no, 'quantity', 3) as quantity,
+        ordered_at,
+        is_cancelled
+    from (
+        select *, unnest(range(1, 2 + pick(order_id, 'lines', 4))) as line_no
+        from order_facts
+        -- Payments of orders placed just before the window are still to come.
+        where ordered_at > export_from() - interval 1 day
+    )
+),
+
+priced as (
+    select
+        lines.*,
+        list_filter(
+            price_book.by_product[lines.product_id], lambda p: p.valid_from <= lines.ordered_at
+        )[-1].list_price as unit_price
+    from lines
+    cross join price_book
 )
 
 select
-    lines.*,
-    prices.list_price as unit_price,
-    case when rnd(lines.order_line_id, 'discount') < 0.85 then null
-        else round(prices.list_price * lines.quantity * 0.1, 2)::decimal(18, 2)
+    *,
+    case when rnd(order_line_id, 'discount') < 0.85 then null
+        else round(unit_price * quantity * 0.1, 2)::decimal(18, 2)
     end as discount_amount
-from lines
-asof inner join (
-    select distinct product_id, list_price, valid_from from catalog.product_prices
-) as prices
-    on lines.product_id = prices.product_id
-    and lines.ordered_at >= prices.valid_from
--- An as-of join emits rows in no fixed order: sort them, so that files are reproducible.
-order by lines.order_line_id;
+from priced
+-- A product not yet on sale when the order was placed has no price: no such line.
+where unit_price is not null;
 
 create view orders.order_lines as
 with shaped as (
@@ -147,13 +170,13 @@ with totals as (
 
 attempts as (
     -- A few first attempts are declined and retried; cancelled orders are refunded.
-    select order_id, ordered_at, amount, 1 as attempt_no, 'failed' as status
+    select order_id, ordered_at, amount, 1 as attempt_no, 'failed'::payment_status as status
     from totals
     where rnd(order_id, 'declined') < 0.05
     union all
     select
         order_id, ordered_at, amount, 2,
-        case when is_cancelled then 'refunded' else 'succeeded' end
+        case when is_cancelled then 'refunded' else 'succeeded' end::payment_status
     from totals
 ),
 
@@ -162,8 +185,7 @@ shaped as (
         order_id * 10 + attempt_no as payment_id,
         order_id,
         case when rnd(order_id, 'method_null') < 0.03 then null
-            else list_extract(['card', 'paypal', 'gift_card', 'bank_transfer'],
-                1 + pick(order_id, 'method', 4))
+            else (enum_range(null::payment_method)::payment_method[])[1 + pick(order_id, 'method', 4)]
         end as payment_method,
         status,
         amount::decimal(18, 2) as amount,
