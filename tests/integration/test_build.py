@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.integration.conftest import Run, mesh
@@ -79,6 +80,32 @@ def test_every_product_relation_is_queryable(built_mesh: tuple[Path, Run]) -> No
             root, "query", f"select count(*) as n from {product['relation']}", "--format", "json"
         ).json()
         assert rows[0]["n"] > 0, product["relation"]
+
+
+def test_single_column_keys_are_tested_and_keys_of_several_columns_are_indexed(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    """A public product's single-column key is checked by its unique and not_null tests
+    (policy) and stays NOT NULL in the table, without a DuckDB index; a key of several
+    columns, which has no such tests, is a PRIMARY KEY constraint."""
+    root, _ = built_mesh
+
+    def constraints(domain: str, table: str) -> set[tuple[str, tuple[str, ...]]]:
+        with duckdb.connect(
+            str(root / f"warehouse/published/{domain}/current/{domain}.duckdb"), read_only=True
+        ) as con:
+            rows = con.execute(
+                "select constraint_type, constraint_column_names from duckdb_constraints() "
+                "where table_name = ?",
+                [table],
+            ).fetchall()
+        return {(kind, tuple(columns)) for kind, columns in rows}
+
+    order_lines = constraints("orders", "order_lines_v1")
+    assert ("NOT NULL", ("order_line_id",)) in order_lines
+    assert not [c for c in order_lines if c[0] == "PRIMARY KEY"]
+    sales = constraints("analytics", "sales_by_region_and_category_v1")
+    assert ("PRIMARY KEY", ("region", "category_name")) in sales
 
 
 def test_a_second_build_republishes(mesh_copy: Path) -> None:
