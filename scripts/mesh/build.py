@@ -321,30 +321,45 @@ class _Scheduler:
         self.reporter.finished(result)
 
     def _start(self, workers: DbtWorkers, name: str) -> None:
-        domain = self.domains[name]
+        """Prepare the domain's build and hand it to a worker. Whatever goes wrong on the way
+        (a lock, a full disk, an unreadable publish) fails this domain, not the whole build."""
         started = time.perf_counter()
         locks = ExitStack()
+        staging: list[Path] = []
         try:
-            locks.enter_context(
-                domain_lock(
-                    self.mesh.warehouse / "locks",
-                    name,
-                    self.lock_timeout,
-                    lambda m: self.reporter.notice(name, m),
-                )
-            )
-            cleanup(self.mesh, name)
-            upstreams = resolve_upstreams(self.mesh, domain)
-            code = code_fingerprint(self.mesh, domain)
-            print_ = fingerprint(
-                self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}, code
-            )
-        except MeshError as error:
+            self._prepare(workers, name, started, locks, staging)
+        except (MeshError, OSError, duckdb.Error) as error:
             locks.close()
-            self._finish(
-                DomainResult(name, "failed", time.perf_counter() - started, reason=str(error))
+            for folder in staging:
+                shutil.rmtree(folder, ignore_errors=True)
+            reason = str(error)
+            if not isinstance(error, MeshError):
+                reason = f"its build could not be prepared: {error}"
+            self._finish(DomainResult(name, "failed", time.perf_counter() - started, reason=reason))
+
+    def _prepare(
+        self,
+        workers: DbtWorkers,
+        name: str,
+        started: float,
+        locks: ExitStack,
+        staging_made: list[Path],
+    ) -> None:
+        domain = self.domains[name]
+        locks.enter_context(
+            domain_lock(
+                self.mesh.warehouse / "locks",
+                name,
+                self.lock_timeout,
+                lambda m: self.reporter.notice(name, m),
             )
-            return
+        )
+        cleanup(self.mesh, name)
+        upstreams = resolve_upstreams(self.mesh, domain)
+        code = code_fingerprint(self.mesh, domain)
+        print_ = fingerprint(
+            self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}, code
+        )
         current = read_record(self.mesh, name)
         if not self.full and current and current.get("fingerprint") == print_:
             locks.close()
@@ -378,6 +393,7 @@ class _Scheduler:
             return
         run_id = new_id()
         staging = self.mesh.builds / name / run_id
+        staging_made.append(staging)
         staging.mkdir(parents=True)
         landing_read = landing_state(self.mesh, domain)
         loaded_through = None

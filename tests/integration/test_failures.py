@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,25 @@ def test_failing_domain_is_named_with_its_node_and_downstream_is_skipped(mesh_co
     assert "Traceback" not in run.output
     assert published.readlink() == publish_before
     assert _digest(published / "orders.duckdb") == database_before
+
+
+def test_a_build_that_cannot_be_prepared_fails_only_its_domain(mesh_copy: Path) -> None:
+    # The folder customers' staging goes in cannot be made (as on a full or broken disk).
+    blocker = mesh_copy / "warehouse/build/customers"
+    shutil.rmtree(blocker, ignore_errors=True)
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    published = mesh_copy / "warehouse/published/customers/current"
+    before = published.readlink()
+
+    run = mesh(mesh_copy, "build", "catalog", "customers", "--full", check=False)
+
+    assert run.returncode != 0
+    assert "customers: FAILED" in run.stderr
+    assert "could not be prepared" in run.stderr and "warehouse/build/customers" in run.stderr
+    assert "catalog: published" in run.stdout  # the other domain of the build goes on
+    assert "Traceback" not in run.output
+    assert published.readlink() == before
 
 
 def test_contract_violation_fails_the_build(mesh_copy: Path) -> None:
