@@ -1,7 +1,8 @@
 """What a domain build depends on, as one hash: when it is unchanged, so is the build.
 
 A domain's build is determined by its code (its dbt project, the shared macros, the
-profiles), its landing data and the exact upstream publishes it reads. `mesh build` skips a
+profiles, and the versions of dbt, its adapter and DuckDB that run them), its landing data
+and the exact upstream publishes it reads. `mesh build` skips a
 domain whose fingerprint equals the one recorded with its current publish (`--full` forces
 a rebuild). Code is hashed by content; landing files, which can be large, by name, size
 and modification time, as make does.
@@ -9,8 +10,10 @@ and modification time, as make does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 from mesh import __version__
@@ -20,6 +23,22 @@ from mesh.workspace import Mesh
 # Folders dbt or the platform write inside a domain: not part of its code.
 GENERATED = {"dbt_packages", "target", "logs", "__pycache__"}
 GENERATED_FILES = {"package-lock.yml", ".user.yml"}
+
+# The packages that turn a domain's code into tables: upgrading one rebuilds every domain,
+# and no incremental model continues from a table an older version wrote.
+TOOLCHAIN = ("dbt-core", "dbt-duckdb", "dbt-loom", "duckdb")
+
+
+@functools.cache
+def toolchain() -> str:
+    """The installed version of each package of the toolchain, one per line."""
+    lines = []
+    for name in TOOLCHAIN:
+        try:
+            lines.append(f"{name} {metadata.version(name)}\n")
+        except metadata.PackageNotFoundError:
+            lines.append(f"{name} not installed\n")
+    return "".join(lines)
 
 
 def _code_files(folder: Path) -> Iterator[Path]:
@@ -34,7 +53,7 @@ def _code_files(folder: Path) -> Iterator[Path]:
 def code_fingerprint(mesh: Mesh, domain: Domain) -> str:
     """A hash of the code a build of `domain` runs: while it is unchanged, an incremental
     model may continue from its published table."""
-    digest = hashlib.sha256(f"mesh {__version__}\n".encode())
+    digest = hashlib.sha256(f"mesh {__version__}\n{toolchain()}".encode())
     for root in (domain.path, mesh.root / "shared_macros"):
         for path in _code_files(root):
             digest.update(f"{path.relative_to(mesh.root)}\n".encode())
