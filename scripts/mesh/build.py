@@ -553,7 +553,7 @@ class _Scheduler:
                 "so it was not published",
                 stale,
             )
-        failures = self._consumer_expectations(name, staging / f"{name}.duckdb")
+        failures = self._consumer_expectations(name, staging)
         if failures:
             return (
                 f"{len(failures)} consumer expectation(s) failed, so it was not published",
@@ -573,11 +573,19 @@ class _Scheduler:
                 self.reporter.notice(name, f"{name}: warning: {stale.describe()}")
         return [stale.describe() for stale in found if stale.level == "error"]
 
-    def _consumer_expectations(self, name: str, database: Path) -> list[str]:
+    def _consumer_expectations(self, name: str, staging: Path) -> list[str]:
         """Run every consumer's expectations on this domain's candidate products."""
         consumers = [d for d in self.domains.values() if name in d.upstreams]
         try:
-            failures = expectations.verify(database, expectations.on_products_of(name, consumers))
+            tested = expectations.passed_tests(
+                json.loads((staging / "target" / "manifest.json").read_text()),
+                json.loads((staging / "target" / "run_results.json").read_text()),
+            )
+            failures = expectations.verify(
+                staging / f"{name}.duckdb", expectations.on_products_of(name, consumers), tested
+            )
+        except (OSError, ValueError) as error:
+            return [f"consumer expectations could not be checked: {error}"]
         except MeshError as error:
             return [str(error)]
         return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]

@@ -1,0 +1,76 @@
+"""Consumers' expectations on a producer's candidate products, and which of them the
+producer's own passing data tests already checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from mesh.expectations import Check, Expectation, passed_tests, verify
+
+UNIQUE = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
+NOT_NULL = Expectation(
+    "analytics", "orders", "orders", 2, Check(not_null=["order_id", "customer_id"])
+)
+
+
+def _candidate(tmp_path: Path) -> Path:
+    """An orders database whose orders v2 has a duplicated order id and a null customer."""
+    database = tmp_path / "orders.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "create table orders_v2 as "
+            "select * from (values (1, 10), (1, 11), (2, null)) as t(order_id, customer_id)"
+        )
+    return database
+
+
+def _test(unique_id: str, name: str, column: str) -> dict[str, object]:
+    return {
+        "test_metadata": {"name": name, "kwargs": {"column_name": column}},
+        "attached_node": "model.orders.orders.v2",
+        "unique_id": unique_id,
+    }
+
+
+MANIFEST = {
+    "nodes": {
+        "test.orders.unique_id": _test("test.orders.unique_id", "unique", "order_id"),
+        "test.orders.nn_id": _test("test.orders.nn_id", "not_null", "order_id"),
+        "test.orders.nn_customer": _test("test.orders.nn_customer", "not_null", "customer_id"),
+    }
+}
+
+
+def test_expectations_run_against_the_candidate(tmp_path: Path) -> None:
+    failures = verify(_candidate(tmp_path), [UNIQUE, NOT_NULL])
+    assert [(f.expectation.check.describe(), f.detail) for f in failures] == [
+        ("unique order_id", "1 duplicated values"),
+        ("not_null ['order_id', 'customer_id']", "1 rows with nulls"),
+    ]
+
+
+def test_only_passing_tests_of_the_same_column_count() -> None:
+    results = {
+        "results": [
+            {"unique_id": "test.orders.unique_id", "status": "pass"},
+            {"unique_id": "test.orders.nn_id", "status": "pass"},
+            {"unique_id": "test.orders.nn_customer", "status": "warn"},  # failed, as a warning
+        ]
+    }
+    assert passed_tests(MANIFEST, results) == {
+        ("model.orders.orders.v2", "unique", "order_id"),
+        ("model.orders.orders.v2", "not_null", "order_id"),
+    }
+
+
+def test_an_expectation_the_producer_tested_is_not_run_again(tmp_path: Path) -> None:
+    # The producer's passing tests cover the unique check and one of the two not_null columns:
+    # only the not_null expectation runs (and finds the null customer).
+    tested = {
+        ("model.orders.orders.v2", "unique", "order_id"),
+        ("model.orders.orders.v2", "not_null", "order_id"),
+    }
+    failures = verify(_candidate(tmp_path), [UNIQUE, NOT_NULL], tested)
+    assert [f.expectation for f in failures] == [NOT_NULL]
