@@ -546,14 +546,22 @@ class _Scheduler:
     def _publish_gates(self, name: str, staging: Path) -> tuple[str, list[str]] | None:
         """What stops a domain whose dbt build passed from publishing, as (reason, details):
         sources past their freshness error_after, then consumers' failing expectations."""
-        stale = self._stale_sources(name, staging)
+        target = staging / "target"
+        try:
+            manifest = json.loads((target / "manifest.json").read_text())
+            run_results = json.loads((target / "run_results.json").read_text())
+        except (OSError, ValueError) as error:
+            return "dbt's manifest or run results could not be read", [str(error)]
+        stale = self._stale_sources(name, manifest)
         if stale:
             return (
                 f"landing data is older than {len(stale)} source(s) allow (error_after), "
                 "so it was not published",
                 stale,
             )
-        failures = self._consumer_expectations(name, staging)
+        failures = self._consumer_expectations(
+            name, staging / f"{name}.duckdb", expectations.passed_tests(manifest, run_results)
+        )
         if failures:
             return (
                 f"{len(failures)} consumer expectation(s) failed, so it was not published",
@@ -561,10 +569,9 @@ class _Scheduler:
             )
         return None
 
-    def _stale_sources(self, name: str, staging: Path) -> list[str]:
+    def _stale_sources(self, name: str, manifest: dict[str, Any]) -> list[str]:
         """Warn of the domain's sources past their warn_after; return those past error_after."""
         try:
-            manifest = json.loads((staging / "target" / "manifest.json").read_text())
             found = freshness.check(name, manifest)
         except (OSError, ValueError, duckdb.Error) as error:
             return [f"source freshness could not be read: {error}"]
@@ -573,19 +580,16 @@ class _Scheduler:
                 self.reporter.notice(name, f"{name}: warning: {stale.describe()}")
         return [stale.describe() for stale in found if stale.level == "error"]
 
-    def _consumer_expectations(self, name: str, staging: Path) -> list[str]:
-        """Run every consumer's expectations on this domain's candidate products."""
+    def _consumer_expectations(
+        self, name: str, database: Path, tested: set[expectations.PassedTest]
+    ) -> list[str]:
+        """Run every consumer's expectations on this domain's candidate products, except
+        those its passing data tests (`tested`) already checked."""
         consumers = [d for d in self.domains.values() if name in d.upstreams]
         try:
-            tested = expectations.passed_tests(
-                json.loads((staging / "target" / "manifest.json").read_text()),
-                json.loads((staging / "target" / "run_results.json").read_text()),
-            )
             failures = expectations.verify(
-                staging / f"{name}.duckdb", expectations.on_products_of(name, consumers), tested
+                database, expectations.on_products_of(name, consumers), tested
             )
-        except (OSError, ValueError) as error:
-            return [f"consumer expectations could not be checked: {error}"]
         except MeshError as error:
             return [str(error)]
         return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]

@@ -2,10 +2,10 @@
 
 A domain's build is determined by its code (its dbt project, the shared macros, the
 profiles, and the versions of dbt, its adapter and DuckDB that run them), its landing data
-and the exact upstream publishes it reads. `mesh build` skips a
-domain whose fingerprint equals the one recorded with its current publish (`--full` forces
-a rebuild). Code is hashed by content; landing files, which can be large, by name, size
-and modification time, as make does.
+and the exact upstream publishes it reads. `mesh build` skips a domain whose fingerprint
+equals the one recorded with its current publish (`--full` forces a rebuild). Code is
+hashed by content; landing files, which can be large, by name, size and modification
+time, as make does.
 """
 
 from __future__ import annotations
