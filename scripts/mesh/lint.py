@@ -149,6 +149,9 @@ class SharedMacros:
     def loaded_through(self) -> str:
         return ""
 
+    def touched_keys(self, key: str, relations: list[str]) -> str:
+        return " union ".join(f"select {key} from {relation} where true" for relation in relations)
+
     def latest_per_key(self, relation: str, key: str, order_by: str) -> str:
         return (
             "select * exclude (_latest_rank) from (select *, row_number() over "

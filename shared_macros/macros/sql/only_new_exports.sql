@@ -25,3 +25,15 @@
         where {{ shared_macros.is_new_export(exported_at) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A query: every `key` of `relations` whose row came with a new export, i.e. the keys an
+    incremental model built on these relations must recompute (its other rows stay). -#}
+{% macro touched_keys(key, relations) -%}
+    {%- for relation in relations %}
+        select {{ key }} from {{ relation }}
+        where {{ shared_macros.is_new_export() }}
+        {%- if not loop.last %}
+        union
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -5,11 +5,9 @@ with
 {% if is_incremental() %}
     -- Only new shipments and shipments with new tracking events: the others keep their rows.
     touched as (
-        select shipment_id from {{ ref('stg_wms__shipments') }}
-        where {{ shared_macros.is_new_export() }}
-        union
-        select shipment_id from {{ ref('stg_carrier__delivery_events') }}
-        where {{ shared_macros.is_new_export() }}
+        {{ shared_macros.touched_keys('shipment_id', [
+            ref('stg_wms__shipments'), ref('stg_carrier__delivery_events')
+        ]) }}
     ),
 {% endif %}
 

@@ -6,14 +6,11 @@ with
     -- Only the orders whose totals can have changed: a new latest status, new lines or new
     -- payments. The others keep their rows.
     touched as (
-        select order_id from {{ ref('int_orders_latest') }}
-        where {{ shared_macros.is_new_export() }}
-        union
-        select order_id from {{ ref('stg_checkout__order_lines') }}
-        where {{ shared_macros.is_new_export() }}
-        union
-        select order_id from {{ ref('stg_checkout__payments') }}
-        where {{ shared_macros.is_new_export() }}
+        {{ shared_macros.touched_keys('order_id', [
+            ref('int_orders_latest'),
+            ref('stg_checkout__order_lines'),
+            ref('stg_checkout__payments'),
+        ]) }}
     ),
 {% endif %}
 

@@ -5,11 +5,9 @@ with
 {% if is_incremental() %}
     -- Only the lines of orders with new lines or a new status replace their rows.
     touched as (
-        select order_id from {{ ref('int_orders_latest') }}
-        where {{ shared_macros.is_new_export() }}
-        union
-        select order_id from {{ ref('stg_checkout__order_lines') }}
-        where {{ shared_macros.is_new_export() }}
+        {{ shared_macros.touched_keys('order_id', [
+            ref('int_orders_latest'), ref('stg_checkout__order_lines')
+        ]) }}
     ),
 {% endif %}
 
