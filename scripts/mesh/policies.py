@@ -173,6 +173,55 @@ def _column_tests(manifest: dict[str, Any], model_id: str) -> set[tuple[str, str
     return found
 
 
+def _tests_combination(manifest: dict[str, Any], model_id: str, key: list[str]) -> bool:
+    """Whether a `unique_combination` data test of the model covers exactly `key`."""
+    wanted = sorted(column.lower() for column in key)
+    for test in manifest.get("nodes", {}).values():
+        metadata = test.get("test_metadata") or {}
+        if (
+            test.get("resource_type") == "test"
+            and test.get("attached_node") == model_id
+            and metadata.get("name") == "unique_combination"
+            and sorted(str(c).lower() for c in metadata.get("kwargs", {}).get("columns") or [])
+            == wanted
+        ):
+            return True
+    return False
+
+
+def _must_not_be_null(node: Node) -> list[str]:
+    """Columns of a model that its constraints say must not be null, except the single key
+    column of a public model (public_model_primary_key_is_tested asks for its tests)."""
+    key = [column.lower() for column in primary_key(node)]
+    single_product_key = key if len(key) == 1 and node.get("access") == "public" else []
+    found = []
+    for name, column in (node.get("columns") or {}).items():
+        constraints = {c.get("type") for c in column.get("constraints") or []}
+        if name.lower() in single_product_key:
+            continue
+        if name.lower() in key or constraints & {"not_null", "primary_key"}:
+            found.append(name)
+    return found
+
+
+def _check_constraints_tested(state: DomainState, domains: frozenset[str]) -> Iterator[Violation]:
+    rule = "not_null_constraints_are_tested"
+    for uid, node in _models(state):
+        if not ((node.get("config") or {}).get("contract") or {}).get("enforced"):
+            continue
+        tests = _column_tests(state.manifest, uid)
+        for name in _must_not_be_null(node):
+            if ("not_null", name.lower()) not in tests:
+                yield _violation(
+                    rule,
+                    state,
+                    uid,
+                    _yaml_path(node),
+                    f"Column {name} of {_label(node)} must not be null (a constraint) but has no "
+                    "not_null data test.",
+                )
+
+
 def _check_primary_key(state: DomainState, domains: frozenset[str]) -> Iterator[Violation]:
     rule = "public_model_primary_key_is_tested"
     for uid, node in _public_models(state):
@@ -187,7 +236,16 @@ def _check_primary_key(state: DomainState, domains: frozenset[str]) -> Iterator[
             )
             continue
         if len(key) > 1:
-            continue  # DuckDB enforces a multi-column primary key constraint itself
+            if not _tests_combination(state.manifest, uid, key):
+                yield _violation(
+                    rule,
+                    state,
+                    uid,
+                    _yaml_path(node),
+                    f"Primary key ({', '.join(key)}) of public model {_label(node)} has no "
+                    "shared_macros.unique_combination data test over its columns.",
+                )
+            continue
         tests = _column_tests(state.manifest, uid)
         for test in ("unique", "not_null"):
             if (test, key[0].lower()) not in tests:
@@ -465,19 +523,36 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="public_model_primary_key_is_tested",
         flags=(
-            "Public models without a `primary_key` constraint, and single-column keys without "
-            "both a `unique` and a `not_null` data test."
+            "Public models without a `primary_key` constraint, single-column keys without both "
+            "a `unique` and a `not_null` data test, and keys of several columns without a "
+            "`shared_macros.unique_combination` data test over them."
         ),
         why=(
             "Consumers join data products on their keys; a duplicated or missing key silently "
-            "multiplies or drops rows in every domain downstream. A multi-column key is enforced "
-            "by the `primary_key` constraint itself."
+            "multiplies or drops rows in every domain downstream. The tests keep that promise "
+            "on every engine: DuckDB enforces a primary key, Spark does not."
         ),
         fix=(
-            "Add `constraints: [{type: primary_key, columns: [...]}]` to the model, and "
-            "`data_tests: [unique, not_null]` to a single key column."
+            "Add `constraints: [{type: primary_key, columns: [...]}]` to the model, "
+            "`data_tests: [unique, not_null]` to a single key column, and "
+            "`shared_macros.unique_combination: {arguments: {columns: [...]}}` to the model's "
+            "`data_tests` for a key of several columns."
         ),
         check=_check_primary_key,
+    ),
+    Rule(
+        name="not_null_constraints_are_tested",
+        flags=(
+            "Columns of contracted models that must not be null (a `not_null` or primary key "
+            "constraint) without a `not_null` data test."
+        ),
+        why=(
+            "A constraint is only as good as the engine that enforces it: DuckDB refuses a "
+            "null, Spark's Parquet tables accept it. The data test makes the same promise "
+            "hold on every engine the domain runs on."
+        ),
+        fix="Add `not_null` to the column's `data_tests`, beside its constraint.",
+        check=_check_constraints_tested,
     ),
     Rule(
         name="group_has_owner",

@@ -58,12 +58,13 @@ def test_the_real_domains_pass_every_rule() -> None:
     assert evaluate([state(domain) for domain in ("customers", "orders", "analytics")]) == []
 
 
-def test_rules_are_the_ten_documented_ones() -> None:
+def test_rules_are_the_eleven_documented_ones() -> None:
     names = [rule.name for rule in RULES]
     assert names == [
         "public_model_has_enforced_contract",
         "public_model_is_documented",
         "public_model_primary_key_is_tested",
+        "not_null_constraints_are_tested",
         "group_has_owner",
         "public_model_has_product_meta",
         "model_naming_and_layer",
@@ -134,7 +135,9 @@ def test_public_model_without_primary_key_constraint() -> None:
 def test_single_column_key_without_not_null_test() -> None:
     def change(m: Manifest) -> None:
         for uid in [
-            uid for uid in m["nodes"] if uid.startswith("test.orders.not_null_order_lines")
+            uid
+            for uid in m["nodes"]
+            if uid.startswith("test.orders.not_null_order_lines_v1_order_line_id")
         ]:
             del m["nodes"][uid]
 
@@ -161,7 +164,7 @@ def test_a_column_level_primary_key_counts() -> None:
     assert evaluate([state("orders", change)]) == []
 
 
-def test_a_multi_column_key_needs_its_constraint_but_no_tests() -> None:
+def test_a_multi_column_key_needs_its_constraint() -> None:
     def change(m: Manifest) -> None:
         model = node(m, "model.analytics.sales_by_region_and_category.v1")
         model["constraints"] = []
@@ -171,6 +174,56 @@ def test_a_multi_column_key_needs_its_constraint_but_no_tests() -> None:
     ][0]["columns"] == ["region", "category_name"]
     [found] = only("public_model_primary_key_is_tested", evaluate([state("analytics", change)]))
     assert "sales_by_region_and_category v1" in found.message
+
+
+def _drop_tests(m: Manifest, prefix: str) -> None:
+    for uid in [uid for uid in m["nodes"] if uid.startswith(prefix)]:
+        del m["nodes"][uid]
+
+
+def test_a_multi_column_key_needs_a_unique_combination_test() -> None:
+    def change(m: Manifest) -> None:
+        _drop_tests(m, "test.analytics.shared_macros_unique_combination_sales")
+
+    [found] = only("public_model_primary_key_is_tested", evaluate([state("analytics", change)]))
+    assert found.message == (
+        "Primary key (region, category_name) of public model sales_by_region_and_category v1 "
+        "has no shared_macros.unique_combination data test over its columns."
+    )
+
+
+def test_a_unique_combination_over_other_columns_does_not_count() -> None:
+    def change(m: Manifest) -> None:
+        for test in m["nodes"].values():
+            if (test.get("test_metadata") or {}).get("name") == "unique_combination":
+                test["test_metadata"]["kwargs"]["columns"] = ["region"]
+
+    [found] = only("public_model_primary_key_is_tested", evaluate([state("analytics", change)]))
+    assert "region, category_name" in found.message
+
+
+# 3b. not_null_constraints_are_tested
+
+
+def test_not_null_constraint_without_a_not_null_test() -> None:
+    def change(m: Manifest) -> None:
+        _drop_tests(m, "test.customers.not_null_customers_v1_region")
+
+    [found] = only("not_null_constraints_are_tested", evaluate([state("customers", change)]))
+    assert found.node == "model.customers.customers.v1"
+    assert found.message == (
+        "Column region of customers v1 must not be null (a constraint) but has no not_null "
+        "data test."
+    )
+
+
+def test_columns_that_may_be_null_need_no_not_null_test() -> None:
+    def change(m: Manifest) -> None:
+        column = node(m, "model.customers.customers.v1")["columns"]["region"]
+        column["constraints"] = []
+        _drop_tests(m, "test.customers.not_null_customers_v1_region")
+
+    assert evaluate([state("customers", change)]) == []
 
 
 # 4. group_has_owner
