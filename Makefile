@@ -8,7 +8,7 @@ SEED ?= 42
 SCALES ?= 1 10 100
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run catalog test test-unit test-integration bench lint fix ci ci-workflow actionlint lock clean
+.PHONY: help setup generate build run catalog test test-unit test-integration test-spark java bench lint fix ci ci-workflow actionlint lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,6 +46,16 @@ test-unit: setup  ## Only the fast unit tests
 
 test-integration: setup  ## Only the integration tests
 	$(BIN)/pytest tests/integration
+
+java:  ## Check that Java 17 or newer is installed (Spark runs on the JVM)
+	@$(PYTHON) scripts/mesh/java.py
+
+$(VENV)/.spark-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
+	touch $@
+
+test-spark: java setup $(VENV)/.spark-installed  ## The Spark suite: same domains on Spark (installs dbt-spark, pyspark)
+	$(BIN)/pytest tests/spark
 
 bench: setup  ## Benchmarks against raw DuckDB at SCALES='1 10 100'; appends to BENCHMARKS.md
 	$(BIN)/python -m benchmarks.bench --scales $(SCALES)

@@ -8,7 +8,9 @@ For each scale, in a fresh copy of the mesh under `warehouse/bench/scale-<n>/`:
    worker's own wall, CPU and peak memory come from each publish record;
 3. run the reference: the same compiled SQL of every model, in dependency order, in one
    DuckDB process with the same threads and memory limit (`benchmarks/reference.py`);
-4. append one day of exports and build again (incremental), then build with nothing changed.
+4. append one day of exports and build again (incremental), then build with nothing changed;
+5. at the default scale (1), build every domain on Spark (`mesh build --target spark
+   --full`), when dbt-spark, pyspark and Java 17+ are installed (`make test-spark`).
 
 It prints the figures and the targets, and appends them with the machine, commit and
 command to BENCHMARKS.md.
@@ -36,7 +38,7 @@ from mesh.workspace import Mesh
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = ["domains", "shared_macros", "profiles.yml"]
 GENERATED = shutil.ignore_patterns("target", "dbt_packages", "logs", "package-lock.yml")
-MESH = [sys.executable, "-m", "mesh.cli"]
+MESH = [sys.executable, "-m", "mesh"]  # as the console script: workers skip the CLI
 GIB = 1024**3
 
 # The issue's targets, on 2 cores and 24 GB.
@@ -45,6 +47,7 @@ MAX_OVERHEAD_PER_DOMAIN = 1.0
 MIN_ROWS_PER_SECOND = 5_000_000
 MAX_GROWTH_10_TO_100 = 11.0
 MAX_PEAK_AT_100 = 4 * GIB
+SPARK_SCALE = 1  # the default scale: where the Spark row is measured
 
 
 @dataclass
@@ -131,6 +134,9 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
     noop = measure.run([*MESH, "build", "--quiet"], mesh.root).check()
     print(f"incremental {incremental.seconds:.1f} s, no-op {noop.seconds:.2f} s", flush=True)
     shutil.rmtree(mesh.warehouse / "reference", ignore_errors=True)
+    extra: dict[str, Any] = {}
+    if scale == SPARK_SCALE:
+        extra["spark"] = bench_spark(mesh)
     return ScaleResult(
         scale=scale,
         rows=generated.rows,
@@ -143,7 +149,23 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
         incremental=incremental,
         appended_rows=appended_rows,
         noop=noop,
+        extra=extra,
     )
+
+
+def bench_spark(mesh: Mesh) -> measure.Measured | str:
+    """A full build of every domain on Spark, or why it was not measured."""
+    from mesh.spark import SparkUnavailableError, require_spark
+
+    try:
+        require_spark()
+    except SparkUnavailableError as error:
+        print(f"spark: not measured: {error}", flush=True)
+        return str(error)
+    build = [*MESH, "build", "--target", "spark", "--full", "--quiet"]
+    measured = measure.run(build, mesh.root).check()
+    print(f"spark full build {measured.seconds:.1f} s", flush=True)
+    return measured
 
 
 def duckdb_settings(jobs: int | None) -> tuple[int, str]:
@@ -206,6 +228,18 @@ def report(results: list[ScaleResult], command: str) -> str:
             f"| {r.ratio:.2f}x | {r.overhead_per_domain:.2f} | {r.appended_rows:,} "
             f"| {r.incremental.seconds:.1f} | {r.noop.seconds:.2f} |"
         )
+    for r in results:
+        spark = r.extra.get("spark")
+        if isinstance(spark, measure.Measured):
+            lines += [
+                "",
+                f"Spark (dbt-spark session mode, local Spark, one domain at a time), scale "
+                f"{r.scale:g}: full build {spark.seconds:.1f} s, CPU {spark.cpu_seconds:.1f} s, "
+                f"peak {gib(spark.peak_rss_bytes)} GiB: {spark.seconds / r.build.seconds:.1f}x "
+                "the DuckDB full build.",
+            ]
+        elif spark:
+            lines += ["", f"Spark, scale {r.scale:g}: not measured ({spark})"]
     lines += ["", "Per domain (the dbt worker's task in the full build: wall s / CPU s / peak "
               "GiB; reference: the domain's SQL alone, s):", ""]  # fmt: skip
     names = sorted({d for r in results for d in r.domains})

@@ -348,7 +348,7 @@ class _Scheduler:
         domain = self.domains[name]
         locks.enter_context(
             domain_lock(
-                self.mesh.warehouse / "locks",
+                self.mesh.locks,
                 name,
                 self.lock_timeout,
                 lambda m: self.reporter.notice(name, m),
@@ -626,15 +626,20 @@ class _Scheduler:
                 self._complete(future)
 
     def _drain(self, events: Queue[ProgressEvent]) -> None:
-        while True:
-            try:
-                domain, kind, data = events.get_nowait()
-            except queue.Empty:
-                return
-            if kind == "stats":
-                self.reporter.totals(domain, data)
-            elif kind == "node":
-                self.reporter.node_done(domain, data["resource_type"], data["status"])
+        drain(events, self.reporter)
+
+
+def drain(events: Queue[ProgressEvent], reporter: Reporter) -> None:
+    """Pass the progress the workers reported so far on to the reporter."""
+    while True:
+        try:
+            domain, kind, data = events.get_nowait()
+        except queue.Empty:
+            return
+        if kind == "stats":
+            reporter.totals(domain, data)
+        elif kind == "node":
+            reporter.node_done(domain, data["resource_type"], data["status"])
 
 
 def summary_line(results: list[DomainResult]) -> str:

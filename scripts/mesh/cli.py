@@ -6,6 +6,7 @@ import json
 import sys
 from contextlib import nullcontext
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from mesh import build as build_module
 from mesh import catalog as catalog_module
 from mesh import check as check_module
 from mesh import ci as ci_module
-from mesh import graph, registry, scaffold
+from mesh import graph, registry, scaffold, spark
 from mesh import lineage as lineage_module
 from mesh import lint as lint_module
 from mesh import publish as publish_module
@@ -32,6 +33,16 @@ from mesh.progress import LiveReporter, PlainReporter, summary_table
 from mesh.query import read_sql
 from mesh.query import run as run_query
 from mesh.workspace import Mesh
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+TARGET_HELP = (
+    "Engine: duckdb (default), or spark (dbt-spark; one domain at a time; see `make test-spark`)."
+)
 
 app = typer.Typer(
     help="Self-serve platform of the data mesh: generate, build, query and list data products.",
@@ -107,6 +118,7 @@ def build(
     lock_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for another build of the same domain.")
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
+    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
 ) -> None:
     """Build domains in dependency order, in parallel where possible; publish each one whose
     models and tests all pass."""
@@ -114,7 +126,12 @@ def build(
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
-        results = build_module.build(mesh, domains or [], reporter, jobs, lock_timeout, only, full)
+        if target is Engine.spark:
+            results = spark.build(mesh, domains or [], reporter, lock_timeout, only, full)
+        else:
+            results = build_module.build(
+                mesh, domains or [], reporter, jobs, lock_timeout, only, full
+            )
     out.print(summary_table(results))
     failed = [r.domain for r in results if not r.ok]
     if failed:
@@ -138,9 +155,13 @@ def query(
         Path | None, typer.Option("--file", help="Run the SQL saved in this file.")
     ] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
 ) -> None:
     """Run read-only SQL across the published data products of all domains."""
-    result = run_query(Mesh.find(), read_sql(sql, file))
+    if target is Engine.spark:
+        result = spark.query(Mesh.find(), read_sql(sql, file))
+    else:
+        result = run_query(Mesh.find(), read_sql(sql, file))
     if format is Format.json:
         sys.stdout.write(to_json(result.columns, result.rows) + "\n")
     elif format is Format.csv:
@@ -376,7 +397,7 @@ def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back
     """Make the publish before the current one of DOMAIN current again."""
     mesh = Mesh.find()
     select(discover(mesh), [domain])
-    with domain_lock(mesh.warehouse / "locks", domain, timeout=0):
+    with domain_lock(mesh.locks, domain, timeout=0):
         record = publish_module.rollback(mesh, domain)
     out.print(
         f"{domain} rolled back to {record['publish_id']}, published {record['published_at']}."

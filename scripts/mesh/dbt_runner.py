@@ -109,10 +109,15 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(events: Queue[ProgressEvent] | None, parent: int) -> None:
+def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str | None) -> None:
     global _events
     _events = events
     _die_with_parent(parent)
+    if output:
+        # What the worker and the programs it starts (a JVM for Spark) print goes to a log.
+        with Path(output).open("a") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
     # Once its queues are flushed (multiprocessing does that before the interpreter exits),
     # a worker exits without tearing down dbt's modules one by one: about 0.6 s the parent
     # would wait for. Handlers registered before this one (logging's) are skipped on purpose.
@@ -147,7 +152,9 @@ def _summarise(result: Any) -> tuple[list[NodeFailure], dict[str, int], int]:
     counts: dict[str, int] = {}
     warnings = 0
     for node_result in getattr(result, "results", None) or []:
-        node = node_result.node
+        node = getattr(node_result, "node", None)
+        if node is None:  # a run-operation's result: no node, nothing to count
+            continue
         status = str(node_result.status)
         resource_type = str(node.resource_type)
         counts[resource_type] = counts.get(resource_type, 0) + 1
@@ -268,13 +275,19 @@ def _close_duckdb() -> None:
 class DbtWorkers:
     """A pool of worker processes running dbt tasks, each worker recycled after a while."""
 
-    def __init__(self, workers: int = 1, events: Queue[ProgressEvent] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 1,
+        events: Queue[ProgressEvent] | None = None,
+        output: Path | None = None,
+    ) -> None:
+        """`output`: a file for what workers print (default: the parent's terminal)."""
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=TASKS_PER_WORKER,
             initializer=_init_worker,
-            initargs=(events, os.getpid()),
+            initargs=(events, os.getpid(), str(output) if output else None),
         )
 
     def submit(self, task: DbtTask) -> Future[DbtOutcome]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -60,8 +61,22 @@ def _threshold(rule: dict[str, Any] | None) -> timedelta | None:
     return int(rule["count"]) * PERIODS[rule["period"]]
 
 
-def check(domain: str, manifest: dict[str, Any], now: datetime | None = None) -> list[Stale]:
-    """Every source table of `domain` past its warn_after or error_after, errors first."""
+def _landing_files(landing_dir: Path, node: dict[str, Any]) -> str:
+    """The export files of one source table, read directly (they are what it names)."""
+    folder = str(landing_dir / node["identifier"]).replace("'", "''")
+    return f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+
+
+def check(
+    domain: str,
+    manifest: dict[str, Any],
+    now: datetime | None = None,
+    landing_dir: Path | None = None,
+) -> list[Stale]:
+    """Every source table of `domain` past its warn_after or error_after, errors first.
+
+    Sources are read through their relation in the manifest (DuckDB's reads the export
+    files), or, given `landing_dir` (another engine's manifest), from the files there."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     found: list[Stale] = []
     con = duckdb.connect()
@@ -77,7 +92,8 @@ def check(domain: str, manifest: dict[str, Any], now: datetime | None = None) ->
             )
             if not field or not (warn or error):
                 continue
-            row = con.execute(f"select max({field}) from {node['relation_name']}").fetchone()
+            relation = _landing_files(landing_dir, node) if landing_dir else node["relation_name"]
+            row = con.execute(f"select max({field}) from {relation}").fetchone()
             newest = row[0] if row else None
             if isinstance(newest, datetime) and newest.tzinfo is not None:
                 newest = newest.astimezone(UTC).replace(tzinfo=None)

@@ -23,7 +23,7 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def _cached(mesh: Mesh, domain: str) -> Path:
-    return mesh.warehouse / "cache" / domain / PARTIAL_PARSE
+    return mesh.cache / domain / PARTIAL_PARSE
 
 
 def restore(mesh: Mesh, domain: str, target: Path) -> None:

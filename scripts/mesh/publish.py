@@ -66,6 +66,11 @@ class PublishRecord:
     # The landing files the build read (path -> "size mtime"): the next build continues
     # incrementally only if they are all still there, unchanged.
     landing: dict[str, str] = field(default_factory=dict)
+    # On an engine other than DuckDB (spark.py): the engine, the schema holding this
+    # publish's tables (its published views read them), and each upstream's schema it read.
+    engine: str = "duckdb"
+    schema: str | None = None
+    upstream_schemas: dict[str, str] = field(default_factory=dict)
 
 
 def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
@@ -122,12 +127,12 @@ def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list
     return stats
 
 
-def _append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
+def append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
     with (domain_dir(mesh, domain) / HISTORY).open("a") as handle:
         handle.write(json.dumps(event) + "\n")
 
 
-def _point_current(folder: Path, publish_id: str) -> None:
+def point_current(folder: Path, publish_id: str) -> None:
     """Make `current` point at `publish_id` with one rename."""
     new_link = folder / f".current-{publish_id}-{os.urandom(3).hex()}"
     new_link.symlink_to(publish_id)
@@ -192,15 +197,15 @@ def publish(
     )
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     partial.replace(folder / publish_id)
-    _point_current(folder, publish_id)
-    _append_history(
+    point_current(folder, publish_id)
+    append_history(
         mesh, domain, {"event": "publish", "publish_id": publish_id, "at": record.published_at}
     )
-    _prune(mesh, domain, keep=KEEP_PUBLISHES)
+    prune(mesh, domain, keep=KEEP_PUBLISHES)
     return record
 
 
-def _prune(mesh: Mesh, domain: str, keep: int) -> None:
+def prune(mesh: Mesh, domain: str, keep: int) -> None:
     """Delete all but the newest `keep` publish folders (never the current one)."""
     current = current_publish_id(mesh, domain)
     for old in publish_ids(mesh, domain)[:-keep]:
@@ -220,8 +225,8 @@ def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
             f"(the last {KEEP_PUBLISHES} publishes are kept)."
         )
     target = earlier[-1]
-    _point_current(domain_dir(mesh, domain), target)
-    _append_history(
+    point_current(domain_dir(mesh, domain), target)
+    append_history(
         mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": _now()}
     )
     record = read_record(mesh, domain, target)

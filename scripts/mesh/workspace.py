@@ -6,17 +6,25 @@ Any copy of the repository is its own mesh; every file the platform writes lives
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mesh.errors import MeshNotFoundError
 
+DEFAULT_ENGINE = "duckdb"
+ENGINES = (DEFAULT_ENGINE, "spark")
+
 
 @dataclass(frozen=True)
 class Mesh:
-    """A mesh on disk and the places in it the platform reads and writes."""
+    """A mesh on disk and the places in it the platform reads and writes.
+
+    Landing exports are shared; builds and publishes belong to an engine. DuckDB's, the
+    default, are in `warehouse/`; another engine's in `warehouse/<engine>/` (see `on`).
+    """
 
     root: Path
+    engine: str = DEFAULT_ENGINE
 
     @classmethod
     def find(cls, start: Path | None = None) -> Mesh:
@@ -38,6 +46,15 @@ class Mesh:
     def warehouse(self) -> Path:
         return self.root / "warehouse"
 
+    def on(self, engine: str) -> Mesh:
+        """The same mesh, building and publishing on `engine`."""
+        return replace(self, engine=engine)
+
+    @property
+    def engine_dir(self) -> Path:
+        """Where this engine's builds, publishes, locks and caches live."""
+        return self.warehouse if self.engine == DEFAULT_ENGINE else self.warehouse / self.engine
+
     @property
     def landing(self) -> Path:
         """Operational exports: `landing/<domain>/<table>/<export instant>.parquet`."""
@@ -46,12 +63,21 @@ class Mesh:
     @property
     def builds(self) -> Path:
         """Staging: each build of a domain runs in `build/<domain>/<run-id>/`."""
-        return self.warehouse / "build"
+        return self.engine_dir / "build"
 
     @property
     def published(self) -> Path:
         """Published versions: `published/<domain>/current` points at the live one."""
-        return self.warehouse / "published"
+        return self.engine_dir / "published"
+
+    @property
+    def locks(self) -> Path:
+        """One lock file per domain: one build of a domain at a time (on this engine)."""
+        return self.engine_dir / "locks"
+
+    @property
+    def cache(self) -> Path:
+        return self.engine_dir / "cache"
 
     @property
     def logs(self) -> Path:

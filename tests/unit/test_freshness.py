@@ -66,3 +66,16 @@ def test_sources_without_rules_or_of_other_domains_are_not_checked(tmp_path: Pat
     old = NOW - timedelta(days=30)
     assert check("orders", manifest(tmp_path, old), NOW) == []
     assert check("analytics", manifest(tmp_path, old, **RULES), NOW) == []
+
+
+def test_another_engines_sources_are_read_from_the_landing_files(tmp_path: Path) -> None:
+    """A Spark manifest names its sources `checkout.orders`; the files are read instead."""
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    found = manifest(tmp_path, NOW - timedelta(days=4), **RULES)
+    (tmp_path / "orders.parquet").rename(landing / "orders" / "2026-11-20.parquet")
+    source = found["sources"]["source.orders.checkout.orders"]
+    source.update(relation_name="checkout.orders", identifier="orders")
+
+    (stale,) = check("orders", found, NOW, landing_dir=landing)
+    assert stale.level == "error" and stale.source == "checkout.orders"

@@ -14,3 +14,15 @@
     ) as ranked
     where _latest_rank = 1
 {%- endmacro %}
+
+{#- Spark SQL spells DuckDB's `* exclude (...)` as `* except (...)`. -#}
+{% macro spark__latest_per_key(relation, key, order_by) -%}
+    select * except (_latest_rank)
+    from (
+        select
+            *,
+            row_number() over (partition by {{ key }} order by {{ order_by }} desc) as _latest_rank
+        from {{ relation }}
+    ) as ranked
+    where _latest_rank = 1
+{%- endmacro %}

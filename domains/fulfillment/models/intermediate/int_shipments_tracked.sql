@@ -62,7 +62,10 @@ final as (
         end as is_on_time,
         case
             when milestones.delivered_at is null then null
-            else {{ dbt.datediff('orders.ordered_at', 'milestones.delivered_at', 'hour') }} / 24.0
+            -- hours / 24 as a double on every engine (Spark makes `/ 24.0` a decimal)
+            else
+                {{ dbt.datediff('orders.ordered_at', 'milestones.delivered_at', 'hour') }}
+                / {{ dbt.cast('24', 'double') }}
         end as order_to_delivery_days,
         -- The newest export that changed this row: what consumers built on it look for.
         greatest(shipments.exported_at, milestones.exported_at) as exported_at

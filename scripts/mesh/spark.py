@@ -1,0 +1,492 @@
+"""The mesh on Apache Spark: `mesh build --target spark` and `mesh query --target spark`.
+
+The same domain projects run on Spark through dbt-spark (the profile's `spark` target);
+engine differences live in shared_macros (macros/spark/). What the platform does
+differently from DuckDB, and why:
+- Storage: one Spark catalog for the mesh. In session mode (a local Spark inside the dbt
+  worker) that is a metastore and a table folder under `warehouse/spark/`; on a cluster,
+  its metastore. Each domain writes only schemas of its own: `<domain>__<run>`, one per
+  build (a version), and `<domain>`, its published views.
+- Publishing: a build writes a new version. Only after every model and test passed are the
+  domain's views (`<domain>.<relation>`, what `mesh query` and outside readers use) pointed
+  at it, and then its manifest published (`warehouse/spark/published/<domain>/current`,
+  records as on DuckDB). Consumers' dbt-loom resolves refs through that manifest to the
+  version's tables, so a consumer build reads one version of each upstream throughout,
+  while a build that fails changes nothing anyone reads. Versions no kept publish reads
+  are dropped when the domain next builds.
+- One domain at a time: the local metastore (Derby) admits one Spark process, and one
+  worker keeps its Spark session (a JVM start costs about 10 s) from domain to domain.
+- Every build is a full build of a new version; continuing incremental models from the
+  last publish is the DuckDB path's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import wait
+from dataclasses import asdict
+from datetime import UTC, datetime
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+from mesh import freshness, java, landing
+from mesh.build import (
+    DomainResult,
+    Reporter,
+    check_landing,
+    dbt_args,
+    drain,
+    plan,
+    with_packages,
+)
+from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
+from mesh.domains import Domain
+from mesh.errors import MeshError, QueryError, QueryRefusedError
+from mesh.fingerprint import code_fingerprint, fingerprint, landing_state
+from mesh.locks import domain_lock
+from mesh.publish import (
+    KEEP_PUBLISHES,
+    PublishRecord,
+    append_history,
+    cleanup,
+    git_commit,
+    new_id,
+    point_current,
+    prune,
+)
+from mesh.query import QueryResult
+from mesh.registry import RECORD, domain_dir, publish_ids, read_record
+from mesh.workspace import Mesh
+
+SPARK = "spark"
+SPARK_MEMORY = "2g"  # the driver's heap: the local Spark's whole memory
+
+
+class SparkUnavailableError(MeshError):
+    """Spark cannot run here: dbt-spark/pyspark not installed, or no Java 17+."""
+
+
+def require_spark() -> None:
+    """Raise SparkUnavailableError naming what is missing to run Spark here."""
+    missing = [name for name in ("pyspark", "dbt.adapters.spark") if not _importable(name)]
+    if missing:
+        raise SparkUnavailableError(
+            f"--target spark needs dbt-spark with session support and pyspark "
+            f"({', '.join(missing)} not installed). Run `make test-spark` once, or "
+            "`.venv/bin/pip install -c constraints.txt -e '.[spark]'`."
+        )
+    found = java.problem()
+    if found:
+        raise SparkUnavailableError(f"--target spark cannot run: {found}")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def settings(mesh: Mesh) -> dict[str, str]:
+    """Where the local Spark keeps the mesh's catalog and tables (the profile reads these)."""
+    return {
+        "MESH_SPARK_HOME": str(mesh.engine_dir),
+        "SPARK_LOCAL_IP": "127.0.0.1",  # local mode: no network lookup of the host name
+        "MESH_SPARK_WAREHOUSE": str(mesh.engine_dir / "tables"),
+        "MESH_SPARK_METASTORE": str(mesh.engine_dir / "metastore_db"),
+        "MESH_SPARK_MEMORY": SPARK_MEMORY,
+    }
+
+
+def version_schema(domain: str, run_id: str) -> str:
+    """The schema one build of `domain` writes: `<domain>__<run id>` in Spark's spelling."""
+    return f"{domain}__{run_id.lower().replace('-', '_')}"
+
+
+def kept_versions(mesh: Mesh, domain: str, domains: list[str]) -> list[str]:
+    """The version schemas of `domain` still read: by its kept publishes, and by the current
+    publish of any other domain (whose views may read an upstream's version)."""
+    kept = set()
+    for publish_id in publish_ids(mesh, domain):
+        record = read_record(mesh, domain, publish_id) or {}
+        if record.get("schema"):
+            kept.add(str(record["schema"]))
+    for other in domains:
+        record = read_record(mesh, other) or {}
+        read = (record.get("upstream_schemas") or {}).get(domain)
+        if read:
+            kept.add(str(read))
+    return sorted(kept)
+
+
+def public_relations(domain: str, manifest: dict[str, Any]) -> list[str]:
+    """The relation names of the domain's public models: its products' published views."""
+    return sorted(
+        node["alias"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and node.get("package_name") == domain
+        and node.get("access") == "public"
+    )
+
+
+def _operation(
+    mesh: Mesh, domain: Domain, staging: Path, macro: str, args: dict[str, Any]
+) -> list[str]:
+    return [
+        "run-operation",
+        f"shared_macros.{macro}",
+        "--args",
+        json.dumps(args),
+        *dbt_args(mesh, domain, staging),
+    ]
+
+
+def _env(mesh: Mesh, domain: Domain, schema: str) -> dict[str, str]:
+    return {
+        "MESH_TARGET": SPARK,
+        "MESH_SPARK_SCHEMA": schema,
+        "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
+        "MESH_PUBLISHED_DIR": str(mesh.published),
+        "DBT_LOOM_CONFIG": str(domain.loom_config),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **settings(mesh),
+    }
+
+
+def _failed(name: str, started: float, reason: str, **more: Any) -> DomainResult:
+    return DomainResult(name, "failed", time.perf_counter() - started, reason=reason, **more)
+
+
+class _SparkBuild:
+    """Builds domains one after another on one worker, publishing each that passes."""
+
+    def __init__(
+        self,
+        mesh: Mesh,
+        domains: dict[str, Domain],
+        workers: DbtWorkers,
+        events: Queue[ProgressEvent],
+        reporter: Reporter,
+        lock_timeout: float,
+        full: bool,
+    ) -> None:
+        self.mesh = mesh
+        self.domains = domains
+        self.workers = workers
+        self.events = events
+        self.reporter = reporter
+        self.lock_timeout = lock_timeout
+        self.full = full
+        self.results: dict[str, DomainResult] = {}
+
+    def domain(self, name: str) -> DomainResult:
+        blocked = [
+            u for u in self.domains[name].upstreams if u in self.results and not self.results[u].ok
+        ]
+        if blocked:
+            return DomainResult(
+                name, "skipped", reason=f"upstream {', '.join(blocked)} did not publish"
+            )
+        started = time.perf_counter()
+        try:
+            with domain_lock(
+                self.mesh.locks, name, self.lock_timeout, lambda m: self.reporter.notice(name, m)
+            ):
+                return self._build(self.domains[name], started)
+        except (MeshError, OSError) as error:  # a lock, a full disk...: this domain fails
+            reason = str(error)
+            if not isinstance(error, MeshError):
+                reason = f"its build could not be prepared or published: {error}"
+            return _failed(name, started, reason)
+
+    def _build(self, domain: Domain, started: float) -> DomainResult:
+        name = domain.name
+        cleanup(self.mesh, name)
+        reading, schemas = {}, {}
+        for upstream in domain.upstreams:
+            record = read_record(self.mesh, upstream)
+            if record is None:
+                return _failed(
+                    name,
+                    started,
+                    f"{name} consumes {upstream}, which has no published version on Spark; "
+                    f"run `mesh build --target spark {upstream}` first.",
+                )
+            reading[upstream] = record["publish_id"]
+            schemas[upstream] = record["schema"]
+        code = code_fingerprint(self.mesh, domain)
+        print_ = fingerprint(self.mesh, domain, reading, code)
+        current = read_record(self.mesh, name)
+        if not self.full and current and current.get("fingerprint") == print_:
+            return DomainResult(
+                name,
+                "unchanged",
+                time.perf_counter() - started,
+                publish_id=current["publish_id"],
+                reason="code, landing data and upstreams as at its last publish",
+            )
+        problems = landing.check(self.mesh, domain)
+        if problems:
+            return _failed(
+                name,
+                started,
+                f"{len(problems)} problem(s) in landing exports against the columns their "
+                "sources declare, so it was not built",
+                details=problems,
+            )
+        run_id = new_id()
+        schema = version_schema(name, run_id)
+        staging = self.mesh.builds / name / run_id
+        staging.mkdir(parents=True)
+        landing_read = landing_state(self.mesh, domain)
+        build = ["build", *dbt_args(self.mesh, domain, staging)]
+        build += ["--target-path", str(staging / "target")]
+        keep = {"domain": name, "keep": kept_versions(self.mesh, name, list(self.domains))}
+        commands = with_packages(
+            self.mesh,
+            domain,
+            staging,
+            _operation(self.mesh, domain, staging, "drop_versions", keep),
+            _operation(self.mesh, domain, staging, "register_landing_sources", {}),
+            build,
+        )
+        env = _env(self.mesh, domain, schema)
+        self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
+        outcome = self._run(DbtTask(name, commands, env, cwd=str(staging)))
+        if not outcome.success:
+            return _failed(
+                name,
+                started,
+                "dbt build failed",
+                outcome=outcome,
+                log_dir=staging / "logs",
+                counts=outcome.counts,
+            )
+        manifest = json.loads((staging / "target" / "manifest.json").read_text())
+        stale = [
+            s.describe()
+            for s in freshness.check(name, manifest, landing_dir=self.mesh.landing_dir(name))
+            if s.level == "error"
+        ]
+        if stale:
+            return _failed(
+                name,
+                started,
+                f"landing data is older than {len(stale)} source(s) allow (error_after), "
+                "so it was not published",
+                outcome=outcome,
+                details=stale,
+            )
+        relations = public_relations(name, manifest)
+        views = {"domain": name, "version": schema, "relations": relations}
+        switched = self._run(
+            DbtTask(
+                name,
+                [_operation(self.mesh, domain, staging, "publish_views", views)],
+                env,
+                cwd=str(staging),
+            )
+        )
+        if not switched.success:
+            return _failed(
+                name,
+                started,
+                f"its views could not be switched to the new version: {switched.error}",
+                outcome=outcome,
+            )
+        published = self._publish(
+            name,
+            staging,
+            PublishRecord(
+                domain=name,
+                publish_id=new_id(),
+                published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                run_id=run_id,
+                git_commit=git_commit(self.mesh.root),
+                upstreams=reading,
+                dbt_results=outcome.counts,
+                products=[],
+                output_ports={relation: f"{name}.{relation}" for relation in relations},
+                fingerprint=print_,
+                code_fingerprint=code,
+                usage=asdict(outcome.usage) if outcome.usage else None,
+                landing=landing_read,
+                engine=SPARK,
+                schema=schema,
+                upstream_schemas=schemas,
+            ),
+        )
+        shutil.rmtree(staging, ignore_errors=True)
+        return DomainResult(
+            name,
+            "published",
+            time.perf_counter() - started,
+            outcome,
+            publish_id=published.publish_id,
+            counts=outcome.counts,
+        )
+
+    def _run(self, task: DbtTask) -> DbtOutcome:
+        """Run the task on the worker, passing its progress on meanwhile."""
+        future = self.workers.submit(task)
+        while not future.done():
+            wait([future], timeout=0.1)
+            drain(self.events, self.reporter)
+        try:
+            return future.result()
+        except Exception as error:  # the worker died (killed, out of memory...)
+            return DbtOutcome(success=False, error=f"the dbt worker process died: {error}")
+
+    def _publish(self, name: str, staging: Path, record: PublishRecord) -> PublishRecord:
+        """Write the publish folder (manifest, run results, record), then make it current."""
+        folder = domain_dir(self.mesh, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{record.publish_id}.partial"
+        partial.mkdir()
+        for artifact in ("manifest.json", "run_results.json"):
+            shutil.copy2(staging / "target" / artifact, partial / artifact)
+        (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
+        partial.replace(folder / record.publish_id)
+        point_current(folder, record.publish_id)
+        append_history(
+            self.mesh,
+            name,
+            {"event": "publish", "publish_id": record.publish_id, "at": record.published_at},
+        )
+        prune(self.mesh, name, keep=KEEP_PUBLISHES)
+        return record
+
+
+def build(
+    mesh: Mesh,
+    targets: list[str],
+    reporter: Reporter | None = None,
+    lock_timeout: float = 300.0,
+    only: bool = False,
+    full: bool = False,
+) -> list[DomainResult]:
+    """Build `targets` (every domain when empty) and their upstreams on Spark, in order."""
+    mesh = mesh.on(SPARK)
+    domains, order = plan(mesh, targets, only)
+    check_landing(mesh, [domains[name] for name in order])
+    require_spark()
+    reporter = reporter or Reporter()
+    reporter.planned(order)
+    log = mesh.engine_dir / "spark.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    events = event_queue()
+    with DbtWorkers(workers=1, events=events, output=log) as workers:
+        run = _SparkBuild(mesh, domains, workers, events, reporter, lock_timeout, full)
+        for name in order:
+            result = run.domain(name)
+            run.results[name] = result
+            reporter.finished(result)
+    return [run.results[name] for name in order]
+
+
+# Statements `mesh query --target spark` runs: queries, and commands that only read.
+READING_COMMANDS = {
+    "ShowNamespaces",
+    "ShowTables",
+    "ShowViews",
+    "ShowColumns",
+    "ShowFunctions",
+    "DescribeRelation",
+    "DescribeColumn",
+    "DescribeNamespace",
+    "ExplainCommand",
+}
+
+
+def query(mesh: Mesh, sql: str) -> QueryResult:
+    """Run one read-only statement on the mesh's local Spark (its published views are
+    `<domain>.<relation>`, e.g. `orders.orders_v2`)."""
+    mesh = mesh.on(SPARK)
+    require_spark()
+    if not (mesh.engine_dir / "metastore_db").exists():
+        raise MeshError("Nothing has been published on Spark yet; run `mesh build --target spark`.")
+    from pyspark.sql import SparkSession
+
+    env = settings(mesh)
+    os.environ.setdefault("SPARK_LOCAL_IP", env["SPARK_LOCAL_IP"])
+    with _output_to(mesh.engine_dir / "spark.log"):
+        spark = _session(SparkSession, env, mesh.engine_dir)
+    try:
+        _refuse_unless_reading(spark, sql)
+        frame = spark.sql(sql)
+        rows = [tuple(row) for row in frame.collect()]
+        return QueryResult(
+            list(frame.columns), [field.dataType.simpleString() for field in frame.schema], rows
+        )
+    except MeshError:
+        raise
+    except Exception as error:  # pyspark's AnalysisException, ParseException...
+        raise QueryError(f"Query failed: {str(error).strip().splitlines()[0]}") from error
+    finally:
+        spark.stop()
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send what this process and the programs it starts meanwhile (the JVM, which keeps
+    it) print to `log`; restore the terminal after."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("a") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _session(builder_class: Any, env: dict[str, str], home: Path) -> Any:
+    """A local Spark session on the mesh's catalog, configured as the profile's target."""
+    return (
+        builder_class.builder.master("local[*]")
+        .appName("mesh query")
+        .enableHiveSupport()
+        .config("spark.sql.warehouse.dir", env["MESH_SPARK_WAREHOUSE"])
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={env['MESH_SPARK_METASTORE']};create=true",
+        )
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}",
+        )
+        .config("spark.log.level", "ERROR")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", SPARK_MEMORY)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def _refuse_unless_reading(spark: Any, sql: str) -> None:
+    jvm = spark._jvm
+    plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(sql.strip().rstrip(";"))
+    kind = plan.getClass().getSimpleName()
+    command = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
+    writes = command.isInstance(plan) or kind.startswith(("Insert", "Create", "Drop", "Alter"))
+    if writes and kind not in READING_COMMANDS:
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        raise QueryRefusedError(
+            f"mesh query is read-only: it refused {article} {kind} statement, which does not only "
+            "read. Only queries (SELECT, WITH, ...) and SHOW/DESCRIBE/EXPLAIN run."
+        )

@@ -1,0 +1,79 @@
+"""The Spark target's bookkeeping, without Spark: Java detection, version schemas, what a
+publish switches and which versions stay. (tests/spark builds the mesh on Spark itself.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mesh import java, spark
+from mesh.workspace import Mesh
+
+
+@pytest.mark.parametrize(
+    ("output", "major"),
+    [
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+        ('java version "1.8.0_392"', 8),
+        ("no version here", None),
+    ],
+)
+def test_java_major_version(output: str, major: int | None) -> None:
+    assert java.major_version(output) == major
+
+
+def test_java_missing_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = java.problem()
+    assert found is not None and "Java 17 or newer" in found and "PATH" in found
+
+
+def test_version_schema_is_a_spark_identifier() -> None:
+    schema = spark.version_schema("orders", "20261124T213437806125Z-3dc6f4")
+    assert schema == "orders__20261124t213437806125z_3dc6f4"
+
+
+def test_views_are_published_for_public_models_only() -> None:
+    def model(name: str, access: str, package: str = "orders") -> dict[str, str]:
+        return {"resource_type": "model", "package_name": package, "access": access, "alias": name}
+
+    manifest = {
+        "nodes": {
+            "a": model("orders_v2", "public"),
+            "b": model("int_orders_latest", "private"),
+            "c": model("customers_v1", "public", package="customers"),  # injected by dbt-loom
+        }
+    }
+    assert spark.public_relations("orders", manifest) == ["orders_v2"]
+
+
+def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None:
+    folder = mesh.published / domain / publish_id
+    folder.mkdir(parents=True)
+    (folder / "publish.json").write_text(json.dumps({"publish_id": publish_id, **record}))
+
+
+def test_kept_versions_include_those_consumers_read(tmp_path: Path) -> None:
+    """A version stays while a kept publish of the domain, or the current publish of a
+    consumer (whose views read it), reads it."""
+    mesh = Mesh(tmp_path).on("spark")
+    _publish(mesh, "orders", "2", schema="orders__2")
+    _publish(
+        mesh, "analytics", "9", schema="analytics__9", upstream_schemas={"orders": "orders__1"}
+    )
+    (mesh.published / "analytics" / "current").symlink_to("9")
+    assert spark.kept_versions(mesh, "orders", ["orders", "analytics"]) == [
+        "orders__1",
+        "orders__2",
+    ]
+
+
+def test_spark_keeps_its_state_apart_from_duckdb(tmp_path: Path) -> None:
+    mesh = Mesh(tmp_path)
+    on_spark = mesh.on("spark")
+    assert on_spark.landing == mesh.landing
+    assert on_spark.published == tmp_path / "warehouse" / "spark" / "published"
+    assert on_spark.locks != mesh.locks and on_spark.builds != mesh.builds
