@@ -280,12 +280,13 @@ class DbtWorkers:
         workers: int = 1,
         events: Queue[ProgressEvent] | None = None,
         output: Path | None = None,
+        tasks_per_worker: int = TASKS_PER_WORKER,
     ) -> None:
         """`output`: a file for what workers print (default: the parent's terminal)."""
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=TASKS_PER_WORKER,
+            max_tasks_per_child=tasks_per_worker,
             initializer=_init_worker,
             initargs=(events, os.getpid(), str(output) if output else None),
         )

@@ -6,10 +6,12 @@ installs anything: `python scripts/mesh/java.py` exits 1 with a message when Jav
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 MIN_JAVA = 17
 
@@ -25,19 +27,21 @@ def major_version(version_output: str) -> int | None:
 
 def problem() -> str | None:
     """What keeps Spark from running on this machine's Java, or None if Java will do."""
-    java = shutil.which("java")
-    if java is None:
+    home = os.environ.get("JAVA_HOME")  # what pyspark starts, when set
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if java is None or not Path(java).exists():
         return (
-            f"Spark needs Java {MIN_JAVA} or newer (it runs on the JVM), and no `java` is on "
-            "PATH. Install a JDK (e.g. `apt-get install openjdk-17-jre-headless`)."
+            f"Spark needs Java {MIN_JAVA} or newer (it runs on the JVM), and there is no "
+            f"{java if home else '`java` on PATH'}. Install a JDK (e.g. `apt-get install "
+            "openjdk-17-jre-headless`), or set JAVA_HOME to one."
         )
     shown = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     major = major_version(shown.stderr + shown.stdout)
     if major is None or major < MIN_JAVA:
         found = f"Java {major}" if major is not None else "a Java of unknown version"
         return (
-            f"Spark needs Java {MIN_JAVA} or newer; {java} is {found}. Put a newer JDK first "
-            "on PATH."
+            f"Spark needs Java {MIN_JAVA} or newer; {java} is {found}. Set JAVA_HOME to a "
+            "newer JDK, or put one first on PATH."
         )
     return None
 

@@ -189,37 +189,69 @@ def _tests_combination(manifest: dict[str, Any], model_id: str, key: list[str]) 
     return False
 
 
-def _must_not_be_null(node: Node) -> list[str]:
-    """Columns of a model that its constraints say must not be null, except the single key
-    column of a public model (public_model_primary_key_is_tested asks for its tests)."""
+def _constraint_tests(node: Node) -> dict[str, set[str]]:
+    """Column -> the data tests that check what its constraints promise (`not_null`,
+    `unique`), except those of a public model's single key column, which
+    public_model_primary_key_is_tested asks for."""
     key = [column.lower() for column in primary_key(node)]
-    single_product_key = key if len(key) == 1 and node.get("access") == "public" else []
-    found = []
+    product_key = key if len(key) == 1 and node.get("access") == "public" else []
+    wanted: dict[str, set[str]] = {}
     for name, column in (node.get("columns") or {}).items():
-        constraints = {c.get("type") for c in column.get("constraints") or []}
-        if name.lower() in single_product_key:
-            continue
-        if name.lower() in key or constraints & {"not_null", "primary_key"}:
-            found.append(name)
-    return found
+        types = {c.get("type") for c in column.get("constraints") or []}
+        tests = set()
+        if name.lower() in key or types & {"not_null", "primary_key"}:
+            tests.add("not_null")
+        if "unique" in types or key == [name.lower()]:
+            tests.add("unique")
+        if tests and name.lower() not in product_key:
+            wanted[name] = tests
+    return wanted
+
+
+UNTESTABLE_CONSTRAINTS = ("check", "foreign_key")
 
 
 def _check_constraints_tested(state: DomainState, domains: frozenset[str]) -> Iterator[Violation]:
-    rule = "not_null_constraints_are_tested"
+    rule = "constraints_are_tested"
     for uid, node in _models(state):
         if not ((node.get("config") or {}).get("contract") or {}).get("enforced"):
             continue
+        path = _yaml_path(node)
         tests = _column_tests(state.manifest, uid)
-        for name in _must_not_be_null(node):
-            if ("not_null", name.lower()) not in tests:
-                yield _violation(
-                    rule,
-                    state,
-                    uid,
-                    _yaml_path(node),
-                    f"Column {name} of {_label(node)} must not be null (a constraint) but has no "
-                    "not_null data test.",
-                )
+        for name, wanted in _constraint_tests(node).items():
+            for test in sorted(wanted):
+                if (test, name.lower()) not in tests:
+                    yield _violation(
+                        rule,
+                        state,
+                        uid,
+                        path,
+                        f"Column {name} of {_label(node)} has a constraint that a {test} data "
+                        f"test must check, and no {test} test.",
+                    )
+        key = primary_key(node)
+        public = node.get("access") == "public"  # its key: public_model_primary_key_is_tested
+        if len(key) > 1 and not public and not _tests_combination(state.manifest, uid, key):
+            yield _violation(
+                rule,
+                state,
+                uid,
+                path,
+                f"Primary key ({', '.join(key)}) of {_label(node)} has no "
+                "shared_macros.unique_combination data test over its columns.",
+            )
+        constraints = list(node.get("constraints") or [])
+        for column in (node.get("columns") or {}).values():
+            constraints += column.get("constraints") or []
+        for kind in sorted({str(c.get("type")) for c in constraints} & set(UNTESTABLE_CONSTRAINTS)):
+            yield _violation(
+                rule,
+                state,
+                uid,
+                path,
+                f"{_label(node)} has a {kind} constraint, which not every engine enforces; "
+                "state it as a data test instead.",
+            )
 
 
 def _check_primary_key(state: DomainState, domains: frozenset[str]) -> Iterator[Violation]:
@@ -541,17 +573,23 @@ RULES: tuple[Rule, ...] = (
         check=_check_primary_key,
     ),
     Rule(
-        name="not_null_constraints_are_tested",
+        name="constraints_are_tested",
         flags=(
-            "Columns of contracted models that must not be null (a `not_null` or primary key "
-            "constraint) without a `not_null` data test."
+            "Constraints of contracted models without the data test that checks the same: "
+            "`not_null` (also for key columns), `unique` (also for a single key column), "
+            "`shared_macros.unique_combination` for a key of several columns; and `check` or "
+            "`foreign_key` constraints, which no test stands in for."
         ),
         why=(
             "A constraint is only as good as the engine that enforces it: DuckDB refuses a "
-            "null, Spark's Parquet tables accept it. The data test makes the same promise "
-            "hold on every engine the domain runs on."
+            "null or a duplicate key, Spark's Parquet tables accept both. The data test makes "
+            "the same promise hold on every engine the domain runs on."
         ),
-        fix="Add `not_null` to the column's `data_tests`, beside its constraint.",
+        fix=(
+            "Add the data test beside the constraint (`data_tests: [not_null]` on the column); "
+            "state a `check` as `shared_macros.expression_is_true` and a `foreign_key` as a "
+            "`relationships` test."
+        ),
         check=_check_constraints_tested,
     ),
     Rule(

@@ -165,11 +165,8 @@ def publish(
     manifest_data = json.loads(manifest.read_text())
     stats = product_stats(domain, database, manifest_data)
 
-    folder = domain_dir(mesh, domain)
-    folder.mkdir(parents=True, exist_ok=True)
     publish_id = new_id()
-    partial = folder / f".{publish_id}.partial"
-    partial.mkdir()
+    partial = start_publish(mesh, domain, publish_id)
     published_at = _now()
     output_ports = ports.export(domain, database, manifest_data, partial, published_at)
     shutil.copy2(manifest, partial / "manifest.json")
@@ -195,14 +192,32 @@ def publish(
         usage=usage,
         landing=landing or {},
     )
-    (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
-    partial.replace(folder / publish_id)
-    point_current(folder, publish_id)
-    append_history(
-        mesh, domain, {"event": "publish", "publish_id": publish_id, "at": record.published_at}
-    )
-    prune(mesh, domain, keep=KEEP_PUBLISHES)
+    finish_publish(mesh, partial, record)
     return record
+
+
+def start_publish(mesh: Mesh, domain: str, publish_id: str) -> Path:
+    """A new, hidden folder to gather a publish in (no reader looks at it)."""
+    folder = domain_dir(mesh, domain)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{publish_id}.partial"
+    partial.mkdir()
+    return partial
+
+
+def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
+    """Write the record into the gathered folder, rename it into place and make it current,
+    then note it in the history and prune old publishes."""
+    (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
+    folder = partial.parent
+    partial.replace(folder / record.publish_id)
+    point_current(folder, record.publish_id)
+    append_history(
+        mesh,
+        record.domain,
+        {"event": "publish", "publish_id": record.publish_id, "at": record.published_at},
+    )
+    prune(mesh, record.domain, keep=KEEP_PUBLISHES)
 
 
 def prune(mesh: Mesh, domain: str, keep: int) -> None:

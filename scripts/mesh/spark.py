@@ -23,6 +23,7 @@ differently from DuckDB, and why:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
@@ -33,12 +34,15 @@ from collections.abc import Iterator
 from concurrent.futures import wait
 from dataclasses import asdict
 from datetime import UTC, datetime
-from multiprocessing.queues import Queue
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from mesh import freshness, java, landing
 from mesh.build import (
+    DEFAULT_LOCK_TIMEOUT,
     DomainResult,
     Reporter,
     check_landing,
@@ -47,27 +51,28 @@ from mesh.build import (
     plan,
     with_packages,
 )
-from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
+from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, event_queue
 from mesh.domains import Domain
 from mesh.errors import MeshError, QueryError, QueryRefusedError
 from mesh.fingerprint import code_fingerprint, fingerprint, landing_state
 from mesh.locks import domain_lock
 from mesh.publish import (
-    KEEP_PUBLISHES,
     PublishRecord,
-    append_history,
     cleanup,
+    finish_publish,
     git_commit,
     new_id,
-    point_current,
-    prune,
+    start_publish,
 )
 from mesh.query import QueryResult
-from mesh.registry import RECORD, domain_dir, publish_ids, read_record
+from mesh.registry import publish_ids, read_record
 from mesh.workspace import Mesh
 
 SPARK = "spark"
 SPARK_MEMORY = "2g"  # the driver's heap: the local Spark's whole memory
+# Tasks (2 per domain, 4 dbt invocations) before the worker, and its Spark, are replaced:
+# dbt-loom's limit of about a thousand invocations per process, not the DuckDB path's 20.
+TASKS_PER_WORKER = 200
 
 
 class SparkUnavailableError(MeshError):
@@ -103,6 +108,7 @@ def settings(mesh: Mesh) -> dict[str, str]:
         "MESH_SPARK_WAREHOUSE": str(mesh.engine_dir / "tables"),
         "MESH_SPARK_METASTORE": str(mesh.engine_dir / "metastore_db"),
         "MESH_SPARK_MEMORY": SPARK_MEMORY,
+        "MESH_SPARK_PARTITIONS": str(os.cpu_count() or 1),  # shuffle partitions: one per core
     }
 
 
@@ -141,12 +147,15 @@ def public_relations(domain: str, manifest: dict[str, Any]) -> list[str]:
 def _operation(
     mesh: Mesh, domain: Domain, staging: Path, macro: str, args: dict[str, Any]
 ) -> list[str]:
+    """A `dbt run-operation` of one of shared_macros' Spark steps (macros/spark/)."""
     return [
         "run-operation",
         f"shared_macros.{macro}",
         "--args",
         json.dumps(args),
         *dbt_args(mesh, domain, staging),
+        "--target-path",
+        str(staging / "target"),
     ]
 
 
@@ -166,6 +175,17 @@ def _failed(name: str, started: float, reason: str, **more: Any) -> DomainResult
     return DomainResult(name, "failed", time.perf_counter() - started, reason=reason, **more)
 
 
+def toolchain() -> str:
+    """The Spark side's versions, part of a Spark build's fingerprint (DuckDB's has its own)."""
+    found = []
+    for package in ("dbt-spark", "pyspark"):
+        try:
+            found.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{package} none")
+    return ", ".join(found)
+
+
 class _SparkBuild:
     """Builds domains one after another on one worker, publishing each that passes."""
 
@@ -173,20 +193,30 @@ class _SparkBuild:
         self,
         mesh: Mesh,
         domains: dict[str, Domain],
-        workers: DbtWorkers,
-        events: Queue[ProgressEvent],
         reporter: Reporter,
         lock_timeout: float,
         full: bool,
     ) -> None:
         self.mesh = mesh
         self.domains = domains
-        self.workers = workers
-        self.events = events
         self.reporter = reporter
         self.lock_timeout = lock_timeout
         self.full = full
         self.results: dict[str, DomainResult] = {}
+        self.events = event_queue()
+        self.log = mesh.engine_dir / "spark.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.workers = self._workers()
+
+    def _workers(self) -> DbtWorkers:
+        # One worker, kept for the whole build: its Spark session serves every domain.
+        return DbtWorkers(
+            workers=1, events=self.events, output=self.log, tasks_per_worker=TASKS_PER_WORKER
+        )
+
+    def close(self) -> None:
+        self.workers.close()
+        drain(self.events, self.reporter)
 
     def domain(self, name: str) -> DomainResult:
         blocked = [
@@ -202,29 +232,27 @@ class _SparkBuild:
                 self.mesh.locks, name, self.lock_timeout, lambda m: self.reporter.notice(name, m)
             ):
                 return self._build(self.domains[name], started)
-        except (MeshError, OSError) as error:  # a lock, a full disk...: this domain fails
-            reason = str(error)
-            if not isinstance(error, MeshError):
-                reason = f"its build could not be prepared or published: {error}"
-            return _failed(name, started, reason)
+        except MeshError as error:  # a lock, a missing upstream...: this domain fails
+            return _failed(name, started, str(error))
+        except (OSError, ValueError, duckdb.Error) as error:  # a full disk, a broken file...
+            return _failed(name, started, f"its build could not be prepared or published: {error}")
 
     def _build(self, domain: Domain, started: float) -> DomainResult:
         name = domain.name
         cleanup(self.mesh, name)
         reading, schemas = {}, {}
         for upstream in domain.upstreams:
-            record = read_record(self.mesh, upstream)
-            if record is None:
-                return _failed(
-                    name,
-                    started,
+            published = read_record(self.mesh, upstream)
+            if published is None:
+                raise MeshError(
                     f"{name} consumes {upstream}, which has no published version on Spark; "
-                    f"run `mesh build --target spark {upstream}` first.",
+                    f"run `mesh build --target spark {upstream}` first."
                 )
-            reading[upstream] = record["publish_id"]
-            schemas[upstream] = record["schema"]
-        code = code_fingerprint(self.mesh, domain)
-        print_ = fingerprint(self.mesh, domain, reading, code)
+            reading[upstream] = published["publish_id"]
+            schemas[upstream] = published["schema"]
+        code = hashlib.sha256(f"{code_fingerprint(self.mesh, domain)} {toolchain()}".encode())
+        code_print = code.hexdigest()
+        print_ = fingerprint(self.mesh, domain, reading, code_print)
         current = read_record(self.mesh, name)
         if not self.full and current and current.get("fingerprint") == print_:
             return DomainResult(
@@ -234,7 +262,13 @@ class _SparkBuild:
                 publish_id=current["publish_id"],
                 reason="code, landing data and upstreams as at its last publish",
             )
-        problems = landing.check(self.mesh, domain)
+        # Exports the current publish read passed the same contracts if the code is the same.
+        passed = (
+            current.get("landing")
+            if current and current.get("code_fingerprint") == code_print
+            else None
+        )
+        problems = landing.check(self.mesh, domain, passed=passed)
         if problems:
             return _failed(
                 name,
@@ -272,11 +306,11 @@ class _SparkBuild:
                 counts=outcome.counts,
             )
         manifest = json.loads((staging / "target" / "manifest.json").read_text())
-        stale = [
-            s.describe()
-            for s in freshness.check(name, manifest, landing_dir=self.mesh.landing_dir(name))
-            if s.level == "error"
-        ]
+        found = freshness.check(name, manifest, landing_dir=self.mesh.landing_dir(name))
+        for late in found:
+            if late.level == "warn":
+                self.reporter.notice(name, f"{name}: warning: {late.describe()}")
+        stale = [s.describe() for s in found if s.level == "error"]
         if stale:
             return _failed(
                 name,
@@ -287,6 +321,30 @@ class _SparkBuild:
                 details=stale,
             )
         relations = public_relations(name, manifest)
+        record = PublishRecord(
+            domain=name,
+            publish_id=new_id(),
+            published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            run_id=run_id,
+            git_commit=git_commit(self.mesh.root),
+            upstreams=reading,
+            dbt_results=outcome.counts,
+            products=[],
+            output_ports={relation: f"{name}.{relation}" for relation in relations},
+            fingerprint=print_,
+            code_fingerprint=code_print,
+            usage=asdict(outcome.usage) if outcome.usage else None,
+            landing=landing_read,
+            engine=SPARK,
+            schema=schema,
+            upstream_schemas=schemas,
+        )
+        # The manifest first: consumers' builds read the new version from here on. Then the
+        # views; should that fail, they still show the previous version, which is kept.
+        partial = start_publish(self.mesh, name, record.publish_id)
+        for artifact in ("manifest.json", "run_results.json"):
+            shutil.copy2(staging / "target" / artifact, partial / artifact)
+        finish_publish(self.mesh, partial, record)
         views = {"domain": name, "version": schema, "relations": relations}
         switched = self._run(
             DbtTask(
@@ -300,77 +358,40 @@ class _SparkBuild:
             return _failed(
                 name,
                 started,
-                f"its views could not be switched to the new version: {switched.error}",
+                f"publish {record.publish_id} is current for consumers' builds, but its views "
+                f"still show the previous version: {switched.error}. Build it again.",
                 outcome=outcome,
             )
-        published = self._publish(
-            name,
-            staging,
-            PublishRecord(
-                domain=name,
-                publish_id=new_id(),
-                published_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                run_id=run_id,
-                git_commit=git_commit(self.mesh.root),
-                upstreams=reading,
-                dbt_results=outcome.counts,
-                products=[],
-                output_ports={relation: f"{name}.{relation}" for relation in relations},
-                fingerprint=print_,
-                code_fingerprint=code,
-                usage=asdict(outcome.usage) if outcome.usage else None,
-                landing=landing_read,
-                engine=SPARK,
-                schema=schema,
-                upstream_schemas=schemas,
-            ),
-        )
         shutil.rmtree(staging, ignore_errors=True)
         return DomainResult(
             name,
             "published",
             time.perf_counter() - started,
             outcome,
-            publish_id=published.publish_id,
+            publish_id=record.publish_id,
             counts=outcome.counts,
         )
 
     def _run(self, task: DbtTask) -> DbtOutcome:
-        """Run the task on the worker, passing its progress on meanwhile."""
-        future = self.workers.submit(task)
-        while not future.done():
-            wait([future], timeout=0.1)
-            drain(self.events, self.reporter)
+        """Run the task on the worker, passing its progress on meanwhile. A worker that died
+        fails this task; the next one gets a new worker."""
         try:
+            future = self.workers.submit(task)
+            while not future.done():
+                wait([future], timeout=0.1)
+                drain(self.events, self.reporter)
             return future.result()
         except Exception as error:  # the worker died (killed, out of memory...)
+            self.workers.close()
+            self.workers = self._workers()
             return DbtOutcome(success=False, error=f"the dbt worker process died: {error}")
-
-    def _publish(self, name: str, staging: Path, record: PublishRecord) -> PublishRecord:
-        """Write the publish folder (manifest, run results, record), then make it current."""
-        folder = domain_dir(self.mesh, name)
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{record.publish_id}.partial"
-        partial.mkdir()
-        for artifact in ("manifest.json", "run_results.json"):
-            shutil.copy2(staging / "target" / artifact, partial / artifact)
-        (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
-        partial.replace(folder / record.publish_id)
-        point_current(folder, record.publish_id)
-        append_history(
-            self.mesh,
-            name,
-            {"event": "publish", "publish_id": record.publish_id, "at": record.published_at},
-        )
-        prune(self.mesh, name, keep=KEEP_PUBLISHES)
-        return record
 
 
 def build(
     mesh: Mesh,
     targets: list[str],
     reporter: Reporter | None = None,
-    lock_timeout: float = 300.0,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     only: bool = False,
     full: bool = False,
 ) -> list[DomainResult]:
@@ -381,15 +402,14 @@ def build(
     require_spark()
     reporter = reporter or Reporter()
     reporter.planned(order)
-    log = mesh.engine_dir / "spark.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    events = event_queue()
-    with DbtWorkers(workers=1, events=events, output=log) as workers:
-        run = _SparkBuild(mesh, domains, workers, events, reporter, lock_timeout, full)
+    run = _SparkBuild(mesh, domains, reporter, lock_timeout, full)
+    try:
         for name in order:
             result = run.domain(name)
             run.results[name] = result
             reporter.finished(result)
+    finally:
+        run.close()
     return [run.results[name] for name in order]
 
 
@@ -471,6 +491,9 @@ def _session(builder_class: Any, env: dict[str, str], home: Path) -> Any:
         )
         .config("spark.log.level", "ERROR")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", env["MESH_SPARK_PARTITIONS"])
+        # No `select ... from parquet.\`/any/path\``: a query reads the published views.
+        .config("spark.sql.runSQLOnFiles", "false")
         .config("spark.driver.memory", SPARK_MEMORY)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
@@ -479,14 +502,21 @@ def _session(builder_class: Any, env: dict[str, str], home: Path) -> Any:
 
 
 def _refuse_unless_reading(spark: Any, sql: str) -> None:
-    jvm = spark._jvm
-    plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(sql.strip().rstrip(";"))
-    kind = plan.getClass().getSimpleName()
-    command = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
-    writes = command.isInstance(plan) or kind.startswith(("Insert", "Create", "Drop", "Alter"))
-    if writes and kind not in READING_COMMANDS:
-        article = "an" if kind[:1] in "AEIOU" else "a"
-        raise QueryRefusedError(
-            f"mesh query is read-only: it refused {article} {kind} statement, which does not only "
-            "read. Only queries (SELECT, WITH, ...) and SHOW/DESCRIBE/EXPLAIN run."
-        )
+    """Raise QueryRefusedError unless every node of the statement's parsed plan only reads
+    (a write can hide under a WITH, or in a multi-insert)."""
+    command = spark._jvm.java.lang.Class.forName(
+        "org.apache.spark.sql.catalyst.plans.logical.Command"
+    )
+    pending = [spark._jsparkSession.sessionState().sqlParser().parsePlan(sql.strip().rstrip(";"))]
+    while pending:
+        node = pending.pop()
+        kind = node.getClass().getSimpleName()
+        writes = command.isInstance(node) or kind.startswith(("Insert", "Create", "Drop", "Alter"))
+        if writes and kind not in READING_COMMANDS:
+            article = "an" if kind[:1] in "AEIOU" else "a"
+            raise QueryRefusedError(
+                f"mesh query is read-only: it refused {article} {kind} statement, which does not "
+                "only read. Only queries (SELECT, WITH, ...) and SHOW/DESCRIBE/EXPLAIN run."
+            )
+        children = node.children()
+        pending.extend(children.apply(index) for index in range(children.size()))

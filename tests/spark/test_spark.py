@@ -97,11 +97,22 @@ def test_query_reads_the_published_views(both_engines: tuple[Path, Run]) -> None
     assert spark == duck and len(spark) == 4
 
 
-def test_query_refuses_to_write(both_engines: tuple[Path, Run]) -> None:
+@pytest.mark.parametrize(
+    ("sql", "refused"),
+    [
+        ("drop view orders.orders_v2", "a DropView"),
+        (  # a write under a WITH
+            "with o as (select * from orders.orders_v2) "
+            "insert into orders.orders_v2 select * from o",
+            "an InsertIntoStatement",
+        ),
+    ],
+)
+def test_query_refuses_to_write(both_engines: tuple[Path, Run], sql: str, refused: str) -> None:
     root, _ = both_engines
-    refused = mesh(root, "query", "--target", "spark", "drop view orders.orders_v2", check=False)
-    assert refused.returncode != 0
-    assert "read-only: it refused a DropView statement" in refused.output
+    run = mesh(root, "query", "--target", "spark", sql, check=False)
+    assert run.returncode != 0
+    assert f"read-only: it refused {refused} statement" in run.output
 
 
 def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, Run]) -> None:

@@ -64,7 +64,7 @@ def test_rules_are_the_eleven_documented_ones() -> None:
         "public_model_has_enforced_contract",
         "public_model_is_documented",
         "public_model_primary_key_is_tested",
-        "not_null_constraints_are_tested",
+        "constraints_are_tested",
         "group_has_owner",
         "public_model_has_product_meta",
         "model_naming_and_layer",
@@ -202,18 +202,18 @@ def test_a_unique_combination_over_other_columns_does_not_count() -> None:
     assert "region, category_name" in found.message
 
 
-# 3b. not_null_constraints_are_tested
+# 3b. constraints_are_tested
 
 
 def test_not_null_constraint_without_a_not_null_test() -> None:
     def change(m: Manifest) -> None:
         _drop_tests(m, "test.customers.not_null_customers_v1_region")
 
-    [found] = only("not_null_constraints_are_tested", evaluate([state("customers", change)]))
+    [found] = only("constraints_are_tested", evaluate([state("customers", change)]))
     assert found.node == "model.customers.customers.v1"
     assert found.message == (
-        "Column region of customers v1 must not be null (a constraint) but has no not_null "
-        "data test."
+        "Column region of customers v1 has a constraint that a not_null data test must check, "
+        "and no not_null test."
     )
 
 
@@ -224,6 +224,28 @@ def test_columns_that_may_be_null_need_no_not_null_test() -> None:
         _drop_tests(m, "test.customers.not_null_customers_v1_region")
 
     assert evaluate([state("customers", change)]) == []
+
+
+def test_unique_constraint_without_a_unique_test() -> None:
+    def change(m: Manifest) -> None:
+        column = node(m, "model.customers.customers.v1")["columns"]["email_hash"]
+        column["constraints"] = [{"type": "unique"}]
+
+    [found] = only("constraints_are_tested", evaluate([state("customers", change)]))
+    assert "email_hash" in found.message and "no unique test" in found.message
+
+
+def test_check_constraint_is_refused() -> None:
+    def change(m: Manifest) -> None:
+        node(m, "model.customers.customers.v1")["constraints"].append(
+            {"type": "check", "expression": "customer_id > 0"}
+        )
+
+    [found] = only("constraints_are_tested", evaluate([state("customers", change)]))
+    assert found.message == (
+        "customers v1 has a check constraint, which not every engine enforces; state it as a "
+        "data test instead."
+    )
 
 
 # 4. group_has_owner

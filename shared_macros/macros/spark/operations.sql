@@ -1,15 +1,15 @@
 {#- The steps `mesh build --target spark` runs around a domain's `dbt build`, as
-    `dbt run-operation`s on the build's own Spark connection (session or thrift alike).
+    `dbt run-operation`s on the build's own Spark connection.
 
     A domain's build writes a new version schema, `<domain>__<run>`; its published views,
     `<domain>.<relation>`, are switched to it only after every model and test passed. -#}
 
 {#- Before the build: expose the landing exports ($MESH_LANDING_DIR/<table>/*.parquet) as
-    the relations `source()` resolves to (`<source>.<table>`), one unmanaged Parquet table
-    each, made again on every build so that new export files and columns are seen. DuckDB
-    reads the files directly (the sources' meta.external_location). -#}
+    the relations `source()` resolves to: one unmanaged Parquet table per source table, in
+    the build's own version schema (the sources' `schema`). DuckDB reads the files directly
+    (the sources' meta.external_location). -#}
 {% macro register_landing_sources() -%}
-    {%- set landing = env_var('MESH_LANDING_DIR') -%}
+    {%- set landing = env_var('MESH_LANDING_DIR') | replace("\\", "\\\\") | replace("'", "\\'") -%}
     {%- for source in graph.sources.values() if source.package_name == project_name -%}
         {%- set relation = source.schema ~ '.' ~ source.identifier -%}
         {%- do run_query('create schema if not exists ' ~ source.schema) -%}
@@ -21,12 +21,13 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Drop the version schemas of `domain` that no kept publish reads: failed builds and
-    publishes older than the ones kept. -#}
+{#- Drop the version schemas of `domain` that nothing reads any more (failed builds,
+    publishes older than the kept ones): every `<domain>__<run id>` not in `keep`. -#}
 {% macro drop_versions(domain, keep) -%}
+    {%- set version = modules.re.compile('^' ~ domain ~ '__[0-9]{8}t[0-9]{12}z_[0-9a-f]{6}$') -%}
     {%- for row in run_query("show schemas like '" ~ domain ~ "__*'") -%}
         {%- set schema = row[0] -%}
-        {%- if schema not in keep -%}
+        {%- if version.match(schema) and schema not in keep -%}
             {%- do run_query('drop schema if exists ' ~ schema ~ ' cascade') -%}
             {{ log('dropped ' ~ schema, info=true) }}
         {%- endif -%}
@@ -34,7 +35,8 @@
 {%- endmacro %}
 
 {#- After the build passed: point each published view `<domain>.<relation>` at the new
-    version's table. Readers of a view see the old version or the new one, never a mix. -#}
+    version's table, and drop the views of products the domain no longer has. Each view
+    switches in one statement: its readers see the old version or the new one. -#}
 {% macro publish_views(domain, version, relations) -%}
     {%- do run_query('create schema if not exists ' ~ domain) -%}
     {%- for relation in relations -%}
@@ -42,5 +44,10 @@
             'create or replace view ' ~ domain ~ '.' ~ relation
             ~ ' as select * from ' ~ version ~ '.' ~ relation
         ) -%}
+    {%- endfor -%}
+    {%- for row in run_query('show views in ' ~ domain) -%}
+        {%- if row[1] not in relations -%}
+            {%- do run_query('drop view if exists ' ~ domain ~ '.' ~ row[1]) -%}
+        {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
