@@ -240,7 +240,9 @@ def run_task(task: DbtTask) -> DbtOutcome:
         for command in task.commands:
             command_started = time.perf_counter()
             outcome = invoke(command)
-            command_seconds[command[0]] = time.perf_counter() - command_started
+            # `build`, `deps`...; a run-operation by its macro (a task may run several)
+            name = " ".join(command[:2]) if command[0] == "run-operation" else command[0]
+            command_seconds[name] = time.perf_counter() - command_started
             if not outcome.success:
                 break
     outcome.usage = Usage(
