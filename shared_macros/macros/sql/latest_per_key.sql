@@ -5,7 +5,7 @@
 {%- endmacro %}
 
 {% macro default__latest_per_key(relation, key, order_by) -%}
-    select * exclude (_latest_rank)
+    select * {{ shared_macros.star_except() }} (_latest_rank)
     from (
         select
             *,
@@ -15,14 +15,15 @@
     where _latest_rank = 1
 {%- endmacro %}
 
-{#- Spark SQL spells DuckDB's `* exclude (...)` as `* except (...)`. -#}
-{% macro spark__latest_per_key(relation, key, order_by) -%}
-    select * except (_latest_rank)
-    from (
-        select
-            *,
-            row_number() over (partition by {{ key }} order by {{ order_by }} desc) as _latest_rank
-        from {{ relation }}
-    ) as ranked
-    where _latest_rank = 1
+{#- The keyword of `select * <keyword> (column, ...)`: DuckDB's `exclude`, Spark's `except`. -#}
+{% macro star_except() -%}
+    {{ return(adapter.dispatch('star_except', 'shared_macros')()) }}
+{%- endmacro %}
+
+{% macro default__star_except() -%}
+    exclude
+{%- endmacro %}
+
+{% macro spark__star_except() -%}
+    except
 {%- endmacro %}
