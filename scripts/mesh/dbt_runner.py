@@ -92,6 +92,7 @@ class DbtTask:
 _events: Queue[ProgressEvent] | None = None
 _current_domain = ""
 _deprecations: list[str] = []  # refs to deprecated product versions seen in this invocation
+_operation_errors: list[str] = []  # what failed a run-operation (dbt logs it, returns False)
 
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
@@ -128,6 +129,8 @@ def _on_event(event: Any) -> None:
     """dbt callback: forward the number of nodes to run and each finished node to the parent,
     and note every reference to a deprecated product version."""
     name = event.info.name
+    if name == "RunningOperationCaughtError":
+        _operation_errors.append(str(event.data.exc).strip())
     if name in DEPRECATION_EVENTS:
         message = " ".join(event.info.msg.split())
         if message not in _deprecations:
@@ -178,6 +181,7 @@ def invoke(args: list[str]) -> DbtOutcome:
     from dbt.cli.main import dbtRunner
 
     _deprecations.clear()
+    _operation_errors.clear()
     try:
         outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
     except Exception as raised:  # dbt raised instead of reporting: still one outcome
@@ -186,6 +190,8 @@ def invoke(args: list[str]) -> DbtOutcome:
     message = None
     if outcome.exception is not None:
         message = str(outcome.exception).strip()
+    elif not outcome.success and _operation_errors:
+        message = "\n".join(_operation_errors)
     elif not outcome.success and not failures:
         message = "dbt reported failure without a failing node; see the build log."
     return DbtOutcome(

@@ -22,6 +22,7 @@ unique checks on the orders products would scan 11 million rows a second time).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,21 @@ class Expectation:
         version = f".v{self.version}" if self.version is not None else ""
         return f"model.{self.domain}.{self.product}{version}"
 
+    @property
+    def relation(self) -> str:
+        """The relation name of the product version (`orders_v2`), in its schema."""
+        return self.product + (f"_v{self.version}" if self.version is not None else "")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One expectation as SQL: a query returning one number, 0 when the check holds, and
+    what that number counts."""
+
+    expectation: Expectation
+    sql: str
+    counted: str
+
 
 # (model unique id, test name, column) of a data test that passed in a producer's build.
 PassedTest = tuple[str, str, str]
@@ -168,34 +184,55 @@ def _tested(expectation: Expectation, tested: set[PassedTest]) -> bool:
     return False
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
+    """A column name quoted the SQL standard's (and DuckDB's) way."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _failure_sql(check: Check, relation: str) -> tuple[str, str]:
+def queries(
+    expectations: list[Expectation],
+    relation: Callable[[Expectation], str],
+    tested: set[PassedTest] | None = None,
+    quoted: Callable[[str], str] = quote,
+) -> list[Query]:
+    """The expectations still to run as SQL, except those the producer's passing data tests
+    (`tested`, see `passed_tests`) already checked: `relation` names where each product
+    version is, `quoted` quotes a column name in the engine's SQL."""
+    return [
+        Query(e, *_failure_sql(e.check, relation(e), quoted))
+        for e in expectations
+        if not _tested(e, tested or set())
+    ]
+
+
+def _failure_sql(check: Check, relation: str, quote_name: Callable[[str], str]) -> tuple[str, str]:
     """A query returning one number that is 0 when the check holds, and what it counts."""
     if check.not_empty:
-        return f"select case when exists (select 1 from {relation}) then 0 else 1 end", "empty"
+        return (
+            f"select case when count(*) > 0 then 0 else 1 end "
+            f"from (select 1 from {relation} limit 1) as any_row",
+            "empty",
+        )
     if check.min_rows is not None:
         return (
             f"select greatest({check.min_rows} - count(*), 0) from {relation}",
             f"rows short of {check.min_rows}",
         )
     if check.unique:
-        column = _quote(check.unique)
+        column = quote_name(check.unique)
         return (
             f"select count(*) from (select {column} from {relation} group by {column} "
             f"having count(*) > 1)",
             "duplicated values",
         )
     if check.not_null:
-        condition = " or ".join(f"{_quote(c)} is null" for c in check.not_null)
+        condition = " or ".join(f"{quote_name(c)} is null" for c in check.not_null)
         return f"select count(*) from {relation} where {condition}", "rows with nulls"
     if check.accepted_values:
         values = ", ".join(
             "'" + str(v).replace("'", "''") + "'" for v in check.accepted_values.values
         )
-        column = _quote(check.accepted_values.column)
+        column = quote_name(check.accepted_values.column)
         return (
             f"select count(*) from {relation} where {column} not in ({values})",
             "rows with other values",
@@ -213,23 +250,20 @@ def verify(
 ) -> list[Failure]:
     """Run expectations against a candidate database file (opened read-only), except those
     the producer's passing data tests (`tested`, see `passed_tests`) already checked."""
-    expectations = [e for e in expectations if not _tested(e, tested or set())]
-    if not expectations:
+    pending = queries(expectations, lambda e: f"{e.domain}.main.{e.relation}", tested)
+    if not pending:
         return []
     failures = []
     con = duckdb.connect(str(database), read_only=True)
     try:
-        for expectation in expectations:
-            suffix = f"_v{expectation.version}" if expectation.version is not None else ""
-            relation = f"{expectation.domain}.main.{expectation.product}{suffix}"
-            sql, counted = _failure_sql(expectation.check, relation)
+        for query in pending:
             try:
-                row = con.execute(sql).fetchone()
+                row = con.execute(query.sql).fetchone()
             except duckdb.Error as error:
-                failures.append(Failure(expectation, f"could not be evaluated: {error}"))
+                failures.append(Failure(query.expectation, f"could not be evaluated: {error}"))
                 continue
             if row and row[0]:
-                failures.append(Failure(expectation, f"{row[0]} {counted}"))
+                failures.append(Failure(query.expectation, f"{row[0]} {query.counted}"))
     finally:
         con.close()
     return failures

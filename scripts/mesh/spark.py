@@ -40,7 +40,7 @@ from typing import Any
 
 import duckdb
 
-from mesh import freshness, java, landing
+from mesh import expectations, freshness, java, landing
 from mesh.build import (
     DEFAULT_LOCK_TIMEOUT,
     DomainResult,
@@ -320,6 +320,15 @@ class _SparkBuild:
                 outcome=outcome,
                 details=stale,
             )
+        failed = self._expectations(domain, staging, env, schema, manifest)
+        if failed:
+            return _failed(
+                name,
+                started,
+                f"{len(failed)} consumer expectation(s) failed, so it was not published",
+                outcome=outcome,
+                details=failed,
+            )
         relations = public_relations(name, manifest)
         record = PublishRecord(
             domain=name,
@@ -371,6 +380,42 @@ class _SparkBuild:
             publish_id=record.publish_id,
             counts=outcome.counts,
         )
+
+    def _expectations(
+        self,
+        domain: Domain,
+        staging: Path,
+        env: dict[str, str],
+        schema: str,
+        manifest: dict[str, Any],
+    ) -> list[str]:
+        """Run consumers' expectations on the candidate version, on Spark; the failures."""
+        consumers = [d for d in self.domains.values() if domain.name in d.upstreams]
+        run_results = json.loads((staging / "target" / "run_results.json").read_text())
+        pending = expectations.queries(
+            expectations.on_products_of(domain.name, consumers),
+            lambda e: f"{schema}.{e.relation}",
+            expectations.passed_tests(manifest, run_results),
+            quoted=lambda column: "`" + column.replace("`", "``") + "`",
+        )
+        if not pending:
+            return []
+        checks = [
+            {"label": q.expectation.label, "sql": q.sql, "counted": q.counted} for q in pending
+        ]
+        outcome = self._run(
+            DbtTask(
+                domain.name,
+                [_operation(self.mesh, domain, staging, "check_expectations", {"checks": checks})],
+                env,
+                cwd=str(staging),
+            )
+        )
+        if outcome.success:
+            return []
+        lines = (outcome.error or "").splitlines()
+        found = [line.strip() for line in lines if " expects " in line and " -> " in line]
+        return found or [outcome.error or "the expectations could not be run"]
 
     def _run(self, task: DbtTask) -> DbtOutcome:
         """Run the task on the worker, passing its progress on meanwhile. A worker that died

@@ -115,6 +115,31 @@ def test_query_refuses_to_write(both_engines: tuple[Path, Run], sql: str, refuse
     assert f"read-only: it refused {refused} statement" in run.output
 
 
+def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Run]) -> None:
+    """analytics expects more shipments than fulfillment has: fulfillment does not publish,
+    and the message names the consumer and the expectation."""
+    root, _ = both_engines
+    before = _record(root, "fulfillment")
+    expected = root / "domains/analytics/expectations.yml"
+    original = expected.read_text()
+    expected.write_text(
+        original
+        + "  - product: fulfillment.shipments\n    version: 1\n"
+        + "    checks:\n      - min_rows: 1000000000\n"
+    )
+    try:
+        failed = mesh(
+            root, "build", "--target", "spark", "--only", "fulfillment", "--full", check=False
+        )
+    finally:
+        expected.write_text(original)
+    assert failed.returncode == 1, failed.output
+    assert "1 consumer expectation(s) failed, so it was not published" in failed.output
+    assert "analytics expects fulfillment.shipments v1" in failed.output
+    assert "rows short of 1000000000" in failed.output
+    assert _record(root, "fulfillment") == before
+
+
 def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, Run]) -> None:
     """A data test fails in analytics: nothing is published, the views and the manifest still
     point at the last version. The next passing build publishes and drops the failed version.

@@ -51,3 +51,20 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- Before publishing: consumers' expectations on the candidate version (expectations.yml,
+    made into queries by the mesh). Each query returns one number, 0 when its check holds;
+    any other fails the operation, naming every failed expectation. -#}
+{% macro check_expectations(checks) -%}
+    {%- set failed = [] -%}
+    {%- for check in checks -%}
+        {%- set found = run_query(check.sql).columns[0].values()[0] -%}
+        {%- if found -%}
+            {%- do failed.append(check.label ~ ' -> ' ~ found ~ ' ' ~ check.counted) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if failed -%}
+        {{ exceptions.raise_compiler_error(
+            'consumer expectations failed:\n' ~ (failed | join('\n'))) }}
+    {%- endif -%}
+{%- endmacro %}
