@@ -7,15 +7,16 @@ differently from DuckDB, and why:
   worker) that is a metastore and a table folder under `warehouse/spark/`; on a cluster,
   its metastore. Each domain writes only schemas of its own: `<domain>__<run>`, one per
   build (a version), and `<domain>`, its published views.
-- Publishing: a build writes a new version. Only after every model and test passed are the
+- Publishing: a build writes a new version. Only after every model and test passed, its
+  sources are fresh and its consumers' expectations hold, is its manifest published
+  (`warehouse/spark/published/<domain>/current`, records as on DuckDB), and then the
   domain's views (`<domain>.<relation>`, what `mesh query` and outside readers use) pointed
-  at it, and then its manifest published (`warehouse/spark/published/<domain>/current`,
-  records as on DuckDB). Consumers' dbt-loom resolves refs through that manifest to the
-  version's tables, so a consumer build reads one version of each upstream throughout,
-  while a build that fails changes nothing anyone reads. Versions no kept publish reads
-  are dropped when the domain next builds.
+  at it. Consumers' dbt-loom resolves refs through that manifest to the version's tables,
+  so a consumer build reads one version of each upstream throughout, while a build that
+  fails changes nothing anyone reads. Versions nothing reads are dropped when the domain
+  next builds.
 - One domain at a time: the local metastore (Derby) admits one Spark process, and one
-  worker keeps its Spark session (a JVM start costs about 10 s) from domain to domain.
+  worker keeps its Spark session (about 15 s to start) from domain to domain.
 - Every build is a full build of a new version; continuing incremental models from the
   last publish is the DuckDB path's.
 """
