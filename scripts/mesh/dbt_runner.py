@@ -129,7 +129,7 @@ def _on_event(event: Any) -> None:
     """dbt callback: forward the number of nodes to run and each finished node to the parent,
     and note every reference to a deprecated product version."""
     name = event.info.name
-    if name == "RunningOperationCaughtError":
+    if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
         _operation_errors.append(str(event.data.exc).strip())
     if name in DEPRECATION_EVENTS:
         message = " ".join(event.info.msg.split())

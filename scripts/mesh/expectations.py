@@ -189,23 +189,34 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def string_literal(text: str) -> str:
+    """A string literal the SQL standard's (and DuckDB's) way."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def queries(
     expectations: list[Expectation],
     relation: Callable[[Expectation], str],
     tested: set[PassedTest] | None = None,
     quoted: Callable[[str], str] = quote,
+    literal: Callable[[str], str] = string_literal,
 ) -> list[Query]:
     """The expectations still to run as SQL, except those the producer's passing data tests
     (`tested`, see `passed_tests`) already checked: `relation` names where each product
-    version is, `quoted` quotes a column name in the engine's SQL."""
+    version is, `quoted` and `literal` spell a column name and a string in the engine's SQL."""
     return [
-        Query(e, *_failure_sql(e.check, relation(e), quoted))
+        Query(e, *_failure_sql(e.check, relation(e), quoted, literal))
         for e in expectations
         if not _tested(e, tested or set())
     ]
 
 
-def _failure_sql(check: Check, relation: str, quote_name: Callable[[str], str]) -> tuple[str, str]:
+def _failure_sql(
+    check: Check,
+    relation: str,
+    quote_name: Callable[[str], str],
+    literal: Callable[[str], str],
+) -> tuple[str, str]:
     """A query returning one number that is 0 when the check holds, and what it counts."""
     if check.not_empty:
         return (
@@ -229,9 +240,7 @@ def _failure_sql(check: Check, relation: str, quote_name: Callable[[str], str]) 
         condition = " or ".join(f"{quote_name(c)} is null" for c in check.not_null)
         return f"select count(*) from {relation} where {condition}", "rows with nulls"
     if check.accepted_values:
-        values = ", ".join(
-            "'" + str(v).replace("'", "''") + "'" for v in check.accepted_values.values
-        )
+        values = ", ".join(literal(str(v)) for v in check.accepted_values.values)
         column = quote_name(check.accepted_values.column)
         return (
             f"select count(*) from {relation} where {column} not in ({values})",

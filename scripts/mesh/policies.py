@@ -196,8 +196,14 @@ def _constraint_tests(node: Node) -> dict[str, set[str]]:
     key = [column.lower() for column in primary_key(node)]
     product_key = key if len(key) == 1 and node.get("access") == "public" else []
     wanted: dict[str, set[str]] = {}
+    model_level: dict[str, set[str]] = {}  # `constraints: [{type: not_null, columns: [...]}]`
+    for constraint in node.get("constraints") or []:
+        if constraint.get("type") in ("not_null", "unique"):
+            for column in constraint.get("columns") or []:
+                model_level.setdefault(str(column).lower(), set()).add(constraint["type"])
     for name, column in (node.get("columns") or {}).items():
         types = {c.get("type") for c in column.get("constraints") or []}
+        types |= model_level.get(name.lower(), set())
         tests = set()
         if name.lower() in key or types & {"not_null", "primary_key"}:
             tests.add("not_null")

@@ -66,7 +66,7 @@ from mesh.publish import (
     start_publish,
 )
 from mesh.query import QueryResult
-from mesh.registry import publish_ids, read_record
+from mesh.registry import RECORD, domain_dir, publish_ids, read_record
 from mesh.workspace import Mesh
 
 SPARK = "spark"
@@ -155,8 +155,9 @@ def _operation(
         "--args",
         json.dumps(args),
         *dbt_args(mesh, domain, staging),
+        # Not the build's target folder: an operation writes its own run results there.
         "--target-path",
-        str(staging / "target"),
+        str(staging / "operations"),
     ]
 
 
@@ -365,6 +366,7 @@ class _SparkBuild:
             )
         )
         if not switched.success:
+            self._forget_fingerprint(name, record.publish_id)
             return _failed(
                 name,
                 started,
@@ -382,6 +384,16 @@ class _SparkBuild:
             counts=outcome.counts,
         )
 
+    def _forget_fingerprint(self, name: str, publish_id: str) -> None:
+        """Make the next build of the domain run again even if nothing changed (its views
+        were not switched), by clearing the fingerprint in the publish's record."""
+        path = domain_dir(self.mesh, name) / publish_id / RECORD
+        record = json.loads(path.read_text())
+        record["fingerprint"] = None
+        partial = path.with_name(f".{RECORD}.partial")
+        partial.write_text(json.dumps(record, indent=2) + "\n")
+        partial.replace(path)
+
     def _expectations(
         self,
         domain: Domain,
@@ -398,6 +410,7 @@ class _SparkBuild:
             lambda e: f"{schema}.{e.relation}",
             expectations.passed_tests(manifest, run_results),
             quoted=lambda column: "`" + column.replace("`", "``") + "`",
+            literal=lambda text: "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'",
         )
         if not pending:
             return []

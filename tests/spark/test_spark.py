@@ -47,6 +47,9 @@ def test_every_domain_builds_and_publishes_on_spark(both_engines: tuple[Path, Ru
         assert record["engine"] == "spark"
         assert str(record["schema"]).startswith(f"{domain}__")
         assert record["dbt_results"]["test"] > 0  # type: ignore[index]
+        folder = root / "warehouse" / "spark" / "published" / domain / "current"
+        results = json.loads((folder / "run_results.json").read_text())["results"]
+        assert any(r["unique_id"].startswith("model.") for r in results), "not the build's"
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from mesh.expectations import Check, Expectation, passed_tests, verify
+from mesh.expectations import Check, Expectation, passed_tests, queries, verify
 
 UNIQUE = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
 NOT_NULL = Expectation(
@@ -74,3 +74,29 @@ def test_an_expectation_the_producer_tested_is_not_run_again(tmp_path: Path) -> 
     }
     failures = verify(_candidate(tmp_path), [UNIQUE, NOT_NULL], tested)
     assert [f.expectation for f in failures] == [NOT_NULL]
+
+
+def test_queries_spell_columns_and_strings_in_the_engines_sql() -> None:
+    """Spark reads double quotes as a string and `''` as two literals: a query for it uses
+    backticks and backslash escapes, given as `quoted` and `literal`."""
+    accepted = Expectation(
+        "analytics",
+        "orders",
+        "orders",
+        2,
+        Check(accepted_values={"column": "order_status", "values": ["it's"]}),
+    )
+    [duck] = queries([accepted], lambda e: f"orders.main.{e.relation}")
+    assert duck.sql == (
+        "select count(*) from orders.main.orders_v2 where \"order_status\" not in ('it''s')"
+    )
+    [spark] = queries(
+        [accepted],
+        lambda e: f"orders__v.{e.relation}",
+        quoted=lambda c: f"`{c}`",
+        literal=lambda t: "'" + t.replace("'", "\\'") + "'",
+    )
+    assert (
+        spark.sql
+        == "select count(*) from orders__v.orders_v2 where `order_status` not in ('it\\'s')"
+    )

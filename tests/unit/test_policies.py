@@ -235,6 +235,15 @@ def test_unique_constraint_without_a_unique_test() -> None:
     assert "email_hash" in found.message and "no unique test" in found.message
 
 
+def test_model_level_not_null_constraint_needs_its_test_too() -> None:
+    def change(m: Manifest) -> None:
+        model = node(m, "model.customers.customers.v1")
+        model["constraints"].append({"type": "not_null", "columns": ["email_hash"]})
+
+    [found] = only("constraints_are_tested", evaluate([state("customers", change)]))
+    assert "email_hash" in found.message and "no not_null test" in found.message
+
+
 def test_check_constraint_is_refused() -> None:
     def change(m: Manifest) -> None:
         node(m, "model.customers.customers.v1")["constraints"].append(
