@@ -30,10 +30,10 @@ TOOLCHAIN = ("dbt-core", "dbt-duckdb", "dbt-loom", "duckdb")
 
 
 @functools.cache
-def toolchain() -> str:
-    """The installed version of each package of the toolchain, one per line."""
+def toolchain(packages: tuple[str, ...] = TOOLCHAIN) -> str:
+    """The installed version of each package of a toolchain, one per line."""
     lines = []
-    for name in TOOLCHAIN:
+    for name in packages:
         try:
             lines.append(f"{name} {metadata.version(name)}\n")
         except metadata.PackageNotFoundError:

@@ -35,7 +35,6 @@ from collections.abc import Iterator
 from concurrent.futures import wait
 from dataclasses import asdict
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,7 @@ from mesh.build import (
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, event_queue
 from mesh.domains import Domain
 from mesh.errors import MeshError, QueryError, QueryRefusedError
-from mesh.fingerprint import code_fingerprint, fingerprint, landing_state
+from mesh.fingerprint import code_fingerprint, fingerprint, landing_state, toolchain
 from mesh.locks import domain_lock
 from mesh.publish import (
     PublishRecord,
@@ -70,6 +69,8 @@ from mesh.registry import RECORD, domain_dir, publish_ids, read_record
 from mesh.workspace import Mesh
 
 SPARK = "spark"
+# What a Spark build adds to the DuckDB path's toolchain: an upgrade rebuilds every domain.
+TOOLCHAIN = ("dbt-spark", "pyspark")
 SPARK_MEMORY = "2g"  # the driver's heap: the local Spark's whole memory
 # Tasks (2 per domain, 4 dbt invocations) before the worker, and its Spark, are replaced:
 # dbt-loom's limit of about a thousand invocations per process, not the DuckDB path's 20.
@@ -177,17 +178,6 @@ def _failed(name: str, started: float, reason: str, **more: Any) -> DomainResult
     return DomainResult(name, "failed", time.perf_counter() - started, reason=reason, **more)
 
 
-def toolchain() -> str:
-    """The Spark side's versions, part of a Spark build's fingerprint (DuckDB's has its own)."""
-    found = []
-    for package in ("dbt-spark", "pyspark"):
-        try:
-            found.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{package} none")
-    return ", ".join(found)
-
-
 class _SparkBuild:
     """Builds domains one after another on one worker, publishing each that passes."""
 
@@ -252,7 +242,9 @@ class _SparkBuild:
                 )
             reading[upstream] = published["publish_id"]
             schemas[upstream] = published["schema"]
-        code = hashlib.sha256(f"{code_fingerprint(self.mesh, domain)} {toolchain()}".encode())
+        code = hashlib.sha256(
+            f"{code_fingerprint(self.mesh, domain)}\n{toolchain(TOOLCHAIN)}".encode()
+        )
         code_print = code.hexdigest()
         print_ = fingerprint(self.mesh, domain, reading, code_print)
         current = read_record(self.mesh, name)
@@ -493,12 +485,10 @@ def query(mesh: Mesh, sql: str) -> QueryResult:
     require_spark()
     if not (mesh.engine_dir / "metastore_db").exists():
         raise MeshError("Nothing has been published on Spark yet; run `mesh build --target spark`.")
-    from pyspark.sql import SparkSession
-
     env = settings(mesh)
     os.environ.setdefault("SPARK_LOCAL_IP", env["SPARK_LOCAL_IP"])
     with _output_to(mesh.engine_dir / "spark.log"):
-        spark = _session(SparkSession, env, mesh.engine_dir)
+        spark = _session(env, mesh.engine_dir)
     try:
         _refuse_unless_reading(spark, sql)
         frame = spark.sql(sql)
@@ -533,10 +523,12 @@ def _output_to(log: Path) -> Iterator[None]:
         os.close(saved[1])
 
 
-def _session(builder_class: Any, env: dict[str, str], home: Path) -> Any:
+def _session(env: dict[str, str], home: Path) -> Any:
     """A local Spark session on the mesh's catalog, configured as the profile's target."""
+    from pyspark.sql import SparkSession  # only with `make test-spark`'s install
+
     return (
-        builder_class.builder.master("local[*]")
+        SparkSession.builder.master("local[*]")
         .appName("mesh query")
         .enableHiveSupport()
         .config("spark.sql.warehouse.dir", env["MESH_SPARK_WAREHOUSE"])
