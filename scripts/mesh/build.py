@@ -552,7 +552,7 @@ class _Scheduler:
             run_results = json.loads((target / "run_results.json").read_text())
         except (OSError, ValueError) as error:
             return "dbt's manifest or run results could not be read", [str(error)]
-        stale = self._stale_sources(name, manifest)
+        stale = stale_sources(name, manifest, self.reporter)
         if stale:
             return (
                 f"landing data is older than {len(stale)} source(s) allow (error_after), "
@@ -568,17 +568,6 @@ class _Scheduler:
                 failures,
             )
         return None
-
-    def _stale_sources(self, name: str, manifest: dict[str, Any]) -> list[str]:
-        """Warn of the domain's sources past their warn_after; return those past error_after."""
-        try:
-            found = freshness.check(name, manifest)
-        except (OSError, ValueError, duckdb.Error) as error:
-            return [f"source freshness could not be read: {error}"]
-        for stale in found:
-            if stale.level == "warn":
-                self.reporter.notice(name, f"{name}: warning: {stale.describe()}")
-        return [stale.describe() for stale in found if stale.level == "error"]
 
     def _consumer_expectations(
         self, name: str, database: Path, tested: set[expectations.PassedTest]
@@ -627,6 +616,21 @@ class _Scheduler:
 
     def _drain(self, events: Queue[ProgressEvent]) -> None:
         drain(events, self.reporter)
+
+
+def stale_sources(
+    name: str, manifest: dict[str, Any], reporter: Reporter, landing_dir: Path | None = None
+) -> list[str]:
+    """Warn of the domain's sources past their warn_after; return those past error_after
+    (`landing_dir`: read the export files there, for another engine's manifest)."""
+    try:
+        found = freshness.check(name, manifest, landing_dir=landing_dir)
+    except (OSError, ValueError, duckdb.Error) as error:
+        return [f"source freshness could not be read: {error}"]
+    for stale in found:
+        if stale.level == "warn":
+            reporter.notice(name, f"{name}: warning: {stale.describe()}")
+    return [stale.describe() for stale in found if stale.level == "error"]
 
 
 def drain(events: Queue[ProgressEvent], reporter: Reporter) -> None:

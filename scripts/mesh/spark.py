@@ -40,7 +40,7 @@ from typing import Any
 
 import duckdb
 
-from mesh import expectations, freshness, java, landing
+from mesh import expectations, java, landing
 from mesh.build import (
     DEFAULT_LOCK_TIMEOUT,
     DomainResult,
@@ -49,6 +49,7 @@ from mesh.build import (
     dbt_args,
     drain,
     plan,
+    stale_sources,
     with_packages,
 )
 from mesh.dbt_runner import DbtOutcome, DbtTask, DbtWorkers, event_queue
@@ -300,11 +301,7 @@ class _SparkBuild:
                 counts=outcome.counts,
             )
         manifest = json.loads((staging / "target" / "manifest.json").read_text())
-        found = freshness.check(name, manifest, landing_dir=self.mesh.landing_dir(name))
-        for late in found:
-            if late.level == "warn":
-                self.reporter.notice(name, f"{name}: warning: {late.describe()}")
-        stale = [s.describe() for s in found if s.level == "error"]
+        stale = stale_sources(name, manifest, self.reporter, self.mesh.landing_dir(name))
         if stale:
             return _failed(
                 name,
