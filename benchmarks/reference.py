@@ -8,6 +8,10 @@ same DuckDB threads and memory limit as the mesh build. Run it as a process of i
 its CPU time and peak memory are its alone:
 
     python -m benchmarks.reference MESH_ROOT OUTPUT_DIR --threads 2 --memory-limit 2GB
+
+With `--tests`, it runs instead the compiled SQL of every data test of every domain against
+the tables a models run left in OUTPUT_DIR, as dbt counts failures: what the checking a
+build does costs in DuckDB alone, to tell it apart from dbt's and the mesh's own overhead.
 """
 
 from __future__ import annotations
@@ -42,6 +46,21 @@ def models_in_order(domain: str, manifest: dict[str, Any]) -> list[dict[str, Any
     return [own[uid] for uid in TopologicalSorter(graph).static_order()]
 
 
+def data_tests(domain: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The domain's own data tests (unit tests run on fixtures dbt builds: not SQL to time)."""
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node["package_name"] == domain
+    ]
+
+
+def test_statement(node: dict[str, Any]) -> str:
+    """The failure count of a data test, as dbt's `get_test_sql` computes it."""
+    fail_calc = node["config"].get("fail_calc") or "count(*)"
+    return f"select {fail_calc} as failures from ({node['compiled_code']}) as dbt_internal_test"
+
+
 def statement(node: dict[str, Any]) -> str | None:
     materialized = node["config"]["materialized"]
     if materialized == "ephemeral":
@@ -50,11 +69,14 @@ def statement(node: dict[str, Any]) -> str | None:
     return f"create or replace {kind} {node['relation_name']} as {node['compiled_code']}"
 
 
-def run(mesh: Mesh, output: Path, threads: int, memory_limit: str) -> dict[str, Any]:
+def run(
+    mesh: Mesh, output: Path, threads: int, memory_limit: str, tests: bool = False
+) -> dict[str, Any]:
     domains = discover(mesh)
     order = build_order(domains)
-    shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
+    if not tests:
+        shutil.rmtree(output, ignore_errors=True)
+        output.mkdir(parents=True)
     manifests = {
         name: json.loads((mesh.published / name / "current" / "manifest.json").read_text())
         for name in order
@@ -64,14 +86,19 @@ def run(mesh: Mesh, output: Path, threads: int, memory_limit: str) -> dict[str, 
     seconds: dict[str, float] = {}
     try:
         for name in order:
-            con.execute(f"attach '{output / name}.duckdb' as {name}")
+            mode = " (read_only)" if tests else ""
+            con.execute(f"attach '{output / name}.duckdb' as {name}{mode}")
         for name in order:
             domain_started = time.perf_counter()
-            for node in models_in_order(name, manifests[name]):
-                sql = statement(node)
-                if sql:
-                    con.execute(sql)
-            con.execute(f"checkpoint {name}")
+            if tests:
+                for node in data_tests(name, manifests[name]):
+                    con.execute(test_statement(node)).fetchall()
+            else:
+                for node in models_in_order(name, manifests[name]):
+                    sql = statement(node)
+                    if sql:
+                        con.execute(sql)
+                con.execute(f"checkpoint {name}")
             seconds[name] = time.perf_counter() - domain_started
     finally:
         con.close()
@@ -90,8 +117,13 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--memory-limit", required=True)
+    parser.add_argument(
+        "--tests", action="store_true", help="run the data tests on a models run's output"
+    )
     args = parser.parse_args()
-    result = run(Mesh(args.mesh.resolve()), args.output, args.threads, args.memory_limit)
+    result = run(
+        Mesh(args.mesh.resolve()), args.output, args.threads, args.memory_limit, args.tests
+    )
     json.dump(result, sys.stdout)
 
 
