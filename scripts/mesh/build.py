@@ -664,20 +664,29 @@ def build(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     only: bool = False,
     full: bool = False,
+    workers: DbtWorkers | None = None,
 ) -> list[DomainResult]:
     """Build `targets` (every domain when empty) and what they consume, upstreams first.
 
     A domain whose code, landing data and upstream publishes are those of its current
-    publish is skipped as unchanged, unless `full`.
+    publish is skipped as unchanged, unless `full`. `workers`: dbt workers already running
+    (made with an event queue), which the build uses and leaves open for the caller's next
+    one; by default the build starts its own and stops them at the end.
     """
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
-    jobs = max(1, min(jobs or default_jobs(), len(order)))
+    jobs = max(1, min(jobs or (workers.size if workers else default_jobs()), len(order)))
     reporter = reporter or Reporter()
     reporter.planned(order)
     scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter, full)
-    events = event_queue()
-    with DbtWorkers(workers=jobs, events=events) as workers:
+    if workers is None:
+        events = event_queue()
+        with DbtWorkers(workers=jobs, events=events) as own:
+            scheduler.run(own, events)
+    else:
+        if workers.events is None:
+            raise ValueError("build() needs workers made with an event queue")
+        events = workers.events
         scheduler.run(workers, events)
     scheduler._drain(events)
     return [scheduler.results[name] for name in order]

@@ -291,6 +291,8 @@ class DbtWorkers:
         tasks_per_worker: int = TASKS_PER_WORKER,
     ) -> None:
         """`output`: a file for what workers print (default: the parent's terminal)."""
+        self.size = workers
+        self.events = events
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
