@@ -537,6 +537,10 @@ def _session(env: dict[str, str], home: Path) -> Any:
             "spark.driver.extraJavaOptions",
             f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}",
         )
+        .config(  # not a folder per session left in the system's temporary folder
+            "spark.hadoop.hive.downloaded.resources.dir",
+            f"{home / 'hive-resources'}/${{hive.session.id}}",
+        )
         .config("spark.log.level", "ERROR")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", env["MESH_SPARK_PARTITIONS"])

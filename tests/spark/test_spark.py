@@ -50,6 +50,16 @@ def test_every_domain_builds_and_publishes_on_spark(both_engines: tuple[Path, Ru
         folder = root / "warehouse" / "spark" / "published" / domain / "current"
         results = json.loads((folder / "run_results.json").read_text())["results"]
         assert any(r["unique_id"].startswith("model.") for r in results), "not the build's"
+    # Hive's folder per session went under the mesh's Spark folder, not the system's /tmp.
+    assert (root / "warehouse" / "spark" / "hive-resources").is_dir()
+
+
+def test_a_spark_query_leaves_no_folder_in_tmp(both_engines: tuple[Path, Run]) -> None:
+    root, _ = both_engines
+    java_tmp = Path("/tmp")  # java.io.tmpdir on Linux, where Hive puts it unless told
+    before = set(java_tmp.glob("*_resources"))
+    mesh(root, "query", "--target", "spark", "select 1 as one")
+    assert set(java_tmp.glob("*_resources")) <= before
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
