@@ -1,5 +1,5 @@
 """The raw DuckDB reference: the compiled SQL of every model of every domain, executed in
-dependency order in one DuckDB process, with nothing else (no dbt, no tests, no publish).
+dependency order in one DuckDB process, with nothing else (no dbt, no publish).
 
 It reads each domain's published manifest (which holds the SQL dbt compiled for that
 build), creates each model as its materialization says (a view, or a table for tables and
@@ -9,9 +9,12 @@ its CPU time and peak memory are its alone:
 
     python -m benchmarks.reference MESH_ROOT OUTPUT_DIR --threads 2 --memory-limit 2GB
 
-With `--tests`, it runs instead the compiled SQL of every data test of every domain against
-the tables a models run left in OUTPUT_DIR, as dbt counts failures: what the checking a
-build does costs in DuckDB alone, to tell it apart from dbt's and the mesh's own overhead.
+With `--tests`, it runs instead the compiled SQL of every dbt data test of every domain on
+the tables a models run left in OUTPUT_DIR, counting failures as dbt does: what a build's
+data tests cost in DuckDB alone, to tell them apart from dbt's and the mesh's own overhead.
+(Not timed: unit tests, which run on fixtures dbt builds, and the publish gates of the mesh,
+consumer expectations and source freshness.) A failing test stops it: the reference's
+tables are then not the build's.
 """
 
 from __future__ import annotations
@@ -56,9 +59,16 @@ def data_tests(domain: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_statement(node: dict[str, Any]) -> str:
-    """The failure count of a data test, as dbt's `get_test_sql` computes it."""
-    fail_calc = node["config"].get("fail_calc") or "count(*)"
-    return f"select {fail_calc} as failures from ({node['compiled_code']}) as dbt_internal_test"
+    """The failure count of a data test, as dbt's `get_test_sql` computes it (a `where`
+    config is in the compiled code already)."""
+    config = node["config"]
+    if config.get("store_failures"):
+        raise SystemExit(f"{node['unique_id']} stores its failures: not timed as dbt runs it")
+    limit = f"\nlimit {config['limit']}" if config.get("limit") is not None else ""
+    fail_calc = config.get("fail_calc") or "count(*)"
+    return (
+        f"select {fail_calc} as failures from ({node['compiled_code']}{limit}) as dbt_internal_test"
+    )
 
 
 def statement(node: dict[str, Any]) -> str | None:
@@ -69,11 +79,28 @@ def statement(node: dict[str, Any]) -> str | None:
     return f"create or replace {kind} {node['relation_name']} as {node['compiled_code']}"
 
 
+def build_models(con: duckdb.DuckDBPyConnection, domain: str, manifest: dict[str, Any]) -> None:
+    for node in models_in_order(domain, manifest):
+        sql = statement(node)
+        if sql:
+            con.execute(sql)
+    con.execute(f"checkpoint {domain}")
+
+
+def run_tests(con: duckdb.DuckDBPyConnection, domain: str, manifest: dict[str, Any]) -> None:
+    for node in data_tests(domain, manifest):
+        found = con.execute(test_statement(node)).fetchone()
+        failures = found[0] if found else 0
+        if failures and node["config"].get("severity", "ERROR").upper() == "ERROR":
+            raise SystemExit(f"{node['unique_id']} failed on the reference's tables ({failures})")
+
+
 def run(
     mesh: Mesh, output: Path, threads: int, memory_limit: str, tests: bool = False
 ) -> dict[str, Any]:
-    domains = discover(mesh)
-    order = build_order(domains)
+    """Build every domain's models into fresh files in `output`, or with `tests`, run every
+    domain's data tests on the files a models run left there."""
+    order = build_order(discover(mesh))
     if not tests:
         shutil.rmtree(output, ignore_errors=True)
         output.mkdir(parents=True)
@@ -81,24 +108,17 @@ def run(
         name: json.loads((mesh.published / name / "current" / "manifest.json").read_text())
         for name in order
     }
+    step = run_tests if tests else build_models
+    attach_mode = " (read_only)" if tests else ""
     started, cpu_started = time.perf_counter(), time.process_time()
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     seconds: dict[str, float] = {}
     try:
         for name in order:
-            mode = " (read_only)" if tests else ""
-            con.execute(f"attach '{output / name}.duckdb' as {name}{mode}")
+            con.execute(f"attach '{output / name}.duckdb' as {name}{attach_mode}")
         for name in order:
             domain_started = time.perf_counter()
-            if tests:
-                for node in data_tests(name, manifests[name]):
-                    con.execute(test_statement(node)).fetchall()
-            else:
-                for node in models_in_order(name, manifests[name]):
-                    sql = statement(node)
-                    if sql:
-                        con.execute(sql)
-                con.execute(f"checkpoint {name}")
+            step(con, name, manifests[name])
             seconds[name] = time.perf_counter() - domain_started
     finally:
         con.close()

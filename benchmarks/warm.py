@@ -22,17 +22,18 @@ from pathlib import Path
 
 from mesh.build import build, default_jobs
 from mesh.dbt_runner import DbtWorkers, event_queue
+from mesh.domains import discover
 from mesh.workspace import Mesh
-
-# Workers are recycled after this many tasks in a build; here one pool lives for all runs.
-TASKS_PER_WORKER = 1000
 
 
 def measure(mesh: Mesh, runs: int, jobs: int) -> list[float]:
     """Seconds of each counted `build --full` of every domain on one warm pool."""
     events = event_queue()
     seconds = []
-    with DbtWorkers(workers=jobs, events=events, tasks_per_worker=TASKS_PER_WORKER) as workers:
+    # No worker is replaced between runs (a new one would start cold): at most one task per
+    # domain and run, each a dbt invocation or two, far below what dbt-loom allows a process.
+    tasks = (runs + 1) * len(discover(mesh))
+    with DbtWorkers(workers=jobs, events=events, tasks_per_worker=tasks) as workers:
         for run in range(runs + 1):
             started = time.perf_counter()
             results = build(mesh, [], full=True, workers=workers)  # reports nothing

@@ -670,12 +670,17 @@ def build(
 
     A domain whose code, landing data and upstream publishes are those of its current
     publish is skipped as unchanged, unless `full`. `workers`: dbt workers already running
-    (made with an event queue), which the build uses and leaves open for the caller's next
-    one; by default the build starts its own and stops them at the end.
+    (made with an event queue), which the build uses, at most one domain per worker, and
+    leaves open for the caller's next one; progress a worker reports after its domain ended
+    may then reach the next build's reporter. By default the build starts its own workers
+    and stops them at the end.
     """
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
-    jobs = max(1, min(jobs or (workers.size if workers else default_jobs()), len(order)))
+    jobs = jobs or (workers.size if workers else default_jobs())
+    if workers is not None:
+        jobs = min(jobs, workers.size)
+    jobs = max(1, min(jobs, len(order)))
     reporter = reporter or Reporter()
     reporter.planned(order)
     scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter, full)
