@@ -675,6 +675,8 @@ def build(
     may then reach the next build's reporter. By default the build starts its own workers
     and stops them at the end.
     """
+    if workers is not None and workers.events is None:
+        raise ValueError("build() needs workers made with an event queue")
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
     jobs = jobs or (workers.size if workers else default_jobs())
@@ -689,8 +691,7 @@ def build(
         with DbtWorkers(workers=jobs, events=events) as own:
             scheduler.run(own, events)
     else:
-        if workers.events is None:
-            raise ValueError("build() needs workers made with an event queue")
+        assert workers.events is not None  # checked above
         events = workers.events
         scheduler.run(workers, events)
     scheduler._drain(events)
