@@ -127,12 +127,12 @@ def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list
     return stats
 
 
-def append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
+def _append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
     with (domain_dir(mesh, domain) / HISTORY).open("a") as handle:
         handle.write(json.dumps(event) + "\n")
 
 
-def point_current(folder: Path, publish_id: str) -> None:
+def _point_current(folder: Path, publish_id: str) -> None:
     """Make `current` point at `publish_id` with one rename."""
     new_link = folder / f".current-{publish_id}-{os.urandom(3).hex()}"
     new_link.symlink_to(publish_id)
@@ -211,16 +211,16 @@ def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
     (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
     folder = partial.parent
     partial.replace(folder / record.publish_id)
-    point_current(folder, record.publish_id)
-    append_history(
+    _point_current(folder, record.publish_id)
+    _append_history(
         mesh,
         record.domain,
         {"event": "publish", "publish_id": record.publish_id, "at": record.published_at},
     )
-    prune(mesh, record.domain, keep=KEEP_PUBLISHES)
+    _prune(mesh, record.domain, keep=KEEP_PUBLISHES)
 
 
-def prune(mesh: Mesh, domain: str, keep: int) -> None:
+def _prune(mesh: Mesh, domain: str, keep: int) -> None:
     """Delete all but the newest `keep` publish folders (never the current one)."""
     current = current_publish_id(mesh, domain)
     for old in publish_ids(mesh, domain)[:-keep]:
@@ -240,8 +240,8 @@ def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
             f"(the last {KEEP_PUBLISHES} publishes are kept)."
         )
     target = earlier[-1]
-    point_current(domain_dir(mesh, domain), target)
-    append_history(
+    _point_current(domain_dir(mesh, domain), target)
+    _append_history(
         mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": _now()}
     )
     record = read_record(mesh, domain, target)
