@@ -356,10 +356,10 @@ class _Scheduler:
         )
         cleanup(self.mesh, name)
         upstreams = resolve_upstreams(self.mesh, domain)
+        reading = {u: p.parent.name for u, p in upstreams.items()}
         code = code_fingerprint(self.mesh, domain)
-        print_ = fingerprint(
-            self.mesh, domain, {u: p.parent.name for u, p in upstreams.items()}, code
-        )
+        landing_read = landing_state(self.mesh, domain)
+        print_ = fingerprint(code, landing_read, reading)
         current = read_record(self.mesh, name)
         if not self.full and current and current.get("fingerprint") == print_:
             locks.close()
@@ -395,9 +395,7 @@ class _Scheduler:
         staging = self.mesh.builds / name / run_id
         staging_made.append(staging)
         staging.mkdir(parents=True)
-        landing_read = landing_state(self.mesh, domain)
         loaded_through = None
-        reading = {u: p.parent.name for u, p in upstreams.items()}
         if not self.full and current and current.get("code_fingerprint") == code:
             loaded_through = self._continue_incremental(
                 name, current, staging, landing_read, reading
@@ -610,12 +608,9 @@ class _Scheduler:
                     return
                 continue
             done, _ = wait(list(self.running), timeout=0.1, return_when=FIRST_COMPLETED)
-            self._drain(events)
+            drain(events, self.reporter)
             for future in done:
                 self._complete(future)
-
-    def _drain(self, events: Queue[ProgressEvent]) -> None:
-        drain(events, self.reporter)
 
 
 def stale_sources(
@@ -694,5 +689,5 @@ def build(
         assert workers.events is not None  # checked above
         events = workers.events
         scheduler.run(workers, events)
-    scheduler._drain(events)
+    drain(events, reporter)
     return [scheduler.results[name] for name in order]

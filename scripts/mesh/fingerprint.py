@@ -81,11 +81,12 @@ def only_appended(before: dict[str, str], now: dict[str, str]) -> bool:
     return bool(before) and all(now.get(path) == stat for path, stat in before.items())
 
 
-def fingerprint(mesh: Mesh, domain: Domain, upstreams: dict[str, str], code: str) -> str:
-    """A hash of everything the build of `domain` reads: its `code` fingerprint, its landing
-    files and `upstreams`, which maps each upstream domain to the publish id it reads."""
+def fingerprint(code: str, landing: dict[str, str], upstreams: dict[str, str]) -> str:
+    """A hash of everything a domain's build reads: its `code` fingerprint, its `landing`
+    files (as `landing_state` gives them) and `upstreams`, which maps each upstream domain
+    to the publish id it reads."""
     digest = hashlib.sha256(f"code {code}\n".encode())
-    for path, stat in landing_state(mesh, domain).items():
+    for path, stat in landing.items():
         digest.update(f"{path} {stat}\n".encode())
     for name, publish_id in sorted(upstreams.items()):
         digest.update(f"upstream {name} {publish_id}\n".encode())

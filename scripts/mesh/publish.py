@@ -89,7 +89,8 @@ def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + os.urandom(3).hex()
 
 
-def _now() -> str:
+def now() -> str:
+    """This instant in UTC, as publish records and the history note it."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -167,7 +168,7 @@ def publish(
 
     publish_id = new_id()
     partial = start_publish(mesh, domain, publish_id)
-    published_at = _now()
+    published_at = now()
     output_ports = ports.export(domain, database, manifest_data, partial, published_at)
     shutil.copy2(manifest, partial / "manifest.json")
     run_results = staging / "target" / "run_results.json"
@@ -242,7 +243,7 @@ def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
     target = earlier[-1]
     _point_current(domain_dir(mesh, domain), target)
     _append_history(
-        mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": _now()}
+        mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": now()}
     )
     record = read_record(mesh, domain, target)
     assert record is not None

@@ -33,8 +33,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import wait
-from dataclasses import asdict
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,7 @@ from mesh.publish import (
     finish_publish,
     git_commit,
     new_id,
+    now,
     start_publish,
 )
 from mesh.query import QueryResult
@@ -247,7 +247,8 @@ class _SparkBuild:
             f"{code_fingerprint(self.mesh, domain)}\n{toolchain(TOOLCHAIN)}".encode()
         )
         code_print = code.hexdigest()
-        print_ = fingerprint(self.mesh, domain, reading, code_print)
+        landing_read = landing_state(self.mesh, domain)
+        print_ = fingerprint(code_print, landing_read, reading)
         current = read_record(self.mesh, name)
         if not self.full and current and current.get("fingerprint") == print_:
             return DomainResult(
@@ -276,7 +277,6 @@ class _SparkBuild:
         schema = version_schema(name, run_id)
         staging = self.mesh.builds / name / run_id
         staging.mkdir(parents=True)
-        landing_read = landing_state(self.mesh, domain)
         build = ["build", *dbt_args(self.mesh, domain, staging)]
         build += ["--target-path", str(staging / "target")]
         keep = {"domain": name, "keep": kept_versions(self.mesh, name, list(self.domains))}
@@ -324,7 +324,7 @@ class _SparkBuild:
         record = PublishRecord(
             domain=name,
             publish_id=new_id(),
-            published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            published_at=now(),
             run_id=run_id,
             git_commit=git_commit(self.mesh.root),
             upstreams=reading,
@@ -355,7 +355,7 @@ class _SparkBuild:
             )
         )
         if not switched.success:
-            self._forget_fingerprint(name, record.publish_id)
+            self._forget_fingerprint(record)
             return _failed(
                 name,
                 started,
@@ -373,14 +373,13 @@ class _SparkBuild:
             counts=outcome.counts,
         )
 
-    def _forget_fingerprint(self, name: str, publish_id: str) -> None:
+    def _forget_fingerprint(self, record: PublishRecord) -> None:
         """Make the next build of the domain run again even if nothing changed (its views
         were not switched), by clearing the fingerprint in the publish's record."""
-        path = domain_dir(self.mesh, name) / publish_id / RECORD
-        record = json.loads(path.read_text())
-        record["fingerprint"] = None
+        path = domain_dir(self.mesh, record.domain) / record.publish_id / RECORD
         partial = path.with_name(f".{RECORD}.partial")
-        partial.write_text(json.dumps(record, indent=2) + "\n")
+        forgotten = replace(record, fingerprint=None)
+        partial.write_text(json.dumps(asdict(forgotten), indent=2) + "\n")
         partial.replace(path)
 
     def _expectations(
