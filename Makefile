@@ -48,7 +48,7 @@ test-integration: setup  ## Only the integration tests
 	$(BIN)/pytest tests/integration
 
 java:  ## Check that Java 17 or newer is installed (Spark runs on the JVM)
-	@$(PYTHON) scripts/mesh/java.py
+	@$(PYTHON) scripts/mesh/engines/spark/java.py
 
 $(VENV)/.spark-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'

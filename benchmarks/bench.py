@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import measure
-from mesh.generate import generate
+from mesh.data.generate import generate
 from mesh.workspace import Mesh
 
 REPO = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
 
 def bench_spark(mesh: Mesh) -> measure.Measured | str:
     """A full build of every domain on Spark, or why it was not measured."""
-    from mesh.spark import SparkUnavailableError, require_spark
+    from mesh.engines.spark import SparkUnavailableError, require_spark
 
     try:
         require_spark()
@@ -195,7 +195,7 @@ def bench_spark(mesh: Mesh) -> measure.Measured | str:
 
 def duckdb_settings(jobs: int | None) -> tuple[int, str]:
     """The DuckDB threads and memory limit one domain build gets (as `mesh build` sets)."""
-    from mesh.build import default_jobs, duckdb_memory_limit, duckdb_threads
+    from mesh.pipeline.build import default_jobs, duckdb_memory_limit, duckdb_threads
 
     jobs = jobs or default_jobs()
     return duckdb_threads(), duckdb_memory_limit(jobs)

@@ -31,8 +31,8 @@ from typing import Any
 
 import duckdb
 
-from mesh.domains import discover
-from mesh.graph import build_order
+from mesh.discovery.domains import discover
+from mesh.discovery.graph import build_order
 from mesh.workspace import Mesh
 
 TABLE_MATERIALIZATIONS = {"table", "incremental"}

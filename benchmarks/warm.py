@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from mesh.build import build, default_jobs
-from mesh.dbt_runner import DbtWorkers, event_queue
-from mesh.domains import discover
+from mesh.discovery.domains import discover
+from mesh.pipeline.build import build, default_jobs
+from mesh.runner.workers import DbtWorkers, event_queue
 from mesh.workspace import Mesh
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from mesh.cli import main as cli
+    from mesh.cli.app import main as cli
 
     cli()
 

@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from mesh.catalog import build_catalog
-from mesh.domains import discover
-from mesh.products import list_products
+from mesh.discovery.domains import discover
+from mesh.discovery.products import list_products
 from mesh.workspace import Mesh
 from tests.integration.conftest import Run
 

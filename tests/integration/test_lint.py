@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mesh.domains import discover
-from mesh.lint import LintError, LintResult, as_dict, as_lines, lint
+from mesh.discovery.domains import discover
+from mesh.governance.lint import LintError, LintResult, as_dict, as_lines, lint
 from mesh.workspace import Mesh
 from tests.integration.conftest import copy_repo, mesh
 

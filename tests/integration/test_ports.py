@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 
-from mesh import odcs
+from mesh.governance import odcs
 from tests.integration.conftest import Run, mesh
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh.query import run
+from mesh.engines.duckdb.query import run
 from mesh.workspace import Mesh
 from tests.integration.conftest import MESH_BIN, mesh
 

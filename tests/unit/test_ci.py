@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mesh import ci
 from mesh.errors import MeshError, UnknownDomainError
+from mesh.scaffold import ci
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain
 

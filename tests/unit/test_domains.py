@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mesh.domains import discover, load_domain, select
+from mesh.discovery.domains import discover, load_domain, select
 from mesh.errors import DomainConfigError, UnknownDomainError
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from mesh.expectations import Check, Expectation, passed_tests, queries, verify
+from mesh.governance.expectations import Check, Expectation, passed_tests, queries, verify
 
 UNIQUE = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
 NOT_NULL = Expectation(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mesh import fingerprint
-from mesh.domains import discover
-from mesh.fingerprint import code_fingerprint, only_appended
+from mesh.discovery.domains import discover
+from mesh.pipeline import fingerprint
+from mesh.pipeline.fingerprint import code_fingerprint, only_appended
 from mesh.workspace import Mesh
 
 BEFORE = {"warehouse/landing/orders/orders/a.parquet": "100 1"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from mesh.freshness import check
+from mesh.data.freshness import check
 
 NOW = datetime(2026, 11, 24, 12)
 

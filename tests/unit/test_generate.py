@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from mesh.data.generate import GenerateResult, append, entity_counts, generate
 from mesh.errors import MeshError
-from mesh.generate import GenerateResult, append, entity_counts, generate
 from mesh.workspace import Mesh
 from tests.unit.conftest import make_mesh
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mesh import graph
-from mesh.domains import Domain
+from mesh.discovery import graph
+from mesh.discovery.domains import Domain
 from mesh.errors import CycleError, DomainConfigError
 
 

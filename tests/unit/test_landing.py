@@ -8,9 +8,8 @@ import duckdb
 import pytest
 import yaml
 
-from mesh.domains import discover
-from mesh.fingerprint import file_state
-from mesh.landing import check
+from mesh.data.landing import check, file_state
+from mesh.discovery.domains import discover
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, make_mesh
 

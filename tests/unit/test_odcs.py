@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mesh import odcs
+from mesh.governance import odcs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBLISHED_AT = "2026-11-24T13:00:00+00:00"

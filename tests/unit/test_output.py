@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from mesh.output import to_csv, to_json, to_table
+from mesh.cli.output import to_csv, to_json, to_table
 
 COLUMNS = ["order_id", "amount", "ordered_on", "updated_at", "coupon"]
 ROWS = [

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from mesh.policies import RULES, DomainState, Violation, evaluate, mesh_domains, published_states
+from mesh.governance.policies import (
+    RULES,
+    DomainState,
+    Violation,
+    evaluate,
+    mesh_domains,
+    published_states,
+)
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mesh.products import list_products, products_of
+from mesh.discovery.products import list_products, products_of
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, publish_database
 

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 
 from mesh.errors import MeshError
-from mesh.publish import (
+from mesh.ids import new_id
+from mesh.pipeline.publish import (
     KEEP_PUBLISHES,
     PublishRecord,
     current_publish_id,
-    new_id,
     publish,
     read_record,
 )

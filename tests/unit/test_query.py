@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mesh.engines.duckdb.query import read_sql, run
 from mesh.errors import MeshError, QueryError, QueryRefusedError
-from mesh.query import read_sql, run
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, make_mesh, publish_database
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mesh import java, spark
+from mesh.engines import spark
+from mesh.engines.spark import java
 from mesh.workspace import Mesh
 
 

@@ -1,0 +1,458 @@
+"""The `mesh` command: parses arguments, calls the platform modules and prints. No logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mesh import catalog as catalog_module
+from mesh.cli.output import Format, to_csv, to_json, to_table
+from mesh.cli.progress import LiveReporter, PlainReporter, summary_table
+from mesh.data.generate import append as append_landing
+from mesh.data.generate import generate as generate_landing
+from mesh.discovery import graph, registry
+from mesh.discovery import lineage as lineage_module
+from mesh.discovery.domains import discover, select
+from mesh.discovery.products import list_products
+from mesh.engines import spark
+from mesh.engines.duckdb.query import read_sql
+from mesh.engines.duckdb.query import run as run_query
+from mesh.errors import MeshError
+from mesh.governance import check as check_module
+from mesh.governance import lint as lint_module
+from mesh.pipeline import build as build_module
+from mesh.pipeline import publish as publish_module
+from mesh.pipeline import timings as timings_module
+from mesh.pipeline.locks import domain_lock
+from mesh.scaffold import ci as ci_module
+from mesh.scaffold import domain as scaffold
+from mesh.workspace import Mesh
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+TARGET_HELP = (
+    "Engine: duckdb (default), or spark (dbt-spark; one domain at a time; see `make test-spark`)."
+)
+
+app = typer.Typer(
+    help="Self-serve platform of the data mesh: generate, build, query and list data products.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Off a terminal (pipes, CI logs) Rich would squeeze tables into 80 columns; allow more.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+
+@app.command()
+def generate(
+    scale: Annotated[
+        float, typer.Option(help="Size of the data; 10 gives ten times the rows of 1.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed and scale give identical files.")] = 42,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Instant of the export: the year of history ends here. Default: the last "
+            "full hour (UTC).",
+            formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
+    ] = None,
+    append_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Instead of a new history, export the next N days after the last export "
+            "(new orders, payments, shipments and delivery events) as new files.",
+        ),
+    ] = None,
+) -> None:
+    """Write each domain's operational source data into warehouse/landing/."""
+    mesh = Mesh.find()
+    if append_days is not None:
+        result = append_landing(mesh, append_days)
+        what = f"appended {append_days} day(s), exported as of {result.export_to:%Y-%m-%d %H:%M}"
+    else:
+        result = generate_landing(mesh, scale=scale, seed=seed, as_of=as_of)
+        what = f"scale {scale:g}, seed {seed}, as of {result.export_to:%Y-%m-%d %H:%M}"
+    for f in result.files:
+        out.print(f"  {f.path.relative_to(mesh.root)}  {f.rows:,} rows")
+    out.print(
+        f"Generated {result.rows:,} rows in {len(result.files)} files in "
+        f"{result.seconds:.2f} s, {result.rows_per_second / 1e6:.1f} million rows/s ({what})."
+    )
+
+
+@app.command()
+def build(
+    domains: Annotated[
+        list[str] | None,
+        typer.Argument(help="Domains to build; default all. Their upstreams are built first."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Domains built at once; default: cores.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rebuild even the domains where nothing changed.")
+    ] = False,
+    only: Annotated[
+        bool,
+        typer.Option(
+            "--only",
+            help="Build just the named domains, reading their upstreams' published versions.",
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for another build of the same domain.")
+    ] = build_module.DEFAULT_LOCK_TIMEOUT,
+    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
+) -> None:
+    """Build domains in dependency order, in parallel where possible; publish each one whose
+    models and tests all pass."""
+    mesh = Mesh.find()
+    live = out.is_terminal and not quiet
+    reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
+    with reporter if isinstance(reporter, LiveReporter) else nullcontext():
+        if target is Engine.spark:
+            results = spark.build(mesh, domains or [], reporter, lock_timeout, only, full)
+        else:
+            results = build_module.build(
+                mesh, domains or [], reporter, jobs, lock_timeout, only, full
+            )
+    out.print(summary_table(results))
+    failed = [r.domain for r in results if not r.ok]
+    if failed:
+        err.print(
+            f"[red]{len(failed)} of {len(results)} domains did not publish:[/] {', '.join(failed)}."
+        )
+        raise typer.Exit(1)
+    out.print(f"[green]{build_module.summary_line(results)}[/]")
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str | None,
+        typer.Argument(
+            help="Read-only SQL over the published products, "
+            "e.g. select * from orders.main.orders_v2"
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Run the SQL saved in this file.")
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
+) -> None:
+    """Run read-only SQL across the published data products of all domains."""
+    if target is Engine.spark:
+        result = spark.query(Mesh.find(), read_sql(sql, file))
+    else:
+        result = run_query(Mesh.find(), read_sql(sql, file))
+    if format is Format.json:
+        sys.stdout.write(to_json(result.columns, result.rows) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(to_csv(result.columns, result.rows))
+    else:
+        out.print(to_table(result.columns, result.rows))
+        out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+
+
+@app.command()
+def products(
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """List the published data products, one entry per version."""
+    found = list_products(Mesh.find())
+    if format is Format.json:
+        sys.stdout.write(json.dumps([p.model_dump() for p in found], indent=2) + "\n")
+        return
+    if format is Format.csv:
+        columns = [
+            "domain",
+            "name",
+            "version",
+            "latest_version",
+            "relation",
+            "owner",
+            "contract_enforced",
+            "deprecation_date",
+            "published_at",
+        ]
+        sys.stdout.write(to_csv(columns, [[getattr(p, c) for c in columns] for p in found]))
+        return
+    rows = [
+        (
+            p.domain,
+            p.name,
+            p.version or "",
+            "latest"
+            if p.version == p.latest_version
+            else f"deprecated {p.deprecation_date}"
+            if p.deprecation_date
+            else "",
+            p.relation,
+            p.owner or "",
+            (p.published_at or "")[:16].replace("T", " "),
+        )
+        for p in found
+    ]
+    out.print(
+        to_table(
+            [
+                "domain",
+                "product",
+                "v",
+                "status",
+                "relation",
+                "owner",
+                "published (UTC)",
+            ],
+            rows,
+        )
+    )
+
+
+@app.command()
+def domains() -> None:
+    """List the domains in build order with the domains each one consumes."""
+    mesh = Mesh.find()
+    found = discover(mesh)
+    rows = [
+        (
+            name,
+            ", ".join(found[name].upstreams) or "-",
+            str(found[name].path.relative_to(mesh.root)),
+        )
+        for name in graph.build_order(found)
+    ]
+    out.print(to_table(["domain (build order)", "consumes", "dbt project"], rows))
+
+
+@app.command()
+def check(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to check; default all.")
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Check mesh-wide policies, breaking changes against the published state (with the
+    consumers they would break) and consumers of deprecated product versions."""
+    report = check_module.run(Mesh.find(), domains or [])
+    if format is Format.json:
+        sys.stdout.write(json.dumps(check_module.as_dict(report), indent=2) + "\n")
+    else:
+        for line in check_module.as_lines(report):
+            out.print(line, markup=False, highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to lint; default all.")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Fix what sqlfluff can, then report what is left.")
+    ] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """Check the SQL style of the domains' dbt models with sqlfluff (see .sqlfluff)."""
+    if format not in {"table", "json"}:
+        raise MeshError(f"--format must be table or json, not {format!r}.")
+    mesh = Mesh.find()
+    found = discover(mesh)
+    results = lint_module.lint(
+        mesh, select(found, domains) if domains else list(found.values()), fix
+    )
+    if format == "json":
+        sys.stdout.write(json.dumps(lint_module.as_dict(results), indent=2) + "\n")
+    else:
+        for line in lint_module.as_lines(results):
+            out.print(line, markup=False, highlight=False)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("ci-workflow")
+def ci_workflow(
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the file is out of date.")
+    ] = False,
+) -> None:
+    """Write .github/workflows/domains.yml: one CI job per domain, each after the jobs of the
+    domains it consumes."""
+    mesh = Mesh.find()
+    path = ci_module.workflow_path(mesh).relative_to(mesh.root)
+    if not check_only:
+        ci_module.write_workflow(mesh)
+        out.print(f"wrote {path}", highlight=False)
+    elif ci_module.workflow_is_current(mesh):
+        out.print(f"{path} is up to date.", highlight=False)
+    else:
+        err.print(
+            f"[red]{path} is out of date:[/] run `mesh ci-workflow` and commit the file.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def catalog(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write the site to; default warehouse/catalog."),
+    ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Then serve it on http://127.0.0.1:PORT/ until Ctrl-C."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+) -> None:
+    """Write the data product catalog: a static HTML site of every published product (search,
+    schemas, contracts, last publish, consumers, lineage) that works offline from file://."""
+    index = catalog_module.build_catalog(Mesh.find(), out_dir)
+    out.print(f"wrote {index}", highlight=False)
+    if serve:
+        out.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", highlight=False)
+        try:
+            catalog_module.serve(index.parent, port)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@app.command("timings")
+def timings_command(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to look at; default all.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", "-n", help="How many of the slowest.")] = 10,
+    all_nodes: Annotated[
+        bool, typer.Option("--all-nodes", help="Tests and unit tests too, not only models.")
+    ] = False,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """The slowest models of the current publishes, from dbt's run results."""
+    mesh = Mesh.find()
+    found = discover(mesh)
+    names = [d.name for d in select(found, domains)] if domains else sorted(found)
+    slowest = timings_module.timings(mesh, names, models_only=not all_nodes)[:top]
+    if not slowest:
+        raise MeshError("Nothing has been published yet; run `mesh build` first.")
+    columns = ["domain", "node", "type", "seconds", "status"]
+    rows = [(t.domain, t.node, t.resource_type, round(t.seconds, 3), t.status) for t in slowest]
+    if format is Format.json:
+        sys.stdout.write(to_json(columns, rows) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(to_csv(columns, rows))
+    else:
+        out.print(to_table(columns, rows, title=f"{len(rows)} slowest"))
+
+
+@app.command()
+def history(
+    domain: Annotated[str, typer.Argument(help="The domain whose publishes to list.")],
+) -> None:
+    """List a domain's kept publishes: when, from which commit, with which products."""
+    mesh = Mesh.find()
+    select(discover(mesh), [domain])
+    current = registry.current_publish_id(mesh, domain)
+    rows = []
+    for publish_id in reversed(registry.publish_ids(mesh, domain)):
+        record = registry.read_record(mesh, domain, publish_id) or {}
+        products = ", ".join(
+            f"{p['name']} v{p['version']} ({p['rows']:,} rows, {p['checksum'][:8]})"
+            for p in record.get("products", [])
+        )
+        rows.append(
+            (
+                "*" if publish_id == current else "",
+                publish_id,
+                record.get("published_at", ""),
+                (record.get("git_commit") or "")[:10],
+                products,
+            )
+        )
+    if not rows:
+        raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
+    out.print(to_table(["current", "publish", "published at", "commit", "products"], rows))
+
+
+@app.command()
+def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back.")]) -> None:
+    """Make the publish before the current one of DOMAIN current again."""
+    mesh = Mesh.find()
+    select(discover(mesh), [domain])
+    with domain_lock(mesh.locks, domain, timeout=0):
+        record = publish_module.rollback(mesh, domain)
+    out.print(
+        f"{domain} rolled back to {record['publish_id']}, published {record['published_at']}."
+    )
+
+
+@app.command()
+def lineage(
+    format: Annotated[str, typer.Option("--format", "-f", help="text or mermaid")] = "text",
+) -> None:
+    """Print which domain consumes which product version, as text or Mermaid."""
+    if format not in {"text", "mermaid"}:
+        raise MeshError(f"--format must be text or mermaid, not {format!r}.")
+    found = lineage_module.edges(Mesh.find())
+    if not found:
+        raise MeshError("No published domain consumes another yet; run `mesh build` first.")
+    text = (
+        lineage_module.as_mermaid(found) if format == "mermaid" else lineage_module.as_text(found)
+    )
+    sys.stdout.write(text + "\n")
+
+
+@app.command("new-domain")
+def new_domain(
+    name: Annotated[str, typer.Argument(help="Name of the domain (a dbt project name).")],
+    owner: Annotated[str, typer.Option(help='The owning team, "Team Name <team@example.com>".')],
+    archetype: Annotated[
+        str, typer.Option(help="source-aligned, aggregate or consumer-aligned.")
+    ] = "source-aligned",
+    consumes: Annotated[
+        list[str] | None,
+        typer.Option("--consumes", help="A domain whose products this one reads (repeatable)."),
+    ] = None,
+) -> None:
+    """Scaffold a new domain that builds and passes its tests at once."""
+    mesh = Mesh.find()
+    request = scaffold.parse_request(mesh, name, owner, archetype, consumes or [])
+    for path in scaffold.create(mesh, request):
+        out.print(f"  wrote {path.relative_to(mesh.root)}", highlight=False)
+    out.print(f"Domain {name} created. Build it with: mesh build {name}")
+
+
+def main() -> None:
+    """Console entry point: expected failures print one sentence and exit 1, no traceback."""
+    try:
+        app()
+    except MeshError as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

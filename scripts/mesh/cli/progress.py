@@ -1,0 +1,208 @@
+"""How a build looks while it runs: a live table on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from mesh.pipeline.build import DomainResult, Reporter
+
+STYLES = {
+    "published": "green",
+    "unchanged": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "building": "cyan",
+}
+
+
+def _counted(counts: dict[str, int], kind: str) -> int:
+    return counts.get(kind, 0)
+
+
+def _tests(counts: dict[str, int]) -> int:
+    return counts.get("test", 0) + counts.get("unit_test", 0)
+
+
+def describe_failure(result: DomainResult) -> list[str]:
+    """The lines that say why a domain did not publish: each failing node and dbt's message."""
+    lines = [
+        f"{result.domain}: {result.status.upper()}"
+        + (f" after {result.seconds:.1f} s" if result.seconds else "")
+        + f", {result.reason}"
+        + ("; the published version is unchanged." if result.status == "failed" else ".")
+    ]
+    outcome = result.outcome
+    if outcome and outcome.failures:
+        for failure in outcome.failures:
+            lines.append(
+                f"  {failure.resource_type} {failure.name} ({failure.path}): {failure.status}"
+            )
+            lines.extend(f"    {line}" for line in failure.message.splitlines())
+    elif outcome and outcome.error:
+        lines.extend(f"  {line}" for line in outcome.error.splitlines())
+    lines.extend(f"  {detail}" for detail in result.details)
+    if result.log_dir:
+        lines.append(f"  dbt log: {result.log_dir}")
+    return lines
+
+
+def deprecation_warnings(result: DomainResult) -> list[str]:
+    """One line per reference to a deprecated product version, with dbt's date."""
+    found = result.outcome.deprecations if result.outcome else []
+    return [f"{result.domain}: warning: {message}" for message in found]
+
+
+def summary_table(results: list[DomainResult]) -> Table:
+    table = Table(title="mesh build", header_style="bold")
+    for column in ("domain", "result", "models", "tests", "duration"):
+        table.add_column(
+            column, justify="right" if column in {"models", "tests", "duration"} else "left"
+        )
+    for result in results:
+        table.add_row(
+            result.domain,
+            f"[{STYLES.get(result.status, '')}]{result.status}[/]",
+            str(_counted(result.counts, "model")) if result.counts else "-",
+            str(_tests(result.counts)) if result.counts else "-",
+            f"{result.seconds:.1f} s" if result.seconds else "-",
+        )
+    return table
+
+
+class PlainReporter(Reporter):
+    """One line per event: for CI logs, pipes and --quiet."""
+
+    def __init__(self, out: Console, err: Console) -> None:
+        self.out, self.err = out, err
+
+    def planned(self, domains: list[str]) -> None:
+        what = f"{len(domains)} domains: {', '.join(domains)}" if len(domains) > 1 else domains[0]
+        self.out.print(f"Building {what}", highlight=False)
+
+    def notice(self, domain: str, message: str) -> None:
+        self.out.print(message, highlight=False)
+
+    def started(self, domain: str, models: int) -> None:
+        self.out.print(f"{domain}: building ...", highlight=False)
+
+    def finished(self, result: DomainResult) -> None:
+        for warning in deprecation_warnings(result):
+            self.err.print(warning, markup=False, highlight=False)
+        if result.status == "published":
+            self.out.print(
+                f"{result.domain}: published {result.publish_id} "
+                f"({_counted(result.counts, 'model')} models, {_tests(result.counts)} tests; "
+                f"{result.seconds:.1f} s)",
+                highlight=False,
+            )
+        elif result.status == "skipped":
+            self.out.print(f"{result.domain}: skipped, {result.reason}", highlight=False)
+        elif result.status == "unchanged":
+            self.out.print(
+                f"{result.domain}: unchanged, still {result.publish_id} ({result.reason}; "
+                "--full rebuilds it)",
+                highlight=False,
+            )
+        else:
+            for line in describe_failure(result):
+                self.err.print(line, markup=False, highlight=False)
+
+
+@dataclass
+class _Row:
+    state: str = "queued"
+    started: float | None = None
+    ended: float | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+class LiveReporter(Reporter):
+    """A table that updates in place: domain, state, models and tests done, elapsed time."""
+
+    def __init__(self, out: Console, err: Console) -> None:
+        self.out, self.err = out, err
+        self.rows: dict[str, _Row] = {}
+        self.failures: list[DomainResult] = []
+        self.live = Live(self._render(), console=out, refresh_per_second=8, transient=True)
+
+    def planned(self, domains: list[str]) -> None:
+        self.rows = {name: _Row() for name in domains}
+        self._refresh()
+
+    def __enter__(self) -> LiveReporter:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+        for result in self.failures:
+            for line in describe_failure(result):
+                self.err.print(line, markup=False, highlight=False)
+
+    def _render(self) -> Table:
+        table = Table(header_style="bold", box=None)
+        for column in ("domain", "state", "models", "tests", "elapsed", ""):
+            table.add_column(column)
+        now = time.monotonic()
+        for name, row in self.rows.items():
+
+            def progress(kinds: tuple[str, ...], row: _Row = row) -> str:
+                total = sum(row.totals.get(k, 0) for k in kinds)
+                done = sum(row.done.get(k, 0) for k in kinds)
+                return f"{done}/{total}" if total else ""
+
+            elapsed = ""
+            if row.started is not None:
+                elapsed = f"{(row.ended or now) - row.started:.1f} s"
+            table.add_row(
+                name,
+                f"[{STYLES.get(row.state, 'dim')}]{row.state}[/]",
+                progress(("model",)),
+                progress(("test", "unit_test")),
+                elapsed,
+                row.note,
+            )
+        return table
+
+    def _refresh(self) -> None:
+        self.live.update(Group(self._render()))
+
+    def notice(self, domain: str, message: str) -> None:
+        self.rows[domain].note = message.removeprefix(f"{domain}: ")
+        self._refresh()
+
+    def started(self, domain: str, models: int) -> None:
+        row = self.rows[domain]
+        row.state, row.started, row.note = "building", time.monotonic(), ""
+        row.totals = {"model": models}
+        self._refresh()
+
+    def totals(self, domain: str, totals: dict[str, int]) -> None:
+        # dbt says how many nodes it will run; what is not a model is a test.
+        row = self.rows[domain]
+        row.totals["test"] = totals["nodes"] - row.totals.get("model", 0)
+        self._refresh()
+
+    def node_done(self, domain: str, resource_type: str, status: str) -> None:
+        done = self.rows[domain].done
+        kind = "model" if resource_type == "model" else "test"
+        done[kind] = done.get(kind, 0) + 1
+        self._refresh()
+
+    def finished(self, result: DomainResult) -> None:
+        row = self.rows[result.domain]
+        row.state, row.ended = result.status, time.monotonic()
+        if result.status == "skipped":
+            row.note = result.reason
+        if result.status == "failed":
+            self.failures.append(result)
+        for warning in deprecation_warnings(result):
+            self.live.console.print(warning, markup=False, highlight=False)
+        self._refresh()

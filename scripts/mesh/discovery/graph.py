@@ -1,0 +1,69 @@
+"""Build order of the domains, derived from what each one consumes."""
+
+from __future__ import annotations
+
+from graphlib import CycleError as GraphCycleError
+from graphlib import TopologicalSorter
+
+from mesh.discovery.domains import Domain
+from mesh.errors import CycleError, DomainConfigError
+
+
+def _check_upstreams_exist(domains: dict[str, Domain]) -> None:
+    for domain in domains.values():
+        missing = [name for name in domain.upstreams if name not in domains]
+        if missing:
+            raise DomainConfigError(
+                f"Domain {domain.name!r} consumes {', '.join(map(repr, missing))} in "
+                f"{domain.loom_config}, but there is no such domain under domains/."
+            )
+
+
+def with_upstreams(domains: dict[str, Domain], targets: list[str]) -> set[str]:
+    """The targets and every domain they consume, directly or not."""
+    _check_upstreams_exist(domains)
+    needed: set[str] = set()
+    stack = list(targets)
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack.extend(domains[name].upstreams)
+    return needed
+
+
+def build_order(domains: dict[str, Domain], only: set[str] | None = None) -> list[str]:
+    """Domains in an order where every producer comes before its consumers.
+
+    Ties are broken by name so the order is the same on every machine.
+    """
+    _check_upstreams_exist(domains)
+    names = set(domains) if only is None else only
+    sorter: TopologicalSorter[str] = TopologicalSorter(
+        {name: [u for u in domains[name].upstreams if u in names] for name in sorted(names)}
+    )
+    try:
+        sorter.prepare()
+    except GraphCycleError as error:
+        # graphlib lists the cycle from consumer back to producer; read it the other way.
+        cycle = " consumes ".join(reversed(error.args[1]))
+        raise CycleError(f"Domains consume each other in a cycle: {cycle}.") from error
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return order
+
+
+def downstream_of(domains: dict[str, Domain], name: str) -> set[str]:
+    """Every domain that consumes `name`, directly or not."""
+    consumers: set[str] = set()
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        for domain in domains.values():
+            if current in domain.upstreams and domain.name not in consumers:
+                consumers.add(domain.name)
+                stack.append(domain.name)
+    return consumers

@@ -1,0 +1,79 @@
+"""The cross-domain graph: which domain consumes which product version of which domain.
+
+Read from the consumers' published manifests: a consumer model that depends on a node of
+another package is a cross-domain ref (dbt-loom injected that node from the producer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mesh.discovery.domains import discover
+from mesh.workspace import Mesh
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    producer: str
+    product: str
+    version: str | None
+    consumer: str
+    consumer_model: str
+
+    @property
+    def product_label(self) -> str:
+        return f"{self.product} v{self.version}" if self.version else self.product
+
+
+def edges(mesh: Mesh) -> list[Edge]:
+    """Every (product version -> consumer model) edge among the published domains."""
+    found: set[Edge] = set()
+    for consumer in discover(mesh):
+        path = mesh.published_manifest(consumer)
+        if not path.exists():
+            continue
+        nodes = json.loads(path.read_text()).get("nodes", {})
+        for node in nodes.values():
+            if node.get("package_name") != consumer or node.get("resource_type") != "model":
+                continue
+            for parent_id in node.get("depends_on", {}).get("nodes", []):
+                parent = nodes.get(parent_id)
+                if parent is None or parent.get("package_name") == consumer:
+                    continue
+                version = parent.get("version")
+                found.add(
+                    Edge(
+                        parent["package_name"],
+                        parent["name"],
+                        None if version is None else str(version),
+                        consumer,
+                        node["name"],
+                    )
+                )
+    return sorted(found)
+
+
+def as_text(found: list[Edge]) -> str:
+    by_product: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for edge in found:
+        by_product[(edge.producer, edge.product_label)].append(
+            f"{edge.consumer}.{edge.consumer_model}"
+        )
+    return "\n".join(
+        f"{producer}.{product} -> {', '.join(consumers)}"
+        for (producer, product), consumers in sorted(by_product.items())
+    )
+
+
+def as_mermaid(found: list[Edge]) -> str:
+    """A Mermaid flowchart: domains as nodes, one labelled edge per product version used."""
+    lines = ["flowchart LR"]
+    seen: set[tuple[str, str, str]] = set()
+    for edge in found:
+        key = (edge.producer, edge.product_label, edge.consumer)
+        if key not in seen:
+            seen.add(key)
+            lines.append(f'    {edge.producer} -- "{edge.product_label}" --> {edge.consumer}')
+    return "\n".join(lines)

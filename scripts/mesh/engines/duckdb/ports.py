@@ -1,0 +1,66 @@
+"""Output ports in open formats: each product version as Parquet, with its contract beside it.
+
+Written into the publish folder before it is renamed into place, so the files appear
+atomically with the publish:
+
+    published/<domain>/<publish-id>/products/<product>/v<N>/
+        <product>_v<N>.parquet    the data, readable by DuckDB, pandas, Spark... without dbt
+        contract.odcs.yaml        its Open Data Contract Standard (v3) contract
+        descriptor.json           the data product descriptor: owner, input and output ports
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from mesh.discovery.products import Product, products_of
+from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
+from mesh.governance import odcs
+
+
+@dataclass(frozen=True)
+class OutputPort:
+    product: str
+    version: str | None
+    folder: Path  # relative to the publish folder
+    parquet: Path  # relative to the publish folder
+
+
+def _unique_id(domain: str, product: Product) -> str:
+    suffix = f".v{product.version}" if product.version is not None else ""
+    return f"model.{domain}.{product.name}{suffix}"
+
+
+def export(
+    domain: str, database: Path, manifest: dict[str, Any], into: Path, published_at: str
+) -> list[OutputPort]:
+    """Write every product version of `database` into the (not yet published) folder `into`."""
+    ports = []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for product in products_of(domain, manifest, published_at=published_at):
+            folder = port_folder(product.name, product.version)
+            (into / folder).mkdir(parents=True)
+            parquet = folder / parquet_name(product.name, product.version)
+            target = str(into / parquet).replace("'", "''")
+            # Snappy, Parquet's default codec: every reader has it, and it writes in 60% of
+            # zstd's time (1.6 s against 2.7 s for the orders products at scale 100), on the
+            # way of every downstream build; zstd's files would be a third smaller.
+            con.execute(
+                f"copy (select * from {product.relation}) to '{target}' "
+                "(format parquet, compression snappy)"
+            )
+            unique_id = _unique_id(domain, product)
+            contract = odcs.contract(domain, manifest, unique_id, published_at=published_at)
+            (into / folder / CONTRACT).write_text(odcs.to_yaml(contract))
+            descriptor = odcs.descriptor(domain, manifest, unique_id)
+            (into / folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2) + "\n")
+            ports.append(OutputPort(product.name, product.version, folder, parquet))
+    finally:
+        con.close()
+    return ports

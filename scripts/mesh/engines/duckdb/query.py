@@ -1,0 +1,166 @@
+"""Read-only SQL across the published data products of every domain.
+
+An in-memory DuckDB attaches each domain's published database read-only under the domain's
+name (`orders.main.orders_v2`), then turns off external access and locks the configuration
+before any user SQL runs. Two guards keep a query to reading products:
+- only reading statements run (SELECT in all its forms, EXPLAIN); any other statement is
+  refused by name before DuckDB executes anything;
+- DuckDB itself refuses what a reading statement could still try: files (`read_csv`,
+  `glob`, ...), writes to the read-only products, setting changes, extensions, secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from mesh.discovery import domains
+from mesh.errors import MeshError, QueryError, QueryRefusedError
+from mesh.workspace import Mesh
+
+READING = {"SELECT", "EXPLAIN"}
+"""Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
+SHOW and SUMMARIZE."""
+
+_WRITE = "which would write data"
+_SETTING = "which would change a setting"
+_FILES = "which would read or write files"
+_DATABASES = "which would change the databases the query sees"
+_WHY = {
+    "ATTACH": _DATABASES,
+    "DETACH": _DATABASES,
+    "SET": _SETTING,
+    "VARIABLE_SET": _SETTING,
+    "PRAGMA": _SETTING,
+    "LOAD": "which would install or load an extension",
+    "COPY": _FILES,
+    "COPY_DATABASE": _FILES,
+    "EXPORT": _FILES,
+    "INSERT": _WRITE,
+    "UPDATE": _WRITE,
+    "DELETE": _WRITE,
+    "MERGE_INTO": _WRITE,
+    "CREATE": _WRITE,
+    "CREATE_FUNC": _WRITE,
+    "DROP": _WRITE,
+    "ALTER": _WRITE,
+}
+# The keywords that name a statement: `CREATE SECRET`, `DROP TABLE`, `PRAGMA`, `INSTALL`...
+_KEYWORDS = re.compile(
+    r"(create\s+(or\s+replace\s+)?((persistent|temporary|temp|unique)\s+)*[a-z]+"
+    r"|(drop|alter)\s+[a-z]+"
+    r"|[a-z]+)",
+    re.IGNORECASE,
+)
+
+# What DuckDB's own guards say when a reading statement reaches past the products.
+_DUCKDB_REFUSALS = [
+    ("attached in read-only mode", "to write into a published product"),
+    ("configuration has been locked", "to change a setting"),
+]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+    """A connection that sees every published domain read-only and can touch nothing else."""
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    attached = 0
+    for name in domains.names(mesh):
+        database = mesh.published_database(name)
+        if database.exists():
+            path = str(database.resolve()).replace("'", "''")
+            con.execute(f"attach '{path}' as \"{name}\" (read_only)")
+            attached += 1
+    if not attached:
+        con.close()
+        raise MeshError("No domain has been published yet; run `mesh build` first.")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def read_sql(sql: str | None, file: Path | None) -> str:
+    """The SQL to run: given inline or saved in a file, exactly one of them."""
+    if (sql is None) == (file is None):
+        raise MeshError("Give either SQL or --file PATH to mesh query, not both or neither.")
+    if file is not None:
+        if not file.is_file():
+            raise MeshError(f"No query file at {file}.")
+        return file.read_text()
+    return str(sql)
+
+
+def _kind(statement: duckdb.Statement) -> str:
+    """The statement's type, e.g. SELECT or ATTACH."""
+    try:
+        return statement.type.name
+    except ValueError:  # a type the Python API has no name for (e.g. UPDATE EXTENSIONS)
+        return "UNKNOWN"
+
+
+def _statement_name(statement: duckdb.Statement, kind: str) -> str:
+    """What a statement is, as a user wrote it: `CREATE SECRET`, `PRAGMA`, `INSTALL`..."""
+    match = _KEYWORDS.match(statement.query.strip())
+    words = " ".join(match.group(0).split()).upper() if match else ""
+    if words.startswith("CREATE"):  # drop OR REPLACE, PERSISTENT...: keep CREATE <object>
+        words = f"CREATE {words.split()[-1]}"
+    return kind if not words or words == "WITH" else words
+
+
+def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise QueryRefusedError naming the first statement of `sql` that does not only read."""
+    for statement in con.extract_statements(sql):
+        kind = _kind(statement)
+        if kind in READING:
+            continue
+        name = _statement_name(statement, kind)
+        if name == "CREATE SECRET":
+            why = "which would create a secret"
+        else:
+            why = _WHY.get(kind, "which does not only read")
+        article = "an" if name[:1] in "AEIOU" else "a"
+        raise QueryRefusedError(
+            f"mesh query is read-only: it refused {article} {name} statement, {why}. "
+            "Only statements that read the published products run: SELECT (also WITH, FROM, "
+            "DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN."
+        )
+
+
+def _failed(error: duckdb.Error) -> QueryError:
+    """The error to raise for DuckDB's `error`: a refusal when one of its guards stopped it."""
+    message = str(error)
+    if isinstance(error, duckdb.PermissionException):  # external access is off
+        return QueryRefusedError(
+            f"mesh query is read-only: it refused to reach outside the published products "
+            f"(files, extensions, secrets). {message}"
+        )
+    for sign, what in _DUCKDB_REFUSALS:
+        if sign in message:
+            return QueryRefusedError(f"mesh query is read-only: it refused {what}. {message}")
+    return QueryError(f"Query failed: {message}")
+
+
+def run(mesh: Mesh, sql: str) -> QueryResult:
+    con = sandbox(mesh)
+    try:
+        try:
+            refuse_unless_reading(con, sql)
+            relation = con.sql(sql)
+            if relation is None:
+                raise QueryError("The query is empty: give a SELECT statement to run.")
+            rows = relation.fetchall()
+        except duckdb.Error as error:
+            raise _failed(error) from error
+        return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
+    finally:
+        con.close()

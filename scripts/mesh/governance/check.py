@@ -1,0 +1,235 @@
+"""`mesh check`: federated computational governance, run before anything is published.
+
+For each domain checked, its working tree is parsed by dbt (no database is opened), then:
+- the mesh-wide policies (`policies.py`) are evaluated on its manifest;
+- its contracts are compared with its last published state, by dbt's own state comparison
+  (`state:modified`, unversioned breaking changes as errors) and by `contracts.py`, which
+  names every change; each breaking change is traced to the consumer models it would break;
+- every consumer still reading a deprecated product version is listed with the days left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mesh.discovery import graph
+from mesh.discovery.domains import Domain, discover, select
+from mesh.governance.contracts import (
+    BreakingChange,
+    ChangeReport,
+    DeprecatedUse,
+    breaking_changes,
+    consumer_impact,
+    deprecated_uses,
+)
+from mesh.governance.policies import DomainState, Violation, evaluate
+from mesh.ids import new_id
+from mesh.runner.dbt import base_env, dbt_args, with_packages
+from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers
+from mesh.workspace import Mesh
+
+
+@dataclass
+class DomainCheck:
+    domain: str
+    parse_error: str | None = None
+    violations: list[Violation] = field(default_factory=list)
+    changes: list[ChangeReport] = field(default_factory=list)
+    dbt_state_error: str | None = None
+    compared_with: str | None = None  # publish id of the published state compared with
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.parse_error or self.violations or self.changes or self.dbt_state_error)
+
+
+@dataclass
+class CheckReport:
+    domains: list[DomainCheck]
+    deprecations: list[DeprecatedUse]
+
+    @property
+    def failed(self) -> bool:
+        return any(d.failed for d in self.domains) or any(
+            use.days_left < 0 for use in self.deprecations
+        )
+
+
+def _state_check_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
+    return [
+        "ls", *dbt_args(mesh, domain, staging), "--target-path", str(staging / "target"),
+        "--resource-type", "model", "--select", "state:modified",
+        "--state", str(mesh.published_dir(domain.name).resolve()),
+        "--warn-error-options", json.dumps({"error": ["UnversionedBreakingChange"]}),
+    ]  # fmt: skip
+
+
+def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str, Any]:
+    """Parse each domain's working tree in worker processes; returns per domain the
+    manifest (or the parse error) and dbt's state comparison outcome."""
+    runs: dict[str, tuple[Future[list[DbtOutcome]], Any, bool]] = {}
+    results: dict[str, Any] = {}
+    with DbtWorkers(workers=max(1, min(len(names), 2))) as workers:
+        for name in names:
+            domain = domains[name]
+            unpublished = [u for u in domain.upstreams if not mesh.published_manifest(u).exists()]
+            if unpublished:
+                results[name] = {
+                    "manifest": None,
+                    "state_error": None,
+                    "parse_error": (
+                        f"{name} consumes {', '.join(unpublished)}, which has no published "
+                        f"version; run `mesh build {' '.join(unpublished)}` first."
+                    ),
+                }
+                continue
+            staging = mesh.warehouse / "check" / name / new_id()
+            staging.mkdir(parents=True)
+            published = mesh.published_manifest(name).exists()
+            parse = [
+                "parse",
+                *dbt_args(mesh, domain, staging),
+                "--target-path",
+                str(staging / "target"),
+            ]
+            commands = [parse, _state_check_args(mesh, domain, staging)] if published else [parse]
+            env = base_env(mesh, domain, target="lint")
+            task = DbtTask(
+                name, with_packages(mesh, domain, staging, *commands), env, cwd=str(staging)
+            )
+            runs[name] = (workers.submit_each(task), staging, published)
+        for name, (future, staging, published) in runs.items():
+            outcomes = future.result()
+            manifest_path = staging / "target" / "manifest.json"
+            parse_outcome = outcomes[-2] if published else outcomes[-1]
+            results[name] = {
+                "manifest": json.loads(manifest_path.read_text())
+                if parse_outcome.success and manifest_path.exists()
+                else None,
+                "parse_error": None
+                if parse_outcome.success
+                else (parse_outcome.error or "dbt parse failed"),
+                "state_error": (outcomes[-1].error or "dbt reported a breaking change")
+                if published and not outcomes[-1].success
+                else None,
+            }
+            shutil.rmtree(staging, ignore_errors=True)
+    return results
+
+
+def _published_manifests(mesh: Mesh, domains: dict[str, Domain]) -> dict[str, dict[str, Any]]:
+    return {
+        name: json.loads(mesh.published_manifest(name).read_text())
+        for name in domains
+        if mesh.published_manifest(name).exists()
+    }
+
+
+def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
+    domains = discover(mesh)
+    names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
+    parsed = _parse(mesh, domains, names)
+    published = _published_manifests(mesh, domains)
+    # What consumers run now: their published, compiled manifests.
+    checks = []
+    for name in names:
+        result = DomainCheck(name, parse_error=parsed[name]["parse_error"])
+        manifest = parsed[name]["manifest"]
+        if manifest is not None:
+            result.violations = evaluate([DomainState(name, domains[name].path, manifest)])
+            if name in published:
+                result.compared_with = mesh.published_dir(name).resolve().name
+                changes: list[BreakingChange] = breaking_changes(name, published[name], manifest)
+                result.changes = [ChangeReport(c, consumer_impact(c, published)) for c in changes]
+                state_error = parsed[name]["state_error"]
+                if state_error and not changes:
+                    result.dbt_state_error = state_error
+        checks.append(result)
+    # Deprecations: the working tree of the checked domains, the published state of the rest.
+    current = {**published, **{n: p["manifest"] for n, p in parsed.items() if p["manifest"]}}
+    uses = deprecated_uses(current, published, today or dt.date.today())
+    if targets:  # the checked domains as consumers, and the consumers of their products
+        uses = [
+            use for use in uses if use.consumer in targets or use.product.split(".")[0] in targets
+        ]
+    return CheckReport(checks, uses)
+
+
+def as_dict(report: CheckReport) -> dict[str, Any]:
+    """The report for machines (`mesh check --format json`)."""
+    return {
+        "passed": not report.failed,
+        "domains": [
+            {
+                "domain": check.domain,
+                "passed": not check.failed,
+                "parse_error": check.parse_error,
+                "compared_with": check.compared_with,
+                "violations": [asdict(v) for v in check.violations],
+                "breaking_changes": [
+                    {
+                        **asdict(change.change),
+                        "product": change.change.product,
+                        "consumers": [asdict(impact) for impact in change.impacts],
+                    }
+                    for change in check.changes
+                ],
+                "dbt_state_error": check.dbt_state_error,
+            }
+            for check in report.domains
+        ],
+        "deprecated_uses": [asdict(use) for use in report.deprecations],
+    }
+
+
+def as_lines(report: CheckReport) -> list[str]:
+    """The report for people: grouped by domain, each finding with its file and rule."""
+    lines: list[str] = []
+    for check in report.domains:
+        verdict = "FAILED" if check.failed else "passed"
+        against = f" (compared with publish {check.compared_with})" if check.compared_with else ""
+        lines.append(f"{check.domain}: {verdict}{against}")
+        if check.parse_error:
+            lines.append("  dbt could not parse the project:")
+            lines.extend(f"    {line}" for line in check.parse_error.splitlines())
+        for violation in check.violations:
+            lines.append(f"  [{violation.rule}] {violation.path}: {violation.message}")
+        for report_ in check.changes:
+            change = report_.change
+            lines.append(f"  [breaking_change:{change.kind}] {change.product}: {change.detail}")
+            if not report_.impacts:
+                lines.append("    no published consumer reads this product version")
+            for impact in report_.impacts:
+                if impact.columns_read:
+                    reads = f"reads {', '.join(impact.columns_read)}"
+                elif change.columns:
+                    reads = "reads none of the affected columns"
+                else:
+                    reads = "reads the product"
+                star = (
+                    " (selects *)" if impact.reads_all_columns and not impact.columns_read else ""
+                )
+                lines.append(f"    breaks {impact.consumer}.{impact.model}: {reads}{star}")
+        if check.dbt_state_error:
+            lines.append("  dbt's state comparison reports a breaking change:")
+            lines.extend(f"    {line}" for line in check.dbt_state_error.splitlines())
+    if report.deprecations:
+        lines.append("Consumers on deprecated product versions:")
+        for use in report.deprecations:
+            when = (
+                f"{use.days_left} days left"
+                if use.days_left >= 0
+                else f"{-use.days_left} days past"
+            )
+            lines.append(
+                f"  {use.consumer}.{use.model} reads {use.product} v{use.version}, "
+                f"deprecated {use.deprecation_date} ({when})"
+            )
+    lines.append("All checks passed." if not report.failed else "Checks failed.")
+    return lines

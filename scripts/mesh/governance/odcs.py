@@ -1,0 +1,686 @@
+"""Open Data Contract Standard (ODCS v3) contracts and data product descriptors.
+
+Both are generated from a domain's dbt manifest, so the dbt YAML beside each product stays
+the single source of truth: the columns and their types and constraints, the data tests,
+the owner (`config.meta.owner` and the domain's group) and the freshness promise
+(`config.meta.freshness`). For one public model version, e.g. "model.orders.orders.v2":
+
+    contract()    the ODCS document: schema, quality rules, team, SLA, terms of use
+    descriptor()  the data product: owner, input ports (upstream product versions), output
+                  ports (the DuckDB relation and the Parquet file) and where the contract is
+    validate()    errors against the ODCS JSON schema of the `open-data-contract-standard`
+                  package (an empty list: valid)
+    to_yaml()     the document as YAML, keys in the order they were built
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from jsonschema import (  # type: ignore[import-untyped,unused-ignore]
+    Draft201909Validator,
+    FormatChecker,
+)
+from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore]
+    ValidationError,
+    best_match,
+)
+
+from mesh.discovery.manifest import pii_columns, primary_key
+from mesh.discovery.products import Product, products_of
+from mesh.discovery.registry import CONTRACT, parquet_name
+
+Node = dict[str, Any]
+
+API_VERSION = "v3.2.0"  # the newest apiVersion the packaged schema accepts
+SCHEMA_PACKAGE = "open_data_contract_standard"
+
+RESTRICTED = "restricted"  # PII, or a hash of PII
+INTERNAL = "internal"  # everything else: data of the shop, for the shop
+PII_HASHED = "pii-hashed"
+
+_INTEGERS = {
+    "tinyint": "i8",
+    "int1": "i8",
+    "smallint": "i16",
+    "int2": "i16",
+    "short": "i16",
+    "integer": "i32",
+    "int": "i32",
+    "int4": "i32",
+    "signed": "i32",
+    "bigint": "i64",
+    "int8": "i64",
+    "long": "i64",
+    "hugeint": "i128",
+    "utinyint": "u8",
+    "usmallint": "u16",
+    "uinteger": "u32",
+    "ubigint": "u64",
+    "uhugeint": "u128",
+}
+_FLOATS = {"double": "f64", "float8": "f64", "float": "f32", "float4": "f32", "real": "f32"}
+_DECIMALS = frozenset({"decimal", "numeric"})
+_BINARIES = frozenset({"blob", "bytea", "binary", "varbinary"})
+_BOOLEANS = frozenset({"boolean", "bool", "logical"})
+_TIMESTAMPS = frozenset(
+    {"timestamp", "datetime", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp_us"}
+)
+_ZONED = frozenset({"timestamptz", "timestamp with time zone"})
+_TIMES = frozenset({"time", "timetz", "time with time zone"})
+
+_FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
+_HASH_PII = re.compile(r"\bhash_pii\s*\(")
+
+
+# Reading the manifest -------------------------------------------------------------------------
+
+
+def _node(manifest: dict[str, Any], unique_id: str) -> Node:
+    node: Node | None = manifest.get("nodes", {}).get(unique_id)
+    if node is None or node.get("resource_type") != "model":
+        raise ValueError(f"{unique_id} is not a model of the manifest.")
+    return node
+
+
+def _product(domain: str, manifest: dict[str, Any], unique_id: str) -> tuple[Node, Product]:
+    """The model node and its entry in the product list (the same owner, relation, dates)."""
+    node = _node(manifest, unique_id)
+    version = None if node.get("version") is None else str(node["version"])
+    for product in products_of(domain, manifest, published_at=None):
+        if product.name == node["name"] and product.version == version:
+            return node, product
+    raise ValueError(f"{unique_id} is not a public model of {domain}.")
+
+
+def _meta(node: Node) -> dict[str, Any]:
+    return dict((node.get("config") or {}).get("meta") or node.get("meta") or {})
+
+
+def _code(node: Node) -> str:
+    return _COMMENTS.sub(" ", str(node.get("raw_code") or ""))
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _relation(node: Node) -> str:
+    return ".".join(str(node[part]) for part in ("database", "schema", "alias"))
+
+
+def _product_id(domain: str, name: str, version: str | None) -> str:
+    return f"{domain}.{name}" if version is None else f"{domain}.{name}.v{version}"
+
+
+def _contract_version(version: str | None) -> str:
+    """The dbt version as the contract's major version; 0.0.0 (no promise) when unversioned."""
+    if version is None:
+        return "0.0.0"
+    return f"{version}.0.0" if version.isdigit() else version
+
+
+def _title(name: str) -> str:
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _tests(manifest: dict[str, Any], unique_id: str) -> list[Node]:
+    """The generic data tests attached to the model, in manifest order."""
+    return [
+        test
+        for test in manifest.get("nodes", {}).values()
+        if test.get("resource_type") == "test"
+        and test.get("attached_node") == unique_id
+        and test.get("test_metadata")
+    ]
+
+
+def _test_name(test: Node) -> str:
+    return str(test["test_metadata"].get("name") or "")
+
+
+def _hashes_pii(manifest: dict[str, Any], domain: str, unique_id: str) -> bool:
+    """Whether the model or one of its upstream models in the domain calls hash_pii()."""
+    nodes = manifest.get("nodes", {})
+    seen: set[str] = set()
+    stack = [unique_id]
+    while stack:
+        current = stack.pop()
+        node = nodes.get(current)
+        if current in seen or node is None or node.get("package_name") != domain:
+            continue
+        seen.add(current)
+        if _HASH_PII.search(_code(node)):
+            return True
+        stack.extend((node.get("depends_on") or {}).get("nodes", []))
+    return False
+
+
+def input_ports(domain: str, manifest: dict[str, Any], unique_id: str) -> list[dict[str, str]]:
+    """The product versions of other domains the model reads, through its models in the domain.
+
+    Walks `depends_on` within the domain; a model of another package is an upstream product
+    version (dbt-loom injected it from the producer's published manifest).
+    """
+    nodes = manifest.get("nodes", {})
+    found: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    stack = list((_node(manifest, unique_id).get("depends_on") or {}).get("nodes", []))
+    while stack:
+        current = stack.pop()
+        node = nodes.get(current)
+        if current in seen or node is None:
+            continue
+        seen.add(current)
+        package = str(node.get("package_name"))
+        if package == domain:
+            stack.extend((node.get("depends_on") or {}).get("nodes", []))
+        elif node.get("resource_type") == "model":
+            version = None if node.get("version") is None else str(node["version"])
+            port = {"id": _product_id(package, node["name"], version), "domain": package}
+            port["product"] = str(node["name"])
+            if version is not None:
+                port["version"] = version
+            found[port["id"]] = port
+    return [found[key] for key in sorted(found)]
+
+
+# Types ----------------------------------------------------------------------------------------
+
+
+def logical_type(data_type: str | None) -> tuple[str, dict[str, Any]]:
+    """The ODCS logicalType (and logicalTypeOptions) of a DuckDB data type.
+
+    Every property needs one: the packaged schema rejects a property without a logicalType.
+    A map is an object (its JSON form); any other type it has no word for is a string (its
+    text form); physicalType keeps the exact type.
+    """
+    text = " ".join(str(data_type or "").lower().split())
+    if text.endswith("]") or text.startswith(("list", "array")):
+        return "array", {}
+    if text.startswith(("struct", "map")):
+        return "object", {}
+    base = re.split(r"[(\s]", text, maxsplit=1)[0]
+    if base in _INTEGERS:
+        return "integer", {"format": _INTEGERS[base]}
+    if base in _FLOATS:
+        return "number", {"format": _FLOATS[base]}
+    if base in _DECIMALS:
+        return "number", {}
+    if base in _BINARIES:
+        return "string", {"format": "binary"}
+    if base == "uuid":
+        return "string", {"format": "uuid"}
+    if base in _BOOLEANS:
+        return "boolean", {}
+    if base == "date":
+        return "date", {}
+    if text in _ZONED:
+        return "timestamp", {"timezone": True}
+    if base in _TIMESTAMPS:
+        return "timestamp", {}
+    if text in _TIMES or base == "time":
+        return "time", {}
+    return "string", {}
+
+
+# Quality rules --------------------------------------------------------------------------------
+
+
+def _severity(test: Node) -> str:
+    severity = str((test.get("config") or {}).get("severity") or "error").lower()
+    return "warning" if severity.startswith("warn") else severity
+
+
+def _literal(value: Any) -> str:
+    """A test argument as dbt renders it into SQL (strings are written as they are)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _quality(manifest: dict[str, Any], node: Node, test: Node) -> dict[str, Any]:
+    """One ODCS quality rule for one dbt data test of the model."""
+    metadata = test["test_metadata"]
+    name, kwargs = _test_name(test), dict(metadata.get("kwargs") or {})
+    column = test.get("column_name")
+    relation = _relation(node)
+    where = (test.get("config") or {}).get("where")
+    filtered = f" and ({where})" if where else ""
+    parent = _parent(manifest, node, test) if name == "relationships" else None
+    rule: dict[str, Any]
+    if name == "unique":
+        rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
+        rule |= {"dimension": "uniqueness", "description": f"{column} is unique."}
+    elif name == "not_null":
+        rule = {"type": "library", "metric": "nullValues", "mustBe": 0}
+        rule |= {"dimension": "completeness", "description": f"{column} is never null."}
+    elif name == "accepted_values":
+        values = list(kwargs.get("values") or [])
+        rule = {"type": "library", "metric": "invalidValues"}
+        rule |= {"arguments": {"validValues": values}, "mustBe": 0, "dimension": "conformity"}
+        rule["description"] = f"{column} is one of: {', '.join(str(v) for v in values)}."
+    elif name == "not_empty":
+        rule = {"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0}
+        rule |= {"dimension": "completeness", "description": "The product has rows."}
+    elif name == "accepted_range":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        inclusive = kwargs.get("inclusive", True) is not False
+        bounds = [
+            f"{column} {'>=' if inclusive else '>'} {_literal(low)}" if low is not None else "",
+            f"{column} {'<=' if inclusive else '<'} {_literal(high)}" if high is not None else "",
+        ]
+        condition = " and ".join(bound for bound in bounds if bound) or "true"
+        rule = {
+            "type": "sql",
+            "query": f"select count(*) from {relation} "
+            f"where {column} is not null and not ({condition}){filtered}",
+            "mustBe": 0,
+            "dimension": "accuracy",
+            "description": f"{condition} wherever {column} is not null.",
+        }
+    elif name == "expression_is_true":
+        expression = _text(kwargs.get("expression"))
+        rule = {
+            "type": "sql",
+            "query": f"select count(*) from {relation} where not ({expression}){filtered}",
+            "mustBe": 0,
+            "dimension": "consistency",
+            "description": f"Every row satisfies: {expression}.",
+        }
+    elif name == "relationships" and parent is not None:
+        field = kwargs.get("field")
+        rule = {
+            "type": "sql",
+            "query": f"select count(*) from {relation} where {column} is not null "
+            f"and {column} not in (select {field} from {parent} where {field} is not null)"
+            f"{filtered}",
+            "mustBe": 0,
+            "dimension": "consistency",
+            "description": f"Every {column} is a {field} of {parent}.",
+        }
+    else:  # any other generic test: run by dbt, described by its arguments
+        arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
+        namespace = metadata.get("namespace")
+        rule = {
+            "type": "custom",
+            "engine": "dbt",
+            "implementation": {
+                "test": f"{namespace}.{name}" if namespace else name,
+                "arguments": json.loads(json.dumps(arguments, default=str)),
+            },
+            "description": f"dbt data test {name}"
+            + (f" on {column}." if column else " on the model."),
+        }
+    properties = [{"property": "dbtTest", "value": str(test["name"]), "vendor": "dbt"}]
+    if where:
+        properties.append({"property": "where", "value": str(where), "vendor": "dbt"})
+        rule["description"] += f" Rows where {where}."
+    return {
+        "name": name,
+        **rule,
+        "severity": _severity(test),
+        "unit": "rows" if rule["type"] != "custom" else None,
+        "customProperties": properties,
+    }
+
+
+def _parent(manifest: dict[str, Any], node: Node, test: Node) -> str | None:
+    """The relation a relationships test points at: the test's other model."""
+    nodes = manifest.get("nodes", {})
+    others = [
+        nodes[uid]
+        for uid in (test.get("depends_on") or {}).get("nodes", [])
+        if uid != node["unique_id"] and uid in nodes
+    ]
+    return _relation(others[0]) if len(others) == 1 else None
+
+
+def _clean(item: dict[str, Any]) -> dict[str, Any]:
+    """The mapping without empty values (None, empty lists and mappings)."""
+    return {key: value for key, value in item.items() if value not in (None, [], {})}
+
+
+# The contract ---------------------------------------------------------------------------------
+
+
+def _properties(
+    domain: str, manifest: dict[str, Any], node: Node, tests: list[Node]
+) -> Iterator[dict[str, Any]]:
+    key = [column.lower() for column in primary_key(node)]
+    pii = pii_columns(manifest)
+    hashes = _hashes_pii(manifest, domain, node["unique_id"])
+    for name, column in (node.get("columns") or {}).items():
+        lower = name.lower()
+        own = [t for t in tests if str(t.get("column_name") or "").lower() == lower]
+        test_names = {_test_name(t) for t in own}
+        constraints = {c.get("type") for c in column.get("constraints") or []}
+        logical, options = logical_type(column.get("data_type"))
+        tags = [str(tag) for tag in column.get("tags") or [] if tag != "pii"]
+        transform = None
+        if lower.endswith("_hash") and hashes:
+            classification, tags = RESTRICTED, [PII_HASHED, *tags]
+            transform = (
+                "A salted hash (shared_macros.hash_pii) of the trimmed, lower-cased personal "
+                "value: join on it; it does not reveal the value."
+            )
+        elif lower in pii:
+            classification, tags = RESTRICTED, ["pii", *tags]
+        else:
+            classification = INTERNAL
+        yield _clean(
+            {
+                "name": name,
+                "logicalType": logical,
+                "logicalTypeOptions": options,
+                "physicalType": column.get("data_type"),
+                "description": _text(column.get("description")) or None,
+                "required": bool(
+                    "not_null" in constraints or "not_null" in test_names or lower in key
+                ),
+                "primaryKey": True if lower in key else None,
+                "primaryKeyPosition": key.index(lower) + 1 if lower in key else None,
+                "unique": True if "unique" in test_names or key == [lower] else None,
+                "classification": classification,
+                "tags": tags,
+                "transformDescription": transform,
+                "quality": [_clean(_quality(manifest, node, t)) for t in own],
+            }
+        )
+
+
+def _team(node: Node, groups: dict[str, Any], product: Product) -> dict[str, Any] | None:
+    group = groups.get(f"group.{node['package_name']}.{node.get('group')}") or {}
+    owner = group.get("owner") or {}
+    members = []
+    if owner.get("email") or owner.get("name"):
+        members.append(
+            _clean(
+                {
+                    "username": owner.get("email") or owner.get("name"),
+                    "name": owner.get("name"),
+                    "role": "owner",
+                }
+            )
+        )
+    meta_owner = _meta(node).get("owner")
+    if meta_owner and meta_owner not in (owner.get("email"), owner.get("name")):
+        members.append({"username": str(meta_owner), "role": "productOwner"})
+    if not members and product.owner is None:
+        return None
+    return _clean(
+        {
+            "name": owner.get("name") or group.get("name") or product.owner,
+            "description": _text(group.get("description")) or None,
+            "members": members,
+        }
+    )
+
+
+def _support(product: Product) -> list[dict[str, Any]]:
+    if product.owner is None or "@" not in product.owner:
+        return []
+    return [
+        {
+            "channel": product.owner,
+            "tool": "email",
+            "url": f"mailto:{product.owner}",
+            "scope": "issues",
+            "description": "The owning team: questions, incidents and change requests.",
+        }
+    ]
+
+
+def _sla(freshness: dict[str, Any] | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if not freshness:
+        return found
+    max_age = freshness.get("max_age_hours")
+    if max_age is not None:
+        found.append(
+            {
+                "property": "freshness",
+                "value": max_age,
+                "unit": "h",
+                "description": f"The published data is at most {max_age} hours old.",
+            }
+        )
+    expected = freshness.get("expected_update")
+    if expected is not None:
+        value, unit = _FREQUENCIES.get(str(expected).lower(), (str(expected), None))
+        found.append(
+            _clean(
+                {
+                    "property": "frequency",
+                    "value": value,
+                    "unit": unit,
+                    "description": f"Updated {expected}.",
+                }
+            )
+        )
+    return found
+
+
+def _usage(domain: str, product: Product, sql_rules: bool) -> str:
+    parquet = parquet_name(product.name, product.version)
+    usage = (
+        f"Query it read-only as {product.relation} with `mesh query` (every domain's published "
+        f"database is attached under its domain name). In another domain's dbt project, add "
+        f"{domain} to dbt_loom.config.yml and select from {{{{ {product.ref} }}}}, always "
+        f"with the version. Without dbt or the mesh, read the Parquet output port {parquet} "
+        f"beside this contract."
+    )
+    return usage + (" Its SQL quality rules run as written in `mesh query`." if sql_rules else "")
+
+
+def _limitations(product: Product, hashed: list[str], latest: str | None) -> str:
+    parts = [
+        "Internal to the shop: for its domains and analysts only, not to be shared outside it.",
+        "Personal data stays in the domain that collects it; products publish PII only as "
+        "salted hashes (shared_macros.hash_pii) to join on, never to re-identify a person"
+        + (f" (here: {', '.join(hashed)})." if hashed else "."),
+        "Consumers pin a version (ref with v=) and move off a deprecated version before its "
+        "deprecation date: after it the version is removed and builds that still use it fail.",
+    ]
+    if product.deprecation_date:
+        successor = f" Use v{latest}." if latest and latest != product.version else ""
+        parts.append(
+            f"This version is deprecated and removed after {product.deprecation_date}.{successor}"
+        )
+    return " ".join(parts)
+
+
+def contract(
+    domain: str, manifest: dict[str, Any], unique_id: str, *, published_at: str | None = None
+) -> dict[str, Any]:
+    """The ODCS v3 contract of one public product version, e.g. "model.orders.orders.v2"."""
+    node, product = _product(domain, manifest, unique_id)
+    meta = _meta(node)
+    tests = _tests(manifest, unique_id)
+    columns = {name.lower() for name in node.get("columns") or {}}
+    properties = list(_properties(domain, manifest, node, tests))
+    hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
+    materialized = str((node.get("config") or {}).get("materialized") or "table")
+    deprecated = product.deprecation_date is not None
+    archetype = [product.archetype] if product.archetype else []
+    node_tags = [str(tag) for tag in node.get("tags") or []]
+    freshness = meta.get("freshness")
+    custom = [
+        ("archetype", product.archetype),
+        ("latestVersion", product.latest_version),
+        ("deprecationDate", product.deprecation_date),
+        ("relation", product.relation),
+        ("dbtRef", product.ref),
+        ("dbtUniqueId", unique_id),
+        ("contractEnforced", product.contract_enforced),
+        ("definedIn", _defined_in(domain, node)),
+    ]
+    model_rules = [
+        _clean(_quality(manifest, node, test))
+        for test in tests
+        if str(test.get("column_name") or "").lower() not in columns
+    ]
+    rules = [*model_rules, *(rule for p in properties for rule in p.get("quality", []))]
+    schema_object = {
+        "name": product.name,
+        "physicalName": str(node["alias"]),
+        "logicalType": "object",
+        "physicalType": "view" if materialized == "view" else "table",
+        "businessName": _title(product.name),
+        "description": product.description or None,
+        "deprecated": True if deprecated else None,
+        "tags": node_tags,
+        "properties": properties,
+        "quality": model_rules,
+    }
+    document = {
+        "apiVersion": API_VERSION,
+        "kind": "DataContract",
+        "id": _product_id(domain, product.name, product.version),
+        "name": product.name,
+        "version": _contract_version(product.version),
+        "status": "deprecated" if deprecated else "active",
+        "domain": domain,
+        "dataProduct": product.name,
+        "description": _clean(
+            {
+                "purpose": product.description or None,
+                "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
+                "limitations": _limitations(product, hashed, product.latest_version),
+            }
+        ),
+        "tags": list(dict.fromkeys(["data-product", *archetype, *node_tags])),
+        "servers": [
+            {
+                "server": "mesh",
+                "type": "duckdb",
+                "database": f"warehouse/published/{domain}/current/{node['database']}.duckdb",
+                "schema": str(node["schema"]),
+                "description": "The domain's published DuckDB file, attached under its name.",
+            },
+            {
+                "server": "parquet",
+                "type": "local",
+                "path": f"./{parquet_name(product.name, product.version)}",
+                "format": "parquet",
+                "description": "The Parquet output port, in the folder of this contract.",
+            },
+        ],
+        "schema": [_clean(schema_object)],
+        "team": _team(node, manifest.get("groups", {}), product),
+        "support": _support(product),
+        "roles": [
+            {
+                "role": "mesh-reader",
+                "access": "read",
+                "description": "Every domain and analyst of the shop reads published products "
+                "read-only: through cross-domain refs, `mesh query` or the Parquet port.",
+            }
+        ],
+        "slaProperties": _sla(freshness if isinstance(freshness, dict) else None),
+        "customProperties": [
+            {"property": key, "value": value} for key, value in custom if value is not None
+        ],
+        "contractCreatedTs": published_at,
+    }
+    return _clean(document)
+
+
+def _defined_in(domain: str, node: Node) -> str | None:
+    """The dbt properties file that defines the product, relative to the mesh root."""
+    patch = node.get("patch_path")
+    path = patch.split("://", 1)[-1] if patch else node.get("original_file_path")
+    return f"domains/{domain}/{path}" if path else None
+
+
+# The descriptor -------------------------------------------------------------------------------
+
+
+def descriptor(
+    domain: str,
+    manifest: dict[str, Any],
+    unique_id: str,
+    *,
+    consumes: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The data product descriptor of one public product version.
+
+    Its input ports are the upstream product versions the model reads, found in the manifest;
+    `consumes` (each with domain, product and version) replaces them when given.
+    """
+    _, product = _product(domain, manifest, unique_id)
+    if consumes is None:
+        inputs = input_ports(domain, manifest, unique_id)
+    else:
+        inputs = [
+            {"id": _product_id(c["domain"], c["product"], c.get("version")), **c} for c in consumes
+        ]
+    return {
+        "id": _product_id(domain, product.name, product.version),
+        "name": product.name,
+        "title": _title(product.name),
+        "description": product.description,
+        "owner": product.owner,
+        "domain": domain,
+        "archetype": product.archetype,
+        "version": product.version,
+        "latest_version": product.latest_version,
+        "deprecation_date": product.deprecation_date,
+        "status": "deprecated" if product.deprecation_date else "active",
+        "inputPorts": inputs,
+        "outputPorts": [
+            {"type": "duckdb", "relation": product.relation, "ref": product.ref},
+            {"type": "parquet", "path": parquet_name(product.name, product.version)},
+        ],
+        "contract": {"standard": "ODCS", "apiVersion": API_VERSION, "path": CONTRACT},
+    }
+
+
+# Validation and output ------------------------------------------------------------------------
+
+
+def _is_date_time(value: object) -> bool:
+    """An RFC 3339 date-time: a date, a time and an offset (checked here so that validation
+    does not depend on jsonschema's optional format packages)."""
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    return len(value) > 10 and value[10] in "Tt " and parsed.tzinfo is not None
+
+
+@cache
+def _validator() -> Any:
+    text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    Draft201909Validator.check_schema(schema)
+    formats = FormatChecker()
+    formats.checks("date-time", raises=ValueError)(_is_date_time)
+    return Draft201909Validator(schema, format_checker=formats)
+
+
+def _message(error: ValidationError) -> str:
+    message = f"{error.json_path}: {error.message}"
+    if error.context:
+        cause = best_match(error.context)
+        message += f" ({cause.json_path}: {cause.message})"
+    return message
+
+
+def validate(document: dict[str, Any]) -> list[str]:
+    """Errors of the document against the packaged ODCS JSON schema; empty when it is valid."""
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
+    return [_message(error) for error in errors]
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
