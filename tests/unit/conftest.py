@@ -60,6 +60,20 @@ def add_domain(
     return path
 
 
+def full_record(domain: str, publish_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A publish record with `fields`, and every required field a real publish writes."""
+    return {
+        "domain": domain,
+        "publish_id": publish_id,
+        "published_at": "2026-06-30T23:00:00+00:00",
+        "run_id": publish_id,
+        "git_commit": None,
+        "upstreams": {},
+        "dbt_results": {},
+        **fields,
+    }
+
+
 def publish_database(
     mesh: Mesh,
     domain: str,
@@ -79,7 +93,7 @@ def publish_database(
     if manifest is not None:
         (folder / "manifest.json").write_text(json.dumps(manifest))
     if record is not None:
-        (folder / "publish.json").write_text(json.dumps(record))
+        (folder / "publish.json").write_text(json.dumps(full_record(domain, publish_id, record)))
     current = mesh.published_dir(domain)
     if current.is_symlink():
         current.unlink()

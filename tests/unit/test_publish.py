@@ -87,15 +87,16 @@ def test_publish_json_records_the_publish(fake_mesh: Mesh) -> None:
     record = publish_run(fake_mesh, 1)
 
     written = read_record(fake_mesh, "orders")
+    assert written is not None
 
     assert written is not None
-    assert written["domain"] == "orders"
-    assert written["publish_id"] == record.publish_id
-    assert written["run_id"] == "run-1"
-    assert written["upstreams"] == UPSTREAMS
-    assert written["dbt_results"] == RESULTS
-    assert written["git_commit"] == record.git_commit
-    assert written["published_at"] == record.published_at
+    assert written.domain == "orders"
+    assert written.publish_id == record.publish_id
+    assert written.run_id == "run-1"
+    assert written.upstreams == UPSTREAMS
+    assert written.dbt_results == RESULTS
+    assert written.git_commit == record.git_commit
+    assert written.published_at == record.published_at
     assert record.published_at.endswith("+00:00")
 
 

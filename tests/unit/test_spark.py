@@ -11,6 +11,7 @@ import pytest
 from mesh.engines import spark
 from mesh.engines.spark import java
 from mesh.workspace import Mesh
+from tests.unit.conftest import full_record
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_views_are_published_for_public_models_only() -> None:
 def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None:
     folder = mesh.published / domain / publish_id
     folder.mkdir(parents=True)
-    (folder / "publish.json").write_text(json.dumps({"publish_id": publish_id, **record}))
+    (folder / "publish.json").write_text(json.dumps(full_record(domain, publish_id, record)))
 
 
 def test_kept_versions_include_those_consumers_read(tmp_path: Path) -> None:

@@ -39,7 +39,15 @@ from mesh.discovery import lineage as lineage_module
 from mesh.discovery.domains import Domain, discover
 from mesh.discovery.manifest import pii_columns
 from mesh.discovery.products import Product, products_of
-from mesh.discovery.registry import CONTRACT, DESCRIPTOR, RECORD, parquet_name, port_folder
+from mesh.discovery.registry import (
+    CONTRACT,
+    DESCRIPTOR,
+    RECORD,
+    ProductStats,
+    PublishRecord,
+    parquet_name,
+    port_folder,
+)
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
 
@@ -193,7 +201,7 @@ class _Published:
     domain: str
     folder: Path
     manifest: dict[str, Any]
-    record: dict[str, Any]
+    record: PublishRecord
     run_results: dict[str, Any] | None
 
 
@@ -211,15 +219,13 @@ def _read_published(mesh: Mesh, domain: str) -> _Published | None:
         return None
     folder = link.resolve()
     manifest = _read_json(folder / "manifest.json")
+    try:
+        record = PublishRecord.model_validate_json((folder / RECORD).read_bytes())
+    except (OSError, ValueError):
+        return None
     if manifest is None:
         return None
-    return _Published(
-        domain,
-        folder,
-        manifest,
-        _read_json(folder / RECORD) or {},
-        _read_json(folder / RUN_RESULTS),
-    )
+    return _Published(domain, folder, manifest, record, _read_json(folder / RUN_RESULTS))
 
 
 def _unique_id(domain: str, name: str, version: str | None) -> str:
@@ -390,7 +396,7 @@ def _copy_port_file(files: dict[str, Path], source: Path, name: str) -> Link | N
 def _version_page(
     published: _Published,
     product: Product,
-    stats: Mapping[tuple[str, str | None], Mapping[str, Any]],
+    stats: Mapping[tuple[str, str | None], ProductStats],
     pii: set[str],
     consumers: Sequence[lineage_module.Edge],
     published_domains: Mapping[str, _Published],
@@ -474,7 +480,7 @@ def _version_page(
         )
         if applies
     )
-    stat = stats.get((product.name, version), {})
+    stat = stats.get((product.name, version))
     return VersionPage(
         version=version,
         label=label,
@@ -495,8 +501,8 @@ def _version_page(
             )
             for column in product.columns
         ),
-        rows=stat.get("rows"),
-        checksum=stat.get("checksum"),
+        rows=stat.rows if stat else None,
+        checksum=stat.checksum if stat else None,
         contract=contract,
         contract_text=contract_text,
         parquet=parquet,
@@ -515,16 +521,16 @@ def _last_publish(published: _Published) -> LastPublish:
         resource_type = str(result.get("unique_id", "")).split(".", 1)[0]
         counts[(resource_type, str(result.get("status")))] += 1
     return LastPublish(
-        publish_id=record.get("publish_id") or published.folder.name,
-        published_at=record.get("published_at"),
-        git_commit=record.get("git_commit"),
-        dbt_results={str(k): int(v) for k, v in (record.get("dbt_results") or {}).items()},
+        publish_id=record.publish_id,
+        published_at=record.published_at,
+        git_commit=record.git_commit,
+        dbt_results=dict(record.dbt_results),
         run_results=tuple(
             (resource_type, status, count)
             for (resource_type, status), count in sorted(counts.items())
         ),
         has_run_results=published.run_results is not None,
-        upstreams={str(k): str(v) for k, v in (record.get("upstreams") or {}).items()},
+        upstreams=dict(record.upstreams),
     )
 
 
@@ -549,7 +555,7 @@ def _collect(mesh: Mesh, now: datetime) -> _Site:
 
     versions_of: dict[tuple[str, str], list[Product]] = defaultdict(list)
     for name, pub in published.items():
-        for product in products_of(name, pub.manifest, pub.record.get("published_at")):
+        for product in products_of(name, pub.manifest, pub.record.published_at):
             versions_of[(name, product.name)].append(product)
     known = set(versions_of)
 
@@ -562,14 +568,7 @@ def _collect(mesh: Mesh, now: datetime) -> _Site:
     pages: list[ProductPage] = []
     for (domain, name), versions in sorted(versions_of.items()):
         pub = published[domain]
-        stats = {
-            (
-                str(item.get("name")),
-                None if item.get("version") is None else str(item["version"]),
-            ): item
-            for item in pub.record.get("products", [])
-            if isinstance(item, dict)
-        }
+        stats = {(item.name, item.version): item for item in pub.record.products}
         pii = pii_columns(pub.manifest)
         version_pages = [
             _version_page(
@@ -609,7 +608,7 @@ def _collect(mesh: Mesh, now: datetime) -> _Site:
                 description=latest_product.description,
                 latest=latest,
                 versions=tuple(version_pages),
-                freshness=freshness(latest_product.freshness, pub.record.get("published_at"), now),
+                freshness=freshness(latest_product.freshness, pub.record.published_at, now),
                 publish=_last_publish(pub),
                 search_text=_search_text(domain, name, versions),
             )

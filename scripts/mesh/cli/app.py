@@ -375,17 +375,18 @@ def history(
     current = registry.current_publish_id(mesh, domain)
     rows = []
     for publish_id in reversed(registry.publish_ids(mesh, domain)):
-        record = registry.read_record(mesh, domain, publish_id) or {}
+        record = registry.read_record(mesh, domain, publish_id)
+        if record is None:
+            continue
         products = ", ".join(
-            f"{p['name']} v{p['version']} ({p['rows']:,} rows, {p['checksum'][:8]})"
-            for p in record.get("products", [])
+            f"{p.name} v{p.version} ({p.rows:,} rows, {p.checksum[:8]})" for p in record.products
         )
         rows.append(
             (
                 "*" if publish_id == current else "",
                 publish_id,
-                record.get("published_at", ""),
-                (record.get("git_commit") or "")[:10],
+                record.published_at,
+                (record.git_commit or "")[:10],
                 products,
             )
         )
@@ -401,9 +402,7 @@ def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back
     select(discover(mesh), [domain])
     with domain_lock(mesh.locks, domain, timeout=0):
         record = publish_module.rollback(mesh, domain)
-    out.print(
-        f"{domain} rolled back to {record['publish_id']}, published {record['published_at']}."
-    )
+    out.print(f"{domain} rolled back to {record.publish_id}, published {record.published_at}.")
 
 
 @app.command()

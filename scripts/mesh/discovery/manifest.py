@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Read(BaseModel):
@@ -80,7 +80,7 @@ class DependsOn(_Read):
 class TestMetadata(_Read):
     name: str = ""
     namespace: str | None = None
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    arguments: dict[str, Any] = Field(default_factory=dict, alias="kwargs")
 
 
 class Ref(_Read):
@@ -248,6 +248,17 @@ class Manifest(_Read):
     unit_tests: dict[str, UnitTest] = Field(default_factory=dict)
     child_map: dict[str, list[str]] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ids_from_keys(cls, data: Any) -> Any:
+        """Each entry's unique id is its key (dbt writes both; hand-made manifests may not)."""
+        if isinstance(data, dict):
+            for part in ("nodes", "sources", "groups", "unit_tests"):
+                entries = data.get(part)
+                if isinstance(entries, dict):
+                    data = {**data, part: {k: _with_id(k, v) for k, v in entries.items()}}
+        return data
+
     def models(self, package: str | None = None) -> list[Node]:
         """The models (of `package`, when given), ordered by unique id."""
         return [
@@ -315,3 +326,7 @@ def is_pii(column: dict[str, Any]) -> bool:
 
 def pii_columns(manifest: dict[str, Any]) -> set[str]:
     return parse(manifest).pii_columns()
+
+
+def _with_id(key: str, entry: Any) -> Any:
+    return {"unique_id": key, **entry} if isinstance(entry, dict) else entry

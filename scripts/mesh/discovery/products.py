@@ -115,10 +115,10 @@ def list_products(mesh: Mesh) -> list[Product]:
         manifest_path = mesh.published_manifest(name)
         if not manifest_path.exists():
             continue
-        record = read_record(mesh, name) or {}
+        record = read_record(mesh, name)
         folder = mesh.published_dir(name).resolve()
         for product in products_of(
-            name, json.loads(manifest_path.read_text()), record.get("published_at")
+            name, json.loads(manifest_path.read_text()), record.published_at if record else None
         ):
             port = folder / port_folder(product.name, product.version)
             parquet = port / parquet_name(product.name, product.version)

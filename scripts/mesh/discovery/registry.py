@@ -7,9 +7,10 @@ published/<domain>/history.jsonl               publishes and rollbacks, one JSON
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from mesh.workspace import Mesh
 
@@ -18,6 +19,66 @@ HISTORY = "history.jsonl"
 PORTS = "products"
 CONTRACT = "contract.odcs.yaml"
 DESCRIPTOR = "descriptor.json"
+
+
+class ProductStats(BaseModel):
+    """What a publish contains of one product version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str | None
+    relation: str
+    rows: int
+    checksum: str
+
+
+class PublishRecord(BaseModel):
+    """`publish.json`: what one publish of a domain is, and what it was built from."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    domain: str
+    publish_id: str
+    published_at: str
+    run_id: str
+    git_commit: str | None
+    upstreams: dict[str, str]
+    dbt_results: dict[str, int]
+    products: list[ProductStats] = Field(default_factory=list)
+    output_ports: dict[str, str] = Field(default_factory=dict)
+    # What the build depended on: the next build is skipped while it is the same.
+    fingerprint: str | None = None
+    code_fingerprint: str | None = None
+    # Incremental models whose tables the next build may continue from.
+    incremental_models: list[str] = Field(default_factory=list)
+    # What the dbt build cost its worker: seconds, CPU seconds, peak memory (runner.workers).
+    usage: dict[str, Any] | None = None
+    # The landing files the build read (path -> "size mtime"): the next build continues
+    # incrementally only if they are all still there, unchanged.
+    landing: dict[str, str] = Field(default_factory=dict)
+    # The engine, and on one whose publishes are views over a version schema (Spark): the
+    # schema holding this publish's tables, and each upstream's schema it read.
+    engine: str = "duckdb"
+    schema_: str | None = Field(default=None, alias="schema")
+    upstream_schemas: dict[str, str] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+class HistoryEvent(BaseModel):
+    """One line of `history.jsonl`: a publish, or a rollback `from` another publish."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    event: Literal["publish", "rollback"]
+    publish_id: str
+    at: str
+    rolled_back_from: str | None = Field(default=None, alias="from")
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
 def port_folder(name: str, version: str | None) -> Path:
@@ -53,16 +114,20 @@ def publish_ids(mesh: Mesh, domain: str) -> list[str]:
     )
 
 
-def read_record(mesh: Mesh, domain: str, publish_id: str | None = None) -> dict[str, Any] | None:
+def read_record(mesh: Mesh, domain: str, publish_id: str | None = None) -> PublishRecord | None:
     """The record of one publish of `domain`, the current one by default."""
     folder = (domain_dir(mesh, domain) / publish_id) if publish_id else mesh.published_dir(domain)
     path = folder / RECORD
-    return json.loads(path.read_text()) if path.exists() else None
+    return PublishRecord.model_validate_json(path.read_bytes()) if path.exists() else None
 
 
-def history(mesh: Mesh, domain: str) -> list[dict[str, Any]]:
+def history(mesh: Mesh, domain: str) -> list[HistoryEvent]:
     """Every publish and rollback of `domain`, oldest first."""
     path = domain_dir(mesh, domain) / HISTORY
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [
+        HistoryEvent.model_validate_json(line)
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]

@@ -28,7 +28,7 @@ from mesh.data import freshness, landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
-from mesh.discovery.registry import domain_dir, read_record
+from mesh.discovery.registry import PublishRecord, domain_dir, read_record
 from mesh.errors import (
     MeshError,
     MissingLandingDataError,
@@ -340,22 +340,20 @@ class _Scheduler:
         landing_read = landing_state(self.mesh, domain)
         print_ = fingerprint(code, landing_read, reading)
         current = read_record(self.mesh, name)
-        if not self.full and current and current.get("fingerprint") == print_:
+        if not self.full and current and current.fingerprint == print_:
             locks.close()
             self._finish(
                 DomainResult(
                     name,
                     "unchanged",
                     time.perf_counter() - started,
-                    publish_id=current["publish_id"],
+                    publish_id=current.publish_id,
                     reason="code, landing data and upstreams as at its last publish",
                 )
             )
             return
         # Exports the current publish read passed the same contracts if the code is the same.
-        passed = (
-            current.get("landing") if current and current.get("code_fingerprint") == code else None
-        )
+        passed = current.landing if current and current.code_fingerprint == code else None
         problems = landing.check(self.mesh, domain, passed=passed)
         if problems:
             locks.close()
@@ -375,7 +373,7 @@ class _Scheduler:
         staging_made.append(staging)
         staging.mkdir(parents=True)
         loaded_through = None
-        if not self.full and current and current.get("code_fingerprint") == code:
+        if not self.full and current and current.code_fingerprint == code:
             loaded_through = self._continue_incremental(
                 name, current, staging, landing_read, reading
             )
@@ -399,7 +397,7 @@ class _Scheduler:
     def _continue_incremental(
         self,
         name: str,
-        current: dict[str, Any],
+        current: PublishRecord,
         staging: Path,
         landing: dict[str, str],
         upstreams: dict[str, str],
@@ -409,42 +407,41 @@ class _Scheduler:
         (MESH_LOADED_THROUGH, see shared_macros.only_new_exports). Only while the code is
         the one that built the publish and the exports it read are all still there,
         unchanged: otherwise every model is built again from all the landing data."""
-        models = current.get("incremental_models") or []
+        models = current.incremental_models
         if not models:
             return None
-        if not only_appended(current.get("landing") or {}, landing):
+        if not only_appended(current.landing, landing):
             self.reporter.notice(
                 name,
                 f"{name}: landing exports were replaced or removed since publish "
-                f"{current['publish_id']}: every model is rebuilt from all of them",
+                f"{current.publish_id}: every model is rebuilt from all of them",
             )
             return None
-        if (current.get("upstreams") or {}) != upstreams:
+        if current.upstreams != upstreams:
             # Rows computed from an upstream's earlier publish may no longer be what it
             # says now; recomputing only the keys new exports touched would keep them.
             self.reporter.notice(
                 name,
                 f"{name}: an upstream published a new version since publish "
-                f"{current['publish_id']}: every model is rebuilt",
+                f"{current.publish_id}: every model is rebuilt",
             )
             return None
-        published = domain_dir(self.mesh, name) / current["publish_id"] / f"{name}.duckdb"
+        published = domain_dir(self.mesh, name) / current.publish_id / f"{name}.duckdb"
         copy = staging / published.name
         shutil.copyfile(published, copy)
         loaded_through = newest_export_loaded(copy, models)
-        new_files = [self.mesh.root / path for path in landing if path not in current["landing"]]
+        new_files = [self.mesh.root / path for path in landing if path not in current.landing]
         if loaded_through is None or not all_exported_after(new_files, loaded_through):
             copy.unlink()
             self.reporter.notice(
                 name,
-                f"{name}: a new export is not newer than what publish {current['publish_id']} "
+                f"{name}: a new export is not newer than what publish {current.publish_id} "
                 "loaded, or has rows without exported_at: every model is rebuilt",
             )
             return None
         self.reporter.notice(
             name,
-            f"{name}: incremental: {', '.join(models)} continue from "
-            f"publish {current['publish_id']}",
+            f"{name}: incremental: {', '.join(models)} continue from publish {current.publish_id}",
         )
         return loaded_through
 

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,9 @@ from mesh.discovery.products import products_of
 from mesh.discovery.registry import (
     HISTORY,
     RECORD,
+    HistoryEvent,
+    ProductStats,
+    PublishRecord,
     current_publish_id,
     domain_dir,
     publish_ids,
@@ -40,44 +42,6 @@ from mesh.ids import new_id, now
 from mesh.workspace import Mesh
 
 KEEP_PUBLISHES = 5
-
-
-@dataclass(frozen=True)
-class ProductStats:
-    """What a publish contains of one product version."""
-
-    name: str
-    version: str | None
-    relation: str
-    rows: int
-    checksum: str
-
-
-@dataclass(frozen=True)
-class PublishRecord:
-    domain: str
-    publish_id: str
-    published_at: str
-    run_id: str
-    git_commit: str | None
-    upstreams: dict[str, str]
-    dbt_results: dict[str, int]
-    products: list[ProductStats]
-    output_ports: dict[str, str]
-    fingerprint: str | None = None
-    code_fingerprint: str | None = None
-    # Incremental models whose tables the next build may continue from.
-    incremental_models: list[str] = field(default_factory=list)
-    # What the dbt build cost its worker: seconds, CPU seconds, peak memory (see dbt_runner).
-    usage: dict[str, Any] | None = None
-    # The landing files the build read (path -> "size mtime"): the next build continues
-    # incrementally only if they are all still there, unchanged.
-    landing: dict[str, str] = field(default_factory=dict)
-    # On an engine other than DuckDB (spark.py): the engine, the schema holding this
-    # publish's tables (its published views read them), and each upstream's schema it read.
-    engine: str = "duckdb"
-    schema: str | None = None
-    upstream_schemas: dict[str, str] = field(default_factory=dict)
 
 
 def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
@@ -113,11 +77,11 @@ def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list
             ).fetchone() or (0, "0")
             stats.append(
                 ProductStats(
-                    product.name,
-                    product.version,
-                    product.relation,
-                    rows,
-                    f"{int(checksum) % (1 << 64):016x}",
+                    name=product.name,
+                    version=product.version,
+                    relation=product.relation,
+                    rows=rows,
+                    checksum=f"{int(checksum) % (1 << 64):016x}",
                 )
             )
     finally:
@@ -125,9 +89,9 @@ def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list
     return stats
 
 
-def _append_history(mesh: Mesh, domain: str, event: dict[str, Any]) -> None:
+def _append_history(mesh: Mesh, domain: str, event: HistoryEvent) -> None:
     with (domain_dir(mesh, domain) / HISTORY).open("a") as handle:
-        handle.write(json.dumps(event) + "\n")
+        handle.write(event.to_json() + "\n")
 
 
 def _point_current(folder: Path, publish_id: str) -> None:
@@ -206,14 +170,14 @@ def start_publish(mesh: Mesh, domain: str, publish_id: str) -> Path:
 def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
     """Write the record into the gathered folder, rename it into place and make it current,
     then note it in the history and prune old publishes."""
-    (partial / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
+    (partial / RECORD).write_text(record.to_json())
     folder = partial.parent
     partial.replace(folder / record.publish_id)
     _point_current(folder, record.publish_id)
     _append_history(
         mesh,
         record.domain,
-        {"event": "publish", "publish_id": record.publish_id, "at": record.published_at},
+        HistoryEvent(event="publish", publish_id=record.publish_id, at=record.published_at),
     )
     _prune(mesh, record.domain, keep=KEEP_PUBLISHES)
 
@@ -226,7 +190,7 @@ def _prune(mesh: Mesh, domain: str, keep: int) -> None:
             shutil.rmtree(domain_dir(mesh, domain) / old, ignore_errors=True)
 
 
-def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
+def rollback(mesh: Mesh, domain: str) -> PublishRecord:
     """Make the publish before the current one current again; returns its record."""
     current = current_publish_id(mesh, domain)
     if current is None:
@@ -240,7 +204,9 @@ def rollback(mesh: Mesh, domain: str) -> dict[str, Any]:
     target = earlier[-1]
     _point_current(domain_dir(mesh, domain), target)
     _append_history(
-        mesh, domain, {"event": "rollback", "publish_id": target, "from": current, "at": now()}
+        mesh,
+        domain,
+        HistoryEvent(event="rollback", publish_id=target, at=now(), rolled_back_from=current),
     )
     record = read_record(mesh, domain, target)
     assert record is not None

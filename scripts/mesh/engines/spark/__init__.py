@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import wait
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ import duckdb
 from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery.domains import Domain
-from mesh.discovery.registry import RECORD, domain_dir, publish_ids, read_record
+from mesh.discovery.registry import RECORD, PublishRecord, domain_dir, publish_ids, read_record
 from mesh.engines.duckdb.query import QueryResult
 from mesh.engines.spark import java
 from mesh.errors import MeshError, QueryError, QueryRefusedError
@@ -60,7 +60,6 @@ from mesh.pipeline.build import (
 from mesh.pipeline.fingerprint import code_fingerprint, fingerprint, toolchain
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.publish import (
-    PublishRecord,
     cleanup,
     finish_publish,
     git_commit,
@@ -126,12 +125,12 @@ def kept_versions(mesh: Mesh, domain: str, domains: list[str]) -> list[str]:
     publish of any other domain (whose views may read an upstream's version)."""
     kept = set()
     for publish_id in publish_ids(mesh, domain):
-        record = read_record(mesh, domain, publish_id) or {}
-        if record.get("schema"):
-            kept.add(str(record["schema"]))
+        record = read_record(mesh, domain, publish_id)
+        if record and record.schema_:
+            kept.add(record.schema_)
     for other in domains:
-        record = read_record(mesh, other) or {}
-        read = (record.get("upstream_schemas") or {}).get(domain)
+        other_record = read_record(mesh, other)
+        read = other_record.upstream_schemas.get(domain) if other_record else None
         if read:
             kept.add(str(read))
     return sorted(kept)
@@ -242,8 +241,8 @@ class _SparkBuild:
                     f"{name} consumes {upstream}, which has no published version on Spark; "
                     f"run `mesh build --target spark {upstream}` first."
                 )
-            reading[upstream] = published["publish_id"]
-            schemas[upstream] = published["schema"]
+            reading[upstream] = published.publish_id
+            schemas[upstream] = published.schema_ or ""
         code = hashlib.sha256(
             f"{code_fingerprint(self.mesh, domain)}\n{toolchain(TOOLCHAIN)}".encode()
         )
@@ -251,20 +250,16 @@ class _SparkBuild:
         landing_read = landing_state(self.mesh, domain)
         print_ = fingerprint(code_print, landing_read, reading)
         current = read_record(self.mesh, name)
-        if not self.full and current and current.get("fingerprint") == print_:
+        if not self.full and current and current.fingerprint == print_:
             return DomainResult(
                 name,
                 "unchanged",
                 time.perf_counter() - started,
-                publish_id=current["publish_id"],
+                publish_id=current.publish_id,
                 reason="code, landing data and upstreams as at its last publish",
             )
         # Exports the current publish read passed the same contracts if the code is the same.
-        passed = (
-            current.get("landing")
-            if current and current.get("code_fingerprint") == code_print
-            else None
-        )
+        passed = current.landing if current and current.code_fingerprint == code_print else None
         problems = landing.check(self.mesh, domain, passed=passed)
         if problems:
             return _failed(
@@ -337,7 +332,7 @@ class _SparkBuild:
             usage=asdict(outcome.usage) if outcome.usage else None,
             landing=landing_read,
             engine=SPARK,
-            schema=schema,
+            schema_=schema,
             upstream_schemas=schemas,
         )
         # The manifest first: consumers' builds read the new version from here on. Then the
@@ -379,8 +374,7 @@ class _SparkBuild:
         were not switched), by clearing the fingerprint in the publish's record."""
         path = domain_dir(self.mesh, record.domain) / record.publish_id / RECORD
         partial = path.with_name(f".{RECORD}.partial")
-        forgotten = replace(record, fingerprint=None)
-        partial.write_text(json.dumps(asdict(forgotten), indent=2) + "\n")
+        partial.write_text(record.model_copy(update={"fingerprint": None}).to_json())
         partial.replace(path)
 
     def _expectations(
