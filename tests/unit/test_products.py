@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mesh.discovery.manifest import parse
 from mesh.discovery.products import list_products, products_of
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, publish_database
@@ -75,7 +76,7 @@ MANIFEST: dict[str, Any] = {
 
 
 def test_one_product_per_public_version_of_this_domain() -> None:
-    found = products_of("orders", MANIFEST, published_at="2026-06-30T23:00:00+00:00")
+    found = products_of("orders", parse(MANIFEST), published_at="2026-06-30T23:00:00+00:00")
 
     assert [(p.domain, p.name, p.version) for p in found] == [
         ("orders", "orders", "1"),
@@ -87,7 +88,7 @@ def test_one_product_per_public_version_of_this_domain() -> None:
 
 
 def test_owner_comes_from_meta_before_the_group() -> None:
-    v1, v2 = products_of("orders", MANIFEST, published_at=None)
+    v1, v2 = products_of("orders", parse(MANIFEST), published_at=None)
 
     assert v1.owner == "legacy-team@shop.example"
     assert v2.owner == "checkout-team@shop.example"
@@ -97,7 +98,7 @@ def test_group_owner_without_email_is_named() -> None:
     manifest = copy.deepcopy(MANIFEST)
     manifest["groups"]["group.orders.orders"]["owner"] = {"name": "Checkout Team"}
 
-    _, v2 = products_of("orders", manifest, published_at=None)
+    _, v2 = products_of("orders", parse(manifest), published_at=None)
 
     assert v2.owner == "Checkout Team"
 
@@ -105,7 +106,7 @@ def test_group_owner_without_email_is_named() -> None:
 def test_no_meta_owner_and_no_group_means_no_owner() -> None:
     manifest = {"nodes": {"model.orders.x": model("orders", "x", group=None)}}
 
-    (product,) = products_of("orders", manifest, published_at=None)
+    (product,) = products_of("orders", parse(manifest), published_at=None)
 
     assert product.owner is None
     assert product.version is None
@@ -113,14 +114,14 @@ def test_no_meta_owner_and_no_group_means_no_owner() -> None:
 
 
 def test_deprecation_date_is_the_day_only() -> None:
-    v1, v2 = products_of("orders", MANIFEST, published_at=None)
+    v1, v2 = products_of("orders", parse(MANIFEST), published_at=None)
 
     assert v1.deprecation_date == "2026-12-31"
     assert v2.deprecation_date is None
 
 
 def test_columns_descriptions_and_governance_metadata() -> None:
-    v1, v2 = products_of("orders", MANIFEST, published_at=None)
+    v1, v2 = products_of("orders", parse(MANIFEST), published_at=None)
 
     assert [(c.name, c.data_type, c.description) for c in v2.columns] == [
         ("order_id", "integer", "Key."),
@@ -138,13 +139,13 @@ def test_columns_descriptions_and_governance_metadata() -> None:
 
 
 def test_ref_names_domain_model_and_version() -> None:
-    v1, _ = products_of("orders", MANIFEST, published_at=None)
+    v1, _ = products_of("orders", parse(MANIFEST), published_at=None)
 
     assert v1.ref == "ref('orders', 'orders', v=1)"
 
 
 def test_another_package_sees_only_its_own_models() -> None:
-    found = products_of("customers", MANIFEST, published_at=None)
+    found = products_of("customers", parse(MANIFEST), published_at=None)
 
     assert [(p.name, p.version, p.relation) for p in found] == [
         ("customers", "1", "customers.main.customers_v1")
@@ -185,6 +186,6 @@ def test_versions_are_listed_in_numeric_order() -> None:
         }
     }
 
-    found = products_of("orders", manifest, published_at=None)
+    found = products_of("orders", parse(manifest), published_at=None)
 
     assert [p.version for p in found] == ["1", "2", "10"]

@@ -37,6 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from mesh.discovery import graph
 from mesh.discovery import lineage as lineage_module
 from mesh.discovery.domains import Domain, discover
+from mesh.discovery.manifest import parse as parse_manifest
 from mesh.discovery.manifest import pii_columns
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import (
@@ -555,7 +556,7 @@ def _collect(mesh: Mesh, now: datetime) -> _Site:
 
     versions_of: dict[tuple[str, str], list[Product]] = defaultdict(list)
     for name, pub in published.items():
-        for product in products_of(name, pub.manifest, pub.record.published_at):
+        for product in products_of(name, parse_manifest(pub.manifest), pub.record.published_at):
             versions_of[(name, product.name)].append(product)
     known = set(versions_of)
 

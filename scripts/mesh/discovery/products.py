@@ -5,12 +5,13 @@ Read from each domain's published manifest, so the list shows what consumers can
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel
 
+from mesh.discovery import manifest
 from mesh.discovery.domains import discover
+from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import CONTRACT, parquet_name, port_folder, read_record
 from mesh.workspace import Mesh
 
@@ -44,60 +45,33 @@ class Product(BaseModel):
         return f"ref('{self.domain}', '{self.name}'{version})"
 
 
-def _owner(node: dict[str, Any], groups: dict[str, Any]) -> str | None:
-    meta = node.get("config", {}).get("meta") or node.get("meta") or {}
-    if meta.get("owner"):
-        return str(meta["owner"])
-    group = groups.get(f"group.{node['package_name']}.{node.get('group')}")
-    if group:
-        owner = group.get("owner") or {}
-        return owner.get("email") or owner.get("name")
-    return None
-
-
-def _relation(node: dict[str, Any]) -> str:
-    return ".".join(str(part) for part in (node["database"], node["schema"], node["alias"]))
-
-
-def products_of(domain: str, manifest: dict[str, Any], published_at: str | None) -> list[Product]:
-    groups = manifest.get("groups", {})
-    found = []
-    for node in manifest.get("nodes", {}).values():
-        if (
-            node.get("resource_type") != "model"
-            or node.get("package_name") != domain
-            or node.get("access") != "public"
-        ):
-            continue
-        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
-        version = node.get("version")
-        latest = node.get("latest_version")
-        found.append(
-            Product(
-                domain=domain,
-                name=node["name"],
-                version=None if version is None else str(version),
-                latest_version=None if latest is None else str(latest),
-                relation=_relation(node),
-                description=(node.get("description") or "").strip(),
-                owner=_owner(node, groups),
-                archetype=meta.get("archetype"),
-                freshness=meta.get("freshness"),
-                contract_enforced=bool(node.get("contract", {}).get("enforced")),
-                deprecation_date=(
-                    str(node["deprecation_date"])[:10] if node.get("deprecation_date") else None
-                ),
-                published_at=published_at,
-                columns=[
-                    Column(
-                        name=column["name"],
-                        data_type=column.get("data_type"),
-                        description=(column.get("description") or "").strip(),
-                    )
-                    for column in node.get("columns", {}).values()
-                ],
-            )
+def products_of(domain: str, manifest: Manifest, published_at: str | None) -> list[Product]:
+    """The domain's public model versions, in name and version order."""
+    found = [
+        Product(
+            domain=domain,
+            name=node.name,
+            version=node.version,
+            latest_version=node.latest_version,
+            relation=node.relation,
+            description=node.description.strip(),
+            owner=manifest.owner(node),
+            archetype=node.meta.get("archetype"),
+            freshness=node.meta.get("freshness"),
+            contract_enforced=node.contract_enforced,
+            deprecation_date=node.deprecation_date[:10] if node.deprecation_date else None,
+            published_at=published_at,
+            columns=[
+                Column(
+                    name=column.name,
+                    data_type=column.data_type,
+                    description=column.description.strip(),
+                )
+                for column in node.columns.values()
+            ],
         )
+        for node in manifest.public_models(domain)
+    ]
     return sorted(found, key=lambda p: (p.name, _version_key(p.version)))
 
 
@@ -117,9 +91,8 @@ def list_products(mesh: Mesh) -> list[Product]:
             continue
         record = read_record(mesh, name)
         folder = mesh.published_dir(name).resolve()
-        for product in products_of(
-            name, json.loads(manifest_path.read_text()), record.published_at if record else None
-        ):
+        published_at = record.published_at if record else None
+        for product in products_of(name, manifest.load(manifest_path), published_at):
             port = folder / port_folder(product.name, product.version)
             parquet = port / parquet_name(product.name, product.version)
             product.parquet = str(parquet) if parquet.exists() else None

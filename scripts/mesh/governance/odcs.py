@@ -33,6 +33,7 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore
     best_match,
 )
 
+from mesh.discovery.manifest import parse as parse_manifest
 from mesh.discovery.manifest import pii_columns, primary_key
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, parquet_name
@@ -96,7 +97,7 @@ def _product(domain: str, manifest: dict[str, Any], unique_id: str) -> tuple[Nod
     """The model node and its entry in the product list (the same owner, relation, dates)."""
     node = _node(manifest, unique_id)
     version = None if node.get("version") is None else str(node["version"])
-    for product in products_of(domain, manifest, published_at=None):
+    for product in products_of(domain, parse_manifest(manifest), published_at=None):
         if product.name == node["name"] and product.version == version:
             return node, product
     raise ValueError(f"{unique_id} is not a public model of {domain}.")

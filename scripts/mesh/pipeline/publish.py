@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from mesh.discovery.manifest import parse as parse_manifest
 from mesh.discovery.products import products_of
 from mesh.discovery.registry import (
     HISTORY,
@@ -70,7 +71,7 @@ def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list
     stats = []
     con = duckdb.connect(str(database), read_only=True)
     try:
-        for product in products_of(domain, manifest, published_at=None):
+        for product in products_of(domain, parse_manifest(manifest), published_at=None):
             rows, checksum = con.execute(
                 f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
                 f"from {product.relation} as product"

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from mesh.discovery.manifest import parse as parse_manifest
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
 from mesh.governance import odcs
@@ -43,7 +44,7 @@ def export(
     ports = []
     con = duckdb.connect(str(database), read_only=True)
     try:
-        for product in products_of(domain, manifest, published_at=published_at):
+        for product in products_of(domain, parse_manifest(manifest), published_at=published_at):
             folder = port_folder(product.name, product.version)
             (into / folder).mkdir(parents=True)
             parquet = folder / parquet_name(product.name, product.version)
