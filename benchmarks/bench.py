@@ -177,7 +177,7 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
 
 def bench_spark(mesh: Mesh) -> measure.Measured | str:
     """A full build of every domain on Spark, or why it was not measured."""
-    from mesh.engines.spark import SparkUnavailableError, require_spark
+    from mesh.engines.spark.local import SparkUnavailableError, require_spark
 
     try:
         require_spark()
@@ -195,7 +195,8 @@ def bench_spark(mesh: Mesh) -> measure.Measured | str:
 
 def duckdb_settings(jobs: int | None) -> tuple[int, str]:
     """The DuckDB threads and memory limit one domain build gets (as `mesh build` sets)."""
-    from mesh.pipeline.build import default_jobs, duckdb_memory_limit, duckdb_threads
+    from mesh.engines.duckdb import duckdb_memory_limit, duckdb_threads
+    from mesh.pipeline.build import default_jobs
 
     jobs = jobs or default_jobs()
     return duckdb_threads(), duckdb_memory_limit(jobs)

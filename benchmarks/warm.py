@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from mesh.discovery.domains import discover
+from mesh.engines.duckdb import DuckDB
 from mesh.pipeline.build import build, default_jobs
 from mesh.runner.workers import DbtWorkers, event_queue
 from mesh.workspace import Mesh
@@ -36,7 +37,7 @@ def measure(mesh: Mesh, runs: int, jobs: int) -> list[float]:
     with DbtWorkers(workers=jobs, events=events, tasks_per_worker=tasks) as workers:
         for run in range(runs + 1):
             started = time.perf_counter()
-            results = build(mesh, [], full=True, workers=workers)  # reports nothing
+            results = build(mesh, [], DuckDB(), full=True, workers=workers)  # reports nothing
             elapsed = time.perf_counter() - started
             failed = [r.domain for r in results if not r.ok]
             if failed:

@@ -12,7 +12,6 @@ from pathlib import Path
 from mesh.errors import MeshNotFoundError
 
 DEFAULT_ENGINE = "duckdb"
-ENGINES = (DEFAULT_ENGINE, "spark")
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mesh.discovery.domains import Domain
+from mesh.discovery.manifest import parse
+from mesh.discovery.registry import PublishRecord, current_publish_id, read_record
+from mesh.engines.duckdb import DuckDB
 from mesh.errors import MeshError
 from mesh.ids import new_id
-from mesh.pipeline.publish import (
-    KEEP_PUBLISHES,
-    PublishRecord,
-    current_publish_id,
-    publish,
-    read_record,
-)
+from mesh.pipeline import publish as publish_step
+from mesh.pipeline.engine import Candidate, Job, Upstream
+from mesh.pipeline.publish import KEEP_PUBLISHES
+from mesh.runner.workers import DbtOutcome
 from mesh.workspace import Mesh
 
 UPSTREAMS = {"customers": "20260601T000000000000Z-abcdef"}
@@ -37,6 +38,42 @@ def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> 
     if run_results:
         (staging / "target" / "run_results.json").write_text(json.dumps({"results": []}))
     return staging
+
+
+def publish(
+    mesh: Mesh,
+    domain: str,
+    staging: Path,
+    run_id: str,
+    upstreams: dict[str, str],
+    results: dict[str, int],
+) -> PublishRecord:
+    """Publish a staged build through the pipeline's publish step on DuckDB."""
+    job = Job(
+        mesh=mesh,
+        domain=Domain(domain, mesh.domains_dir / domain, tuple(upstreams), ()),
+        run_id=run_id,
+        staging=staging,
+        upstreams={
+            name: Upstream(name, mesh.published / name / publish_id, None)  # type: ignore[arg-type]
+            for name, publish_id in upstreams.items()
+        },
+        current=None,
+        code_fingerprint="code",
+        fingerprint="print",
+        landing={},
+        full=False,
+        jobs=1,
+        notice=print,
+        run=lambda task: DbtOutcome(success=False),
+    )
+    target = staging / "target"
+    manifest_file = target / "manifest.json"
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
+    results_file = target / "run_results.json"
+    run_results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    candidate = Candidate(parse(manifest), run_results, DbtOutcome(True, counts=results), manifest)
+    return publish_step.publish(DuckDB(), job, candidate)
 
 
 def publish_run(mesh: Mesh, marker: int) -> PublishRecord:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mesh.discovery.manifest import parse
 from mesh.engines import spark
 from mesh.engines.spark import java
 from mesh.workspace import Mesh
@@ -40,7 +41,13 @@ def test_version_schema_is_a_spark_identifier() -> None:
 
 def test_views_are_published_for_public_models_only() -> None:
     def model(name: str, access: str, package: str = "orders") -> dict[str, str]:
-        return {"resource_type": "model", "package_name": package, "access": access, "alias": name}
+        return {
+            "resource_type": "model",
+            "package_name": package,
+            "access": access,
+            "alias": name,
+            "name": name,
+        }
 
     manifest = {
         "nodes": {
@@ -49,7 +56,7 @@ def test_views_are_published_for_public_models_only() -> None:
             "c": model("customers_v1", "public", package="customers"),  # injected by dbt-loom
         }
     }
-    assert spark.public_relations("orders", manifest) == ["orders_v2"]
+    assert spark.public_relations("orders", parse(manifest)) == ["orders_v2"]
 
 
 def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None:

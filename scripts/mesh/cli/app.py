@@ -14,17 +14,16 @@ import typer
 from rich.console import Console
 
 from mesh import catalog as catalog_module
+from mesh import engines
 from mesh.cli.output import Format, to_csv, to_json, to_table
-from mesh.cli.progress import LiveReporter, PlainReporter, summary_table
+from mesh.cli.progress import LiveReporter, PlainReporter, summary_line, summary_table
 from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
 from mesh.discovery import graph, registry
 from mesh.discovery import lineage as lineage_module
 from mesh.discovery.domains import discover, select
 from mesh.discovery.products import list_products
-from mesh.engines import spark
 from mesh.engines.duckdb.query import read_sql
-from mesh.engines.duckdb.query import run as run_query
 from mesh.errors import MeshError
 from mesh.governance import check as check_module
 from mesh.governance import lint as lint_module
@@ -128,12 +127,9 @@ def build(
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
-        if target is Engine.spark:
-            results = spark.build(mesh, domains or [], reporter, lock_timeout, only, full)
-        else:
-            results = build_module.build(
-                mesh, domains or [], reporter, jobs, lock_timeout, only, full
-            )
+        results = build_module.build(
+            mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full
+        )
     out.print(summary_table(results))
     failed = [r.domain for r in results if not r.ok]
     if failed:
@@ -141,7 +137,7 @@ def build(
             f"[red]{len(failed)} of {len(results)} domains did not publish:[/] {', '.join(failed)}."
         )
         raise typer.Exit(1)
-    out.print(f"[green]{build_module.summary_line(results)}[/]")
+    out.print(f"[green]{summary_line(results)}[/]")
 
 
 @app.command()
@@ -160,10 +156,7 @@ def query(
     target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
 ) -> None:
     """Run read-only SQL across the published data products of all domains."""
-    if target is Engine.spark:
-        result = spark.query(Mesh.find(), read_sql(sql, file))
-    else:
-        result = run_query(Mesh.find(), read_sql(sql, file))
+    result = engines.get(target).query(Mesh.find(), read_sql(sql, file))
     if format is Format.json:
         sys.stdout.write(to_json(result.columns, result.rows) + "\n")
     elif format is Format.csv:

@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from mesh.pipeline.build import DomainResult, Reporter
+from mesh.pipeline.report import DomainResult, Reporter, Status
 
 STYLES = {
     "published": "green",
@@ -34,7 +34,7 @@ def describe_failure(result: DomainResult) -> list[str]:
         f"{result.domain}: {result.status.upper()}"
         + (f" after {result.seconds:.1f} s" if result.seconds else "")
         + f", {result.reason}"
-        + ("; the published version is unchanged." if result.status == "failed" else ".")
+        + ("; the published version is unchanged." if result.status is Status.FAILED else ".")
     ]
     outcome = result.outcome
     if outcome and outcome.failures:
@@ -93,16 +93,16 @@ class PlainReporter(Reporter):
     def finished(self, result: DomainResult) -> None:
         for warning in deprecation_warnings(result):
             self.err.print(warning, markup=False, highlight=False)
-        if result.status == "published":
+        if result.status is Status.PUBLISHED:
             self.out.print(
                 f"{result.domain}: published {result.publish_id} "
                 f"({_counted(result.counts, 'model')} models, {_tests(result.counts)} tests; "
                 f"{result.seconds:.1f} s)",
                 highlight=False,
             )
-        elif result.status == "skipped":
+        elif result.status is Status.SKIPPED:
             self.out.print(f"{result.domain}: skipped, {result.reason}", highlight=False)
-        elif result.status == "unchanged":
+        elif result.status is Status.UNCHANGED:
             self.out.print(
                 f"{result.domain}: unchanged, still {result.publish_id} ({result.reason}; "
                 "--full rebuilds it)",
@@ -184,10 +184,10 @@ class LiveReporter(Reporter):
         row.totals = {"model": models}
         self._refresh()
 
-    def totals(self, domain: str, totals: dict[str, int]) -> None:
+    def totals(self, domain: str, nodes: int) -> None:
         # dbt says how many nodes it will run; what is not a model is a test.
         row = self.rows[domain]
-        row.totals["test"] = totals["nodes"] - row.totals.get("model", 0)
+        row.totals["test"] = nodes - row.totals.get("model", 0)
         self._refresh()
 
     def node_done(self, domain: str, resource_type: str, status: str) -> None:
@@ -199,10 +199,20 @@ class LiveReporter(Reporter):
     def finished(self, result: DomainResult) -> None:
         row = self.rows[result.domain]
         row.state, row.ended = result.status, time.monotonic()
-        if result.status == "skipped":
+        if result.status is Status.SKIPPED:
             row.note = result.reason
-        if result.status == "failed":
+        if result.status is Status.FAILED:
             self.failures.append(result)
         for warning in deprecation_warnings(result):
             self.live.console.print(warning, markup=False, highlight=False)
         self._refresh()
+
+
+def summary_line(results: list[DomainResult]) -> str:
+    """One sentence for a build where every domain is published or unchanged."""
+    if len(results) == 1:
+        return f"{results[0].domain} {results[0].status}."
+    unchanged = sum(result.status is Status.UNCHANGED for result in results)
+    if not unchanged:
+        return f"All {len(results)} domains published."
+    return f"{len(results) - unchanged} domains published, {unchanged} unchanged."

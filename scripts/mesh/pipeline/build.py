@@ -1,114 +1,56 @@
-"""Build domains in dependency order, in parallel where the graph allows, and publish each
-one whose models and tests all pass.
+"""Build domains in dependency order, `jobs` at a time, and publish each one that passes.
 
-A build of a domain runs in its own staging folder, `build/<domain>/<run-id>/`, against a new
-DuckDB file with the same name as the published one (so dbt's database name is the same).
-Its upstreams' published files are attached read-only and dbt-loom reads their published
-manifests. dbt runs in worker processes; the parent holds each domain's build lock, publishes
-what passed and skips the consumers of what failed.
+One pipeline for every engine; each domain goes through:
+
+    plan -> lock -> unchanged? -> landing check -> run dbt -> publish gates -> publish -> clean up
+
+A domain builds in its own staging folder, `build/<domain>/<run-id>/`, reading its upstreams'
+current publishes, resolved once for the whole build. dbt runs in worker processes; the
+parent holds each domain's lock, runs the gates, publishes what passed and skips the
+consumers of what failed. What differs per engine is asked of the `Engine` (engine.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from mesh.data import freshness, landing
+from mesh.data import landing
 from mesh.data.landing import landing_state
-from mesh.discovery import graph
+from mesh.discovery import graph, manifest
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
-from mesh.discovery.registry import PublishRecord, domain_dir, read_record
-from mesh.errors import (
-    MeshError,
-    MissingLandingDataError,
-    MissingPublishError,
-    PublishedDatabaseLockedError,
-)
-from mesh.governance import expectations
+from mesh.discovery.registry import RECORD, PublishRecord, read_record
+from mesh.errors import MeshError, MissingLandingDataError, MissingPublishError
 from mesh.ids import new_id
-from mesh.pipeline.fingerprint import code_fingerprint, fingerprint, only_appended
+from mesh.pipeline import gates
+from mesh.pipeline.engine import Candidate, Engine, Job, Upstream
+from mesh.pipeline.fingerprint import code_fingerprint, fingerprint
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.publish import cleanup, publish
+from mesh.pipeline.report import DomainResult, Reporter, Status
 from mesh.runner import parse_cache
 from mesh.runner.dbt import dbt_args, with_packages
-from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers, ProgressEvent, event_queue
+from mesh.runner.workers import (
+    DbtOutcome,
+    DbtTask,
+    DbtWorkers,
+    NodesPlanned,
+    ProgressEvent,
+    event_queue,
+)
 from mesh.workspace import Mesh
 
 DEFAULT_LOCK_TIMEOUT = 300.0
-
-
-@dataclass
-class DomainResult:
-    """How the build of one domain ended: published, failed or skipped."""
-
-    domain: str
-    status: str
-    seconds: float = 0.0
-    outcome: DbtOutcome | None = None
-    reason: str = ""
-    publish_id: str | None = None
-    log_dir: Path | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    details: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Its current publish is good: just published, or unchanged and skipped."""
-        return self.status in {"published", "unchanged"}
-
-
-class Reporter:
-    """What a build tells its caller as it goes. This base says nothing; the CLI's displays
-    (progress.py) override what they show."""
-
-    def planned(self, domains: list[str]) -> None:
-        """The domains this build will go through, in order."""
-
-    def notice(self, domain: str, message: str) -> None:
-        """Something worth saying before a domain starts (e.g. waiting for its lock)."""
-
-    def started(self, domain: str, models: int) -> None:
-        """dbt starts on `domain`, which has `models` models."""
-
-    def totals(self, domain: str, totals: dict[str, int]) -> None:
-        """How many nodes dbt will run for `domain`."""
-
-    def node_done(self, domain: str, resource_type: str, status: str) -> None:
-        """dbt finished one node of `domain`."""
-
-    def finished(self, result: DomainResult) -> None:
-        """`domain` ended: published, unchanged, failed or skipped."""
-
-
-# Folder of a staging area where the upstreams' published databases are linked.
-UPSTREAMS = "upstreams"
-
-
-# What every DuckDB of a build may use together; each of the `jobs` domain builds running
-# at once gets its share. Leaves room for the Python processes within 4 GB.
-DUCKDB_MEMORY_BUDGET_MB = 3072
-
-
-def duckdb_threads() -> int:
-    """DuckDB threads per domain build: every core. Domains built side by side share them;
-    one building alone (the end of a dependency chain) gets the whole machine."""
-    return os.cpu_count() or 1
-
-
-def duckdb_memory_limit(jobs: int) -> str:
-    """DuckDB memory limit per domain build: MESH_MEMORY_LIMIT, or a share of the budget."""
-    return os.environ.get("MESH_MEMORY_LIMIT") or f"{DUCKDB_MEMORY_BUDGET_MB // max(1, jobs)}MB"
 
 
 def default_jobs() -> int:
@@ -144,129 +86,27 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
         )
 
 
-def dbt_env(
-    mesh: Mesh,
-    domain: Domain,
-    staging: Path,
-    upstreams: dict[str, Path],
-    duckdb_threads: int,
-    target: str = "dev",
-) -> dict[str, str]:
-    """The environment profiles.yml, the sources and dbt-loom read for one domain build.
-
-    Database paths are relative to the staging folder, the task's working directory, where
-    `link_upstreams` links each upstream's published file: the rendered profile is then the
-    same in every build of the domain, so dbt can parse partially (a changed profile makes
-    dbt parse every file again)."""
-    link_upstreams(staging, upstreams)
-    attach = [
-        {"path": f"{UPSTREAMS}/{name}.duckdb", "alias": name, "read_only": True}
-        for name in sorted(upstreams)
-    ]
-    return {
-        "MESH_DB_PATH": f"{domain.name}.duckdb",
-        "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
-        "MESH_PUBLISHED_DIR": str(mesh.published),
-        "MESH_ATTACH": json.dumps(attach),
-        "MESH_TARGET": target,
-        "MESH_DUCKDB_THREADS": str(duckdb_threads),
-        "DBT_LOOM_CONFIG": str(domain.loom_config),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-
-
-def newest_export_loaded(database: Path, models: list[str]) -> str | None:
-    """The newest `exported_at` every incremental model of a domain's database holds (the
-    oldest of their newest: rows after it are new to all of them), or None if unknown."""
-    con = duckdb.connect(str(database), read_only=True)
+def current_upstream(mesh: Mesh, consumer: str, name: str, engine: Engine) -> Upstream:
+    """`name`'s current publish, its folder resolved once (a publish meanwhile is not seen)."""
+    folder = mesh.published_dir(name).resolve()
     try:
-        tables = {
-            row[0]
-            for row in con.execute(
-                "select table_name from duckdb_columns() "
-                "where schema_name = 'main' and column_name = 'exported_at'"
-            ).fetchall()
-        }
-        newest: list[Any] = []
-        for model in models:
-            if model in tables:
-                row = con.execute(f'select max(exported_at) from main."{model}"').fetchone()
-                newest.append(row[0] if row else None)
-    finally:
-        con.close()
-    known = [value for value in newest if value is not None]
-    if not known or len(known) < len(newest):
-        return None
-    return str(min(known))
-
-
-def all_exported_after(files: list[Path], instant: str) -> bool:
-    """Whether every row of these export files was exported after `instant`: otherwise an
-    incremental build, which reads only rows after it, would miss some (a late backfill,
-    a row without exported_at)."""
-    if not files:
-        return True
-    con = duckdb.connect()
-    try:
-        row = con.execute(
-            "select min(exported_at) > ?::timestamp, count(*) = count(exported_at) "
-            "from read_parquet(?, union_by_name = true)",
-            [instant, [str(path) for path in files]],
-        ).fetchone()
-    except duckdb.Error:
-        return False  # unreadable: the full build reports it with the landing contracts
-    finally:
-        con.close()
-    return bool(row and row[0] and row[1])
-
-
-def link_upstreams(staging: Path, upstreams: dict[str, Path]) -> None:
-    """Link each upstream's resolved published database into `staging/upstreams/`."""
-    for name, database in upstreams.items():
-        link = staging / UPSTREAMS / f"{name}.duckdb"
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.unlink(missing_ok=True)
-        link.symlink_to(database)
-
-
-def resolve_upstreams(mesh: Mesh, domain: Domain) -> dict[str, Path]:
-    """Each upstream's published database, resolved to one publish folder for the whole
-    build, and checked to be readable (no other process holds it open for writing)."""
-    resolved = {}
-    for name in domain.upstreams:
-        database = mesh.published_database(name)
-        if not database.exists() or not mesh.published_manifest(name).exists():
-            raise MissingPublishError(
-                f"{domain.name} consumes {name}, which has no published version; "
-                f"run `mesh build {name}` first."
-            )
-        try:
-            duckdb.connect(str(database.resolve()), read_only=True).close()
-        except duckdb.Error as error:
-            raise PublishedDatabaseLockedError(
-                f"{domain.name} cannot read {name}'s published database "
-                f"{database.resolve()}: {error}. Close the program holding it and run again."
-            ) from error
-        resolved[name] = database.resolve()
-    return resolved
+        record = PublishRecord.model_validate_json((folder / RECORD).read_bytes())
+    except (OSError, ValueError):
+        record = None
+    if record is None or not (folder / "manifest.json").exists():
+        target = "" if engine.name == "duckdb" else f" --target {engine.name}"
+        raise MissingPublishError(
+            f"{consumer} consumes {name}, which has no published version on {engine.name}; "
+            f"run `mesh build{target} {name}` first."
+        )
+    return Upstream(name, folder, record)
 
 
 @dataclass
 class _Running:
-    domain: Domain
-    staging: Path
-    run_id: str
-    upstreams: dict[str, Path]
+    job: Job
     started: float
     locks: ExitStack
-    fingerprint: str
-    code_fingerprint: str
-    landing: dict[str, str]
-
-
-def _dbt_commands(mesh: Mesh, domain: Domain, staging: Path) -> list[list[str]]:
-    build = ["build", *dbt_args(mesh, domain, staging), "--target-path", str(staging / "target")]
-    return with_packages(mesh, domain, staging, build)
 
 
 class _Scheduler:
@@ -275,77 +115,99 @@ class _Scheduler:
     def __init__(
         self,
         mesh: Mesh,
+        engine: Engine,
         domains: dict[str, Domain],
         order: list[str],
         jobs: int,
         lock_timeout: float,
         reporter: Reporter,
-        full: bool = False,
+        full: bool,
+        workers: DbtWorkers | None,
     ) -> None:
-        self.mesh = mesh
-        self.full = full
-        self.domains = domains
-        self.pending = list(order)
-        self.selected = set(order)
-        self.jobs = jobs
-        self.lock_timeout = lock_timeout
-        self.reporter = reporter
+        self.mesh, self.engine, self.domains = mesh, engine, domains
+        self.pending, self.selected = list(order), set(order)
+        self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
         self.results: dict[str, DomainResult] = {}
         self.running: dict[Future[DbtOutcome], _Running] = {}
-        self.duckdb_threads = duckdb_threads()
-        self.duckdb_memory_limit = duckdb_memory_limit(jobs)
+        self.own_workers = workers is None
+        self.events: Queue[ProgressEvent] = (
+            workers.events if workers and workers.events else event_queue()
+        )
+        self.workers = workers or self._new_workers()
+
+    def _new_workers(self) -> DbtWorkers:
+        return DbtWorkers(
+            workers=self.jobs,
+            events=self.events,
+            output=self.engine.worker_output(self.mesh),
+            tasks_per_worker=self.engine.tasks_per_worker,
+        )
+
+    def close(self) -> None:
+        if self.own_workers:
+            self.workers.close()
+        self.drain()
 
     def _finish(self, result: DomainResult) -> None:
         self.results[result.domain] = result
         self.reporter.finished(result)
 
-    def _start(self, workers: DbtWorkers, name: str) -> None:
+    def _submit(self, task: DbtTask) -> Future[DbtOutcome]:
+        """Hand the task to a worker; a pool broken by a dead worker is replaced first."""
+        try:
+            return self.workers.submit(task)
+        except BrokenProcessPool:
+            if not self.own_workers:
+                raise
+            self.workers.close()
+            self.workers = self._new_workers()
+            return self.workers.submit(task)
+
+    def run_now(self, task: DbtTask) -> DbtOutcome:
+        """Run more dbt commands of a domain in the parent's step, passing progress on."""
+        future = self._submit(task)
+        while not future.done():
+            wait([future], timeout=0.1)
+            self.drain()
+        return _outcome(future)
+
+    # plan -> lock -> unchanged? -> landing check -> run dbt ----------------------------------
+
+    def _start(self, name: str) -> None:
         """Prepare the domain's build and hand it to a worker. Whatever goes wrong on the way
         (a lock, a full disk, an unreadable publish) fails this domain, not the whole build."""
         started = time.perf_counter()
         locks = ExitStack()
         staging: list[Path] = []
         try:
-            self._prepare(workers, name, started, locks, staging)
-        except (MeshError, OSError, duckdb.Error) as error:
+            self._prepare(name, started, locks, staging)
+        except (MeshError, OSError, ValueError, duckdb.Error) as error:
             locks.close()
             for folder in staging:
                 shutil.rmtree(folder, ignore_errors=True)
             reason = str(error)
             if not isinstance(error, MeshError):
                 reason = f"its build could not be prepared: {error}"
-            self._finish(DomainResult(name, "failed", time.perf_counter() - started, reason=reason))
-
-    def _prepare(
-        self,
-        workers: DbtWorkers,
-        name: str,
-        started: float,
-        locks: ExitStack,
-        staging_made: list[Path],
-    ) -> None:
-        domain = self.domains[name]
-        locks.enter_context(
-            domain_lock(
-                self.mesh.locks,
-                name,
-                self.lock_timeout,
-                lambda m: self.reporter.notice(name, m),
+            self._finish(
+                DomainResult(name, Status.FAILED, time.perf_counter() - started, reason=reason)
             )
-        )
-        cleanup(self.mesh, name)
-        upstreams = resolve_upstreams(self.mesh, domain)
-        reading = {u: p.parent.name for u, p in upstreams.items()}
-        code = code_fingerprint(self.mesh, domain)
-        landing_read = landing_state(self.mesh, domain)
-        print_ = fingerprint(code, landing_read, reading)
-        current = read_record(self.mesh, name)
+
+    def _prepare(self, name: str, started: float, locks: ExitStack, made: list[Path]) -> None:
+        mesh, domain = self.mesh, self.domains[name]
+        notice = lambda message: self.reporter.notice(name, message)  # noqa: E731
+        locks.enter_context(domain_lock(mesh.locks, name, self.lock_timeout, notice))
+        cleanup(mesh, name)
+        upstreams = {u: current_upstream(mesh, name, u, self.engine) for u in domain.upstreams}
+        code = code_fingerprint(mesh, domain, self.engine.toolchain)
+        landing_read = landing_state(mesh, domain)
+        print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
+        current = read_record(mesh, name)
         if not self.full and current and current.fingerprint == print_:
             locks.close()
             self._finish(
                 DomainResult(
                     name,
-                    "unchanged",
+                    Status.UNCHANGED,
                     time.perf_counter() - started,
                     publish_id=current.publish_id,
                     reason="code, landing data and upstreams as at its last publish",
@@ -354,13 +216,13 @@ class _Scheduler:
             return
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
-        problems = landing.check(self.mesh, domain, passed=passed)
+        problems = landing.check(mesh, domain, passed=passed)
         if problems:
             locks.close()
             self._finish(
                 DomainResult(
                     name,
-                    "failed",
+                    Status.FAILED,
                     time.perf_counter() - started,
                     reason=f"{len(problems)} problem(s) in landing exports against the columns "
                     "their sources declare, so it was not built",
@@ -369,195 +231,96 @@ class _Scheduler:
             )
             return
         run_id = new_id()
-        staging = self.mesh.builds / name / run_id
-        staging_made.append(staging)
+        staging = mesh.builds / name / run_id
+        made.append(staging)
         staging.mkdir(parents=True)
-        loaded_through = None
-        if not self.full and current and current.code_fingerprint == code:
-            loaded_through = self._continue_incremental(
-                name, current, staging, landing_read, reading
-            )
-        parse_cache.restore(self.mesh, name, staging / "target")
-        task = DbtTask(
-            name,
-            _dbt_commands(self.mesh, domain, staging),
-            {
-                **dbt_env(self.mesh, domain, staging, upstreams, self.duckdb_threads),
-                "MESH_MEMORY_LIMIT": self.duckdb_memory_limit,
-                "MESH_LOADED_THROUGH": loaded_through or "",
-            },
-            cwd=str(staging),
+        job = Job(
+            mesh=mesh,
+            domain=domain,
+            run_id=run_id,
+            staging=staging,
+            upstreams=upstreams,
+            current=current,
+            code_fingerprint=code,
+            fingerprint=print_,
+            landing=landing_read,
+            full=self.full,
+            jobs=self.jobs,
+            notice=notice,
+            run=self.run_now,
         )
+        for upstream in upstreams.values():
+            self.engine.check_upstream(job, upstream)
+        env = self.engine.env(job)
+        build = [
+            "build",
+            *dbt_args(mesh, domain, staging),
+            "--target-path",
+            str(staging / "target"),
+        ]
+        commands = with_packages(mesh, domain, staging, *self.engine.before_build(job), build)
+        parse_cache.restore(mesh, name, staging / "target")
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
-        future = workers.submit(task)
-        self.running[future] = _Running(
-            domain, staging, run_id, upstreams, started, locks, print_, code, landing_read
-        )
+        future = self._submit(DbtTask(name, commands, env, cwd=str(staging)))
+        self.running[future] = _Running(job, started, locks)
 
-    def _continue_incremental(
-        self,
-        name: str,
-        current: PublishRecord,
-        staging: Path,
-        landing: dict[str, str],
-        upstreams: dict[str, str],
-    ) -> str | None:
-        """Start the build from a copy of the current publish, so that its incremental
-        models process only the new exports; returns the newest export instant they hold
-        (MESH_LOADED_THROUGH, see shared_macros.only_new_exports). Only while the code is
-        the one that built the publish and the exports it read are all still there,
-        unchanged: otherwise every model is built again from all the landing data."""
-        models = current.incremental_models
-        if not models:
-            return None
-        if not only_appended(current.landing, landing):
-            self.reporter.notice(
-                name,
-                f"{name}: landing exports were replaced or removed since publish "
-                f"{current.publish_id}: every model is rebuilt from all of them",
-            )
-            return None
-        if current.upstreams != upstreams:
-            # Rows computed from an upstream's earlier publish may no longer be what it
-            # says now; recomputing only the keys new exports touched would keep them.
-            self.reporter.notice(
-                name,
-                f"{name}: an upstream published a new version since publish "
-                f"{current.publish_id}: every model is rebuilt",
-            )
-            return None
-        published = domain_dir(self.mesh, name) / current.publish_id / f"{name}.duckdb"
-        copy = staging / published.name
-        shutil.copyfile(published, copy)
-        loaded_through = newest_export_loaded(copy, models)
-        new_files = [self.mesh.root / path for path in landing if path not in current.landing]
-        if loaded_through is None or not all_exported_after(new_files, loaded_through):
-            copy.unlink()
-            self.reporter.notice(
-                name,
-                f"{name}: a new export is not newer than what publish {current.publish_id} "
-                "loaded, or has rows without exported_at: every model is rebuilt",
-            )
-            return None
-        self.reporter.notice(
-            name,
-            f"{name}: incremental: {', '.join(models)} continue from publish {current.publish_id}",
-        )
-        return loaded_through
+    # -> publish gates -> publish -> clean up ---------------------------------------------------
 
     def _complete(self, future: Future[DbtOutcome]) -> None:
-        job = self.running.pop(future)
-        name = job.domain.name
-        parse_cache.save(self.mesh, name, job.staging / "target")
+        running = self.running.pop(future)
+        job = running.job
         try:
-            outcome = future.result()
-        except Exception as error:  # the worker died (killed, out of memory...)
-            outcome = DbtOutcome(success=False, error=f"the dbt worker process died: {error}")
-        try:
-            seconds = time.perf_counter() - job.started
-            if not outcome.success:
-                self._finish(
-                    DomainResult(
-                        name,
-                        "failed",
-                        seconds,
-                        outcome,
-                        "dbt build failed",
-                        log_dir=job.staging / "logs",
-                        counts=outcome.counts,
-                    )
-                )
-                return
-            blocked = self._publish_gates(name, job.staging)
-            if blocked:
-                reason, details = blocked
-                self._finish(
-                    DomainResult(
-                        name,
-                        "failed",
-                        seconds,
-                        outcome,
-                        reason,
-                        counts=outcome.counts,
-                        details=details,
-                    )
-                )
-                return
-            try:
-                record = publish(
-                    self.mesh,
-                    name,
-                    job.staging,
-                    job.run_id,
-                    upstreams={u: p.parent.name for u, p in job.upstreams.items()},
-                    dbt_results=outcome.counts,
-                    fingerprint=job.fingerprint,
-                    code_fingerprint=job.code_fingerprint,
-                    usage=asdict(outcome.usage) if outcome.usage else None,
-                    landing=job.landing,
-                )
-            except MeshError as error:
-                self._finish(
-                    DomainResult(
-                        name, "failed", seconds, outcome, str(error), counts=outcome.counts
-                    )
-                )
-                return
-            shutil.rmtree(job.staging, ignore_errors=True)
-            self._finish(
-                DomainResult(
-                    name,
-                    "published",
-                    time.perf_counter() - job.started,
-                    outcome,
-                    publish_id=record.publish_id,
-                    counts=outcome.counts,
-                )
-            )
+            parse_cache.save(self.mesh, job.name, job.staging / "target")
+            self._finish(self._gate_and_publish(running, _outcome(future)))
         finally:
-            job.locks.close()
+            running.locks.close()
 
-    def _publish_gates(self, name: str, staging: Path) -> tuple[str, list[str]] | None:
-        """What stops a domain whose dbt build passed from publishing, as (reason, details):
-        sources past their freshness error_after, then consumers' failing expectations."""
-        target = staging / "target"
+    def _gate_and_publish(self, running: _Running, outcome: DbtOutcome) -> DomainResult:
+        job, name = running.job, running.job.name
+
+        def failed(reason: str, details: list[str] | None = None, **more: object) -> DomainResult:
+            seconds = time.perf_counter() - running.started
+            return DomainResult(
+                name, Status.FAILED, seconds, outcome, reason, counts=outcome.counts,
+                details=details or [], **more,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+        if not outcome.success:
+            return failed("dbt build failed", log_dir=job.staging / "logs")
+        target = job.staging / "target"
         try:
-            manifest = json.loads((target / "manifest.json").read_text())
-            run_results = json.loads((target / "run_results.json").read_text())
+            candidate = Candidate(
+                manifest.load(target / "manifest.json"),
+                manifest.load_json(target / "run_results.json"),
+                outcome,
+                manifest.load_json(target / "manifest.json"),
+            )
         except (OSError, ValueError) as error:
-            return "dbt's manifest or run results could not be read", [str(error)]
-        stale = stale_sources(name, manifest, self.reporter)
-        if stale:
-            return (
-                f"landing data is older than {len(stale)} source(s) allow (error_after), "
-                "so it was not published",
-                stale,
-            )
-        failures = self._consumer_expectations(
-            name, staging / f"{name}.duckdb", expectations.passed_tests(manifest, run_results)
-        )
-        if failures:
-            return (
-                f"{len(failures)} consumer expectation(s) failed, so it was not published",
-                failures,
-            )
-        return None
-
-    def _consumer_expectations(
-        self, name: str, database: Path, tested: set[expectations.PassedTest]
-    ) -> list[str]:
-        """Run every consumer's expectations on this domain's candidate products, except
-        those its passing data tests (`tested`) already checked."""
+            return failed("dbt's manifest or run results could not be read", [str(error)])
         consumers = [d for d in self.domains.values() if name in d.upstreams]
+        blocked = gates.evaluate(self.engine, job, candidate, consumers)
+        if blocked:
+            return failed(blocked.reason, blocked.details)
         try:
-            failures = expectations.verify(
-                database, expectations.on_products_of(name, consumers), tested
+            record = publish(self.engine, job, candidate)
+        except (MeshError, OSError, ValueError, duckdb.Error) as error:
+            return failed(
+                str(error) if isinstance(error, MeshError) else f"publish failed: {error}"
             )
-        except MeshError as error:
-            return [str(error)]
-        return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]
+        problem = self.engine.make_current(job, record)
+        if problem:
+            return failed(problem)
+        shutil.rmtree(job.staging, ignore_errors=True)
+        return DomainResult(
+            name,
+            Status.PUBLISHED,
+            time.perf_counter() - running.started,
+            outcome,
+            publish_id=record.publish_id,
+            counts=outcome.counts,
+        )
 
-    def _schedule(self, workers: DbtWorkers) -> None:
+    def _schedule(self) -> None:
         for name in list(self.pending):
             upstreams = [u for u in self.domains[name].upstreams if u in self.selected]
             if any(u not in self.results for u in upstreams):
@@ -565,71 +328,50 @@ class _Scheduler:
             self.pending.remove(name)
             blocked = [u for u in upstreams if not self.results[u].ok]
             if blocked:
-                self._finish(
-                    DomainResult(
-                        name, "skipped", reason=f"upstream {', '.join(blocked)} did not publish"
-                    )
-                )
+                reason = f"upstream {', '.join(blocked)} did not publish"
+                self._finish(DomainResult(name, Status.SKIPPED, reason=reason))
             elif len(self.running) < self.jobs:
-                self._start(workers, name)
+                self._start(name)
             else:
                 self.pending.insert(0, name)
                 return
 
-    def run(self, workers: DbtWorkers, events: Queue[ProgressEvent]) -> None:
+    def run(self) -> None:
         while True:
-            self._schedule(workers)
+            self._schedule()
             if not self.running:
                 if not self.pending:
                     return
                 continue
             done, _ = wait(list(self.running), timeout=0.1, return_when=FIRST_COMPLETED)
-            drain(events, self.reporter)
+            self.drain()
             for future in done:
                 self._complete(future)
 
+    def drain(self) -> None:
+        """Pass the progress the workers reported so far on to the reporter."""
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(event, NodesPlanned):
+                self.reporter.totals(event.domain, event.nodes)
+            else:
+                self.reporter.node_done(event.domain, event.resource_type, event.status)
 
-def stale_sources(
-    name: str, manifest: dict[str, Any], reporter: Reporter, landing_dir: Path | None = None
-) -> list[str]:
-    """Warn of the domain's sources past their warn_after; return those past error_after
-    (`landing_dir`: read the export files there, for another engine's manifest)."""
+
+def _outcome(future: Future[DbtOutcome]) -> DbtOutcome:
     try:
-        found = freshness.check(name, manifest, landing_dir=landing_dir)
-    except (OSError, ValueError, duckdb.Error) as error:
-        return [f"source freshness could not be read: {error}"]
-    for stale in found:
-        if stale.level == "warn":
-            reporter.notice(name, f"{name}: warning: {stale.describe()}")
-    return [stale.describe() for stale in found if stale.level == "error"]
-
-
-def drain(events: Queue[ProgressEvent], reporter: Reporter) -> None:
-    """Pass the progress the workers reported so far on to the reporter."""
-    while True:
-        try:
-            domain, kind, data = events.get_nowait()
-        except queue.Empty:
-            return
-        if kind == "stats":
-            reporter.totals(domain, data)
-        elif kind == "node":
-            reporter.node_done(domain, data["resource_type"], data["status"])
-
-
-def summary_line(results: list[DomainResult]) -> str:
-    """One sentence for a build where every domain is published or unchanged."""
-    if len(results) == 1:
-        return f"{results[0].domain} {results[0].status}."
-    unchanged = sum(result.status == "unchanged" for result in results)
-    if not unchanged:
-        return f"All {len(results)} domains published."
-    return f"{len(results) - unchanged} domains published, {unchanged} unchanged."
+        return future.result()
+    except Exception as error:  # the worker died (killed, out of memory...)
+        return DbtOutcome(success=False, error=f"the dbt worker process died: {error}")
 
 
 def build(
     mesh: Mesh,
     targets: list[str],
+    engine: Engine,
     reporter: Reporter | None = None,
     jobs: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
@@ -637,7 +379,8 @@ def build(
     full: bool = False,
     workers: DbtWorkers | None = None,
 ) -> list[DomainResult]:
-    """Build `targets` (every domain when empty) and what they consume, upstreams first.
+    """Build `targets` (every domain when empty) and what they consume, upstreams first, on
+    `engine`.
 
     A domain whose code, landing data and upstream publishes are those of its current
     publish is skipped as unchanged, unless `full`. `workers`: dbt workers already running
@@ -648,22 +391,21 @@ def build(
     """
     if workers is not None and workers.events is None:
         raise ValueError("build() needs workers made with an event queue")
+    mesh = mesh.on(engine.name)
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])
+    engine.require(mesh)
     jobs = jobs or (workers.size if workers else default_jobs())
     if workers is not None:
         jobs = min(jobs, workers.size)
-    jobs = max(1, min(jobs, len(order)))
+    jobs = max(1, min(jobs, len(order), engine.max_jobs or jobs))
     reporter = reporter or Reporter()
     reporter.planned(order)
-    scheduler = _Scheduler(mesh, domains, order, jobs, lock_timeout, reporter, full)
-    if workers is None:
-        events = event_queue()
-        with DbtWorkers(workers=jobs, events=events) as own:
-            scheduler.run(own, events)
-    else:
-        assert workers.events is not None  # checked above
-        events = workers.events
-        scheduler.run(workers, events)
-    drain(events, reporter)
+    scheduler = _Scheduler(
+        mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers
+    )
+    try:
+        scheduler.run()
+    finally:
+        scheduler.close()
     return [scheduler.results[name] for name in order]

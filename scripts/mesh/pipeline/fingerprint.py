@@ -50,16 +50,21 @@ def _code_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def code_fingerprint(mesh: Mesh, domain: Domain) -> str:
-    """A hash of the code a build of `domain` runs: while it is unchanged, an incremental
-    model may continue from its published table."""
+def code_fingerprint(mesh: Mesh, domain: Domain, engine_toolchain: tuple[str, ...] = ()) -> str:
+    """A hash of the code a build of `domain` runs (with an engine's own packages, such as
+    dbt-spark, when given): while it is unchanged, an incremental model may continue from
+    its published table."""
     digest = hashlib.sha256(f"mesh {__version__}\n{toolchain()}".encode())
     for root in (domain.path, mesh.root / "shared_macros"):
         for path in _code_files(root):
             digest.update(f"{path.relative_to(mesh.root)}\n".encode())
             digest.update(path.read_bytes())
     digest.update((mesh.root / "profiles.yml").read_bytes())
-    return digest.hexdigest()
+    if not engine_toolchain:
+        return digest.hexdigest()
+    return hashlib.sha256(
+        f"{digest.hexdigest()}\n{toolchain(engine_toolchain)}".encode()
+    ).hexdigest()
 
 
 def only_appended(before: dict[str, str], now: dict[str, str]) -> bool:

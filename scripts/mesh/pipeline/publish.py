@@ -2,9 +2,10 @@
 
     published/<domain>/<publish-id>/   <domain>.duckdb, manifest.json, run_results.json,
                                        publish.json (the record of this publish),
-                                       products/<product>/v<N>/ (Parquet, contract: ports.py)
+                                       products/<product>/v<N>/ (Parquet, contract)
     published/<domain>/current         symlink to the live <publish-id>
 
+What a publish holds besides dbt's artifacts and the record is the engine's (above: DuckDB's).
 The files are moved into a hidden folder, the folder is renamed into place, and `current`
 is re-pointed by renaming a new symlink over it (atomic on POSIX). Readers that opened the
 old database keep reading it; new readers see the new one. Until that last rename nothing a
@@ -15,45 +16,29 @@ reader can see has changed, so a crash at any moment leaves the previous version
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-import duckdb
-
-from mesh.discovery.manifest import parse as parse_manifest
-from mesh.discovery.products import products_of
 from mesh.discovery.registry import (
     HISTORY,
     RECORD,
     HistoryEvent,
-    ProductStats,
     PublishRecord,
     current_publish_id,
     domain_dir,
     publish_ids,
     read_record,
 )
-from mesh.engines.duckdb import ports
 from mesh.errors import MeshError, RollbackError
 from mesh.ids import new_id, now
+from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.workspace import Mesh
 
 KEEP_PUBLISHES = 5
-
-
-def incremental_models(domain: str, manifest: dict[str, Any]) -> list[str]:
-    """The domain's own models materialized incrementally, by relation name."""
-    return sorted(
-        node.get("alias") or node["name"]
-        for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "model"
-        and node.get("package_name") == domain
-        and node.get("config", {}).get("materialized") == "incremental"
-    )
+ARTIFACTS = ("manifest.json", "run_results.json")  # dbt's, published with every publish
 
 
 def git_commit(root: Path) -> str | None:
@@ -64,30 +49,6 @@ def git_commit(root: Path) -> str | None:
     except OSError:
         return None
     return (done.stdout.strip() or None) if done.returncode == 0 else None
-
-
-def product_stats(domain: str, database: Path, manifest: dict[str, Any]) -> list[ProductStats]:
-    """Row count and an order-independent content checksum of every product version."""
-    stats = []
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        for product in products_of(domain, parse_manifest(manifest), published_at=None):
-            rows, checksum = con.execute(
-                f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
-                f"from {product.relation} as product"
-            ).fetchone() or (0, "0")
-            stats.append(
-                ProductStats(
-                    name=product.name,
-                    version=product.version,
-                    relation=product.relation,
-                    rows=rows,
-                    checksum=f"{int(checksum) % (1 << 64):016x}",
-                )
-            )
-    finally:
-        con.close()
-    return stats
 
 
 def _append_history(mesh: Mesh, domain: str, event: HistoryEvent) -> None:
@@ -102,60 +63,44 @@ def _point_current(folder: Path, publish_id: str) -> None:
     new_link.replace(folder / "current")
 
 
-def publish(
-    mesh: Mesh,
-    domain: str,
-    staging: Path,
-    run_id: str,
-    upstreams: dict[str, str],
-    dbt_results: dict[str, int],
-    fingerprint: str | None = None,
-    code_fingerprint: str | None = None,
-    usage: dict[str, Any] | None = None,
-    landing: dict[str, str] | None = None,
-) -> PublishRecord:
-    """Move a successful build from `staging` into a new publish folder and make it current."""
-    database = staging / f"{domain}.duckdb"
-    manifest = staging / "target" / "manifest.json"
-    for required in (database, manifest):
-        if not required.exists():
-            raise MeshError(f"Cannot publish {domain}: the build left no {required}.")
-    if database.with_suffix(".duckdb.wal").exists():
-        raise MeshError(
-            f"Cannot publish {domain}: {database} still has a write-ahead log, so a process "
-            "may still be writing it. Rebuild the domain."
-        )
-    manifest_data = json.loads(manifest.read_text())
-    stats = product_stats(domain, database, manifest_data)
-
+def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
+    """Gather the candidate into a new publish folder (the engine's products, dbt's manifest
+    and run results, the record) and make it current."""
+    manifest, run_results = (job.staging / "target" / f for f in ARTIFACTS)
+    if not manifest.exists():
+        raise MeshError(f"Cannot publish {job.name}: the build left no {manifest}.")
     publish_id = new_id()
-    partial = start_publish(mesh, domain, publish_id)
+    folder = start_publish(job.mesh, job.name, publish_id)
     published_at = now()
-    output_ports = ports.export(domain, database, manifest_data, partial, published_at)
-    shutil.copy2(manifest, partial / "manifest.json")
-    run_results = staging / "target" / "run_results.json"
-    if run_results.exists():
-        shutil.copy2(run_results, partial / "run_results.json")
-    database.replace(partial / database.name)
+    try:
+        parts = engine.publish(job, candidate, folder, published_at)
+        for artifact in (manifest, run_results):
+            if artifact.exists():
+                shutil.copy2(artifact, folder / artifact.name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    outcome = candidate.outcome
     record = PublishRecord(
-        domain=domain,
+        domain=job.name,
         publish_id=publish_id,
         published_at=published_at,
-        run_id=run_id,
-        git_commit=git_commit(mesh.root),
-        upstreams=upstreams,
-        dbt_results=dbt_results,
-        products=stats,
-        output_ports={
-            f"{port.product}.v{port.version}": str(port.parquet) for port in output_ports
-        },
-        fingerprint=fingerprint,
-        code_fingerprint=code_fingerprint,
-        incremental_models=incremental_models(domain, manifest_data),
-        usage=usage,
-        landing=landing or {},
+        run_id=job.run_id,
+        git_commit=git_commit(job.mesh.root),
+        upstreams=job.upstream_ids,
+        dbt_results=outcome.counts,
+        products=parts.products,
+        output_ports=parts.output_ports,
+        fingerprint=job.fingerprint,
+        code_fingerprint=job.code_fingerprint,
+        incremental_models=candidate.manifest.incremental_models(job.name),
+        usage=asdict(outcome.usage) if outcome.usage else None,
+        landing=job.landing,
+        engine=engine.name,
+        schema_=parts.schema,
+        upstream_schemas=parts.upstream_schemas,
     )
-    finish_publish(mesh, partial, record)
+    finish_publish(job.mesh, folder, record)
     return record
 
 

@@ -36,8 +36,26 @@ TASKS_PER_WORKER = 20
 # Statuses in run_results that mean a node did not pass.
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
-ProgressEvent = tuple[str, str, dict[str, Any]]
-"""(domain, kind, data): kind is "stats" (nodes to run) or "node" (one node finished)."""
+
+@dataclass(frozen=True)
+class NodesPlanned:
+    """dbt is about to run `nodes` nodes of `domain`."""
+
+    domain: str
+    nodes: int
+
+
+@dataclass(frozen=True)
+class NodeFinished:
+    """dbt finished one node of `domain`."""
+
+    domain: str
+    resource_type: str
+    status: str
+
+
+ProgressEvent = NodesPlanned | NodeFinished
+"""What a worker reports to the parent while a task runs."""
 
 
 @dataclass(frozen=True)
@@ -138,16 +156,10 @@ def _on_event(event: Any) -> None:
     if _events is None:
         return
     if name == "LogStartLine" and event.data.index == 1:
-        _events.put((_current_domain, "stats", {"nodes": int(event.data.total)}))
+        _events.put(NodesPlanned(_current_domain, int(event.data.total)))
     elif name == "NodeFinished":
         info = event.data.node_info
-        _events.put(
-            (
-                _current_domain,
-                "node",
-                {"resource_type": info.resource_type, "status": info.node_status},
-            )
-        )
+        _events.put(NodeFinished(_current_domain, info.resource_type, info.node_status))
 
 
 def _summarise(result: Any) -> tuple[list[NodeFailure], dict[str, int], int]:

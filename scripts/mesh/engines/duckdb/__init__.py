@@ -1,1 +1,243 @@
-"""The DuckDB engine: TODO"""
+"""The DuckDB engine (the default): one DuckDB file per domain, published by a rename.
+
+A build writes `<domain>.duckdb` in its staging folder (the same file name as the published
+one, so dbt's database name never changes), with each upstream's published file linked into
+`upstreams/` and attached read-only under the upstream's name. Publishing moves the file into
+the new publish folder with each product version's output ports (Parquet and its ODCS
+contract, `ports`); `mesh query` attaches every current file read-only (`query`). While a
+domain's code is the one that built its current publish, its incremental models continue from
+a copy of that publish and process only the new exports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from mesh.discovery.manifest import Manifest
+from mesh.discovery.products import products_of
+from mesh.discovery.registry import ProductStats
+from mesh.engines.duckdb import ports, query
+from mesh.errors import MeshError, PublishedDatabaseLockedError
+from mesh.governance.expectations import Query
+from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
+from mesh.pipeline.fingerprint import only_appended
+from mesh.runner.dbt import base_env
+from mesh.workspace import Mesh
+
+# Folder of a staging area where the upstreams' published databases are linked.
+UPSTREAMS = "upstreams"
+
+# What every DuckDB of a build may use together; each of the `jobs` domain builds running
+# at once gets its share. Leaves room for the Python processes within 4 GB.
+DUCKDB_MEMORY_BUDGET_MB = 3072
+
+
+def duckdb_threads() -> int:
+    """DuckDB threads per domain build: every core. Domains built side by side share them;
+    one building alone (the end of a dependency chain) gets the whole machine."""
+    return os.cpu_count() or 1
+
+
+def duckdb_memory_limit(jobs: int) -> str:
+    """DuckDB memory limit per domain build: MESH_MEMORY_LIMIT, or a share of the budget."""
+    return os.environ.get("MESH_MEMORY_LIMIT") or f"{DUCKDB_MEMORY_BUDGET_MB // max(1, jobs)}MB"
+
+
+class DuckDB(Engine):
+    name = "duckdb"
+
+    def check_upstream(self, job: Job, upstream: Upstream) -> None:
+        """Its published database is there and readable: no process holds it for writing."""
+        database = upstream.folder / f"{upstream.name}.duckdb"
+        try:
+            duckdb.connect(str(database), read_only=True).close()
+        except duckdb.Error as error:
+            raise PublishedDatabaseLockedError(
+                f"{job.name} cannot read {upstream.name}'s published database {database}: "
+                f"{error}. Close the program holding it and run again."
+            ) from error
+
+    def env(self, job: Job) -> dict[str, str]:
+        """Database paths are relative to the staging folder, where each upstream's published
+        file is linked: the rendered profile is then the same in every build of the domain,
+        so dbt can parse partially (a changed profile makes dbt parse every file again)."""
+        for name, upstream in job.upstreams.items():
+            link = job.staging / UPSTREAMS / f"{name}.duckdb"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(upstream.folder / f"{name}.duckdb")
+        attach = [
+            {"path": f"{UPSTREAMS}/{name}.duckdb", "alias": name, "read_only": True}
+            for name in sorted(job.upstreams)
+        ]
+        return {
+            **base_env(job.mesh, job.domain, "dev"),
+            "MESH_DB_PATH": f"{job.name}.duckdb",
+            "MESH_ATTACH": json.dumps(attach),
+            "MESH_DUCKDB_THREADS": str(duckdb_threads()),
+            "MESH_MEMORY_LIMIT": duckdb_memory_limit(job.jobs),
+            "MESH_LOADED_THROUGH": self._continue_incremental(job) or "",
+        }
+
+    def _continue_incremental(self, job: Job) -> str | None:
+        """Start the build from a copy of the current publish, so that its incremental
+        models process only the new exports; returns the newest export instant they hold
+        (MESH_LOADED_THROUGH, see shared_macros.only_new_exports). Only while the code is
+        the one that built the publish and the exports it read are all still there,
+        unchanged: otherwise every model is built again from all the landing data."""
+        current, name = job.current, job.name
+        if job.full or not current or current.code_fingerprint != job.code_fingerprint:
+            return None
+        if not current.incremental_models:
+            return None
+        since = f"since publish {current.publish_id}"
+        if not only_appended(current.landing, job.landing):
+            job.notice(
+                f"{name}: landing exports were replaced or removed {since}: "
+                "every model is rebuilt from all of them"
+            )
+            return None
+        if current.upstreams != job.upstream_ids:
+            # Rows computed from an upstream's earlier publish may no longer be what it
+            # says now; recomputing only the keys new exports touched would keep them.
+            job.notice(
+                f"{name}: an upstream published a new version {since}: every model is rebuilt"
+            )
+            return None
+        published = job.mesh.published / name / current.publish_id / f"{name}.duckdb"
+        copy = job.staging / published.name
+        shutil.copyfile(published, copy)
+        loaded_through = newest_export_loaded(copy, current.incremental_models)
+        new_files = [job.mesh.root / path for path in job.landing if path not in current.landing]
+        if loaded_through is None or not all_exported_after(new_files, loaded_through):
+            copy.unlink()
+            job.notice(
+                f"{name}: a new export is not newer than what publish {current.publish_id} "
+                "loaded, or has rows without exported_at: every model is rebuilt"
+            )
+            return None
+        models = ", ".join(current.incremental_models)
+        job.notice(f"{name}: incremental: {models} continue from publish {current.publish_id}")
+        return loaded_through
+
+    def relation(self, job: Job, relation: str) -> str:
+        return f"{job.name}.main.{relation}"
+
+    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
+        failures = []
+        con = duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True)
+        try:
+            for pending in queries:
+                label = pending.expectation.label
+                try:
+                    row = con.execute(pending.sql).fetchone()
+                except duckdb.Error as error:
+                    failures.append(f"{label} -> could not be evaluated: {error}")
+                    continue
+                if row and row[0]:
+                    failures.append(f"{label} -> {row[0]} {pending.counted}")
+        finally:
+            con.close()
+        return failures
+
+    def publish(
+        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+    ) -> PublishedParts:
+        """Each product version's output ports, then the database itself, moved."""
+        database = job.staging / f"{job.name}.duckdb"
+        if not database.exists():
+            raise MeshError(f"Cannot publish {job.name}: the build left no {database}.")
+        if database.with_suffix(".duckdb.wal").exists():
+            raise MeshError(
+                f"Cannot publish {job.name}: {database} still has a write-ahead log, so a "
+                "process may still be writing it. Rebuild the domain."
+            )
+        stats = product_stats(job.name, database, candidate.manifest)
+        exported = ports.export(job.name, database, candidate.raw_manifest, folder, published_at)
+        database.replace(folder / database.name)
+        return PublishedParts(
+            products=stats,
+            output_ports={
+                f"{port.product}.v{port.version}": str(port.parquet) for port in exported
+            },
+        )
+
+    def query(self, mesh: Mesh, sql: str) -> QueryResult:
+        return query.run(mesh, sql)
+
+
+ENGINE = DuckDB()
+
+
+def product_stats(domain: str, database: Path, manifest: Manifest) -> list[ProductStats]:
+    """Row count and an order-independent content checksum of every product version."""
+    stats = []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for product in products_of(domain, manifest, published_at=None):
+            rows, checksum = con.execute(
+                f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
+                f"from {product.relation} as product"
+            ).fetchone() or (0, "0")
+            stats.append(
+                ProductStats(
+                    name=product.name,
+                    version=product.version,
+                    relation=product.relation,
+                    rows=rows,
+                    checksum=f"{int(checksum) % (1 << 64):016x}",
+                )
+            )
+    finally:
+        con.close()
+    return stats
+
+
+def newest_export_loaded(database: Path, models: list[str]) -> str | None:
+    """The newest `exported_at` every incremental model of a domain's database holds (the
+    oldest of their newest: rows after it are new to all of them), or None if unknown."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = {
+            row[0]
+            for row in con.execute(
+                "select table_name from duckdb_columns() "
+                "where schema_name = 'main' and column_name = 'exported_at'"
+            ).fetchall()
+        }
+        newest: list[Any] = []
+        for model in models:
+            if model in tables:
+                row = con.execute(f'select max(exported_at) from main."{model}"').fetchone()
+                newest.append(row[0] if row else None)
+    finally:
+        con.close()
+    known = [value for value in newest if value is not None]
+    if not known or len(known) < len(newest):
+        return None
+    return str(min(known))
+
+
+def all_exported_after(files: list[Path], instant: str) -> bool:
+    """Whether every row of these export files was exported after `instant`: otherwise an
+    incremental build, which reads only rows after it, would miss some (a late backfill,
+    a row without exported_at)."""
+    if not files:
+        return True
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            "select min(exported_at) > ?::timestamp, count(*) = count(exported_at) "
+            "from read_parquet(?, union_by_name = true)",
+            [instant, [str(path) for path in files]],
+        ).fetchone()
+    except duckdb.Error:
+        return False  # unreadable: the full build reports it with the landing contracts
+    finally:
+        con.close()
+    return bool(row and row[0] and row[1])

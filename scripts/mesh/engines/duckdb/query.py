@@ -12,14 +12,13 @@ before any user SQL runs. Two guards keep a query to reading products:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from mesh.discovery import domains
 from mesh.errors import MeshError, QueryError, QueryRefusedError
+from mesh.pipeline.engine import QueryResult
 from mesh.workspace import Mesh
 
 READING = {"SELECT", "EXPLAIN"}
@@ -62,13 +61,6 @@ _DUCKDB_REFUSALS = [
     ("attached in read-only mode", "to write into a published product"),
     ("configuration has been locked", "to change a setting"),
 ]
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    types: list[str]
-    rows: list[tuple[Any, ...]]
 
 
 def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,162 @@
+"""What an engine must provide to the pipeline: the one seam between the two.
+
+The pipeline (`build`) does every step the same way for every engine: plan, lock, skip when
+unchanged, check the landing data, run dbt, the publish gates, publish, clean up. Where an
+engine differs it asks the `Engine`:
+
+- `env` and `before_build`: its dbt target and environment for one domain build (and any
+  dbt operations to run before `dbt build`);
+- `run_expectations`: how a candidate's products are read for the gates (consumers'
+  expectations, written in the engine's SQL dialect with `quote` and `literal`);
+- `publish` and `make_current`: what a publish folder holds besides the manifest and the
+  record, and how a publish becomes what readers see;
+- `query`: how a read-only query session over the published products opens.
+
+An engine is one module under `mesh.engines` (DuckDB, Spark); a test defines a third.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mesh.discovery.domains import Domain
+from mesh.discovery.manifest import Manifest
+from mesh.discovery.registry import ProductStats, PublishRecord
+from mesh.governance import expectations
+from mesh.governance.expectations import Query
+from mesh.runner.workers import TASKS_PER_WORKER, DbtOutcome, DbtTask
+from mesh.workspace import Mesh
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """An upstream domain's current publish, resolved once for the whole build."""
+
+    name: str
+    folder: Path  # its publish folder (not the `current` link)
+    record: PublishRecord
+
+
+@dataclass
+class Job:
+    """One build of one domain, as the pipeline hands it to the engine."""
+
+    mesh: Mesh
+    domain: Domain
+    run_id: str
+    staging: Path  # the build's own folder: the only place it writes
+    upstreams: dict[str, Upstream]
+    current: PublishRecord | None  # the domain's current publish, if any
+    code_fingerprint: str
+    fingerprint: str  # code, landing data and upstream publishes: recorded with the publish
+    landing: dict[str, str]  # the landing files it reads (data.landing.landing_state)
+    full: bool  # rebuild everything: no continuing from the current publish
+    jobs: int  # domain builds running at once (engines share the machine between them)
+    notice: Callable[[str], None]  # tell the user something about this build
+    run: Callable[[DbtTask], DbtOutcome]  # run more dbt commands on the build's workers, now
+
+    @property
+    def name(self) -> str:
+        return self.domain.name
+
+    @property
+    def upstream_ids(self) -> dict[str, str]:
+        """The publish id of each upstream it reads."""
+        return {name: upstream.folder.name for name, upstream in self.upstreams.items()}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A build whose dbt models and tests all passed, before the gates: its artifacts."""
+
+    manifest: Manifest
+    run_results: dict[str, Any]
+    outcome: DbtOutcome
+    raw_manifest: dict[str, Any]  # TEMPORARY: until every reader takes the typed one
+
+
+@dataclass(frozen=True)
+class PublishedParts:
+    """What the engine put in a publish folder, for the publish record."""
+
+    products: list[ProductStats] = field(default_factory=list)
+    output_ports: dict[str, str] = field(default_factory=dict)
+    schema: str | None = None
+    upstream_schemas: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+class Engine(ABC):
+    """An engine the pipeline builds, publishes and queries domains on."""
+
+    name: str  # the `--target` name; the engine's state lives in `mesh.on(name)`
+    # Packages beyond dbt, its adapters and DuckDB whose upgrade rebuilds every domain.
+    toolchain: tuple[str, ...] = ()
+    max_jobs: int | None = None  # domains built at once at most (None: as many as asked)
+    tasks_per_worker: int = TASKS_PER_WORKER  # tasks before a dbt worker is replaced
+
+    def require(self, mesh: Mesh) -> None:
+        """Raise a MeshError naming what is missing to run this engine here."""
+        return None
+
+    def worker_output(self, mesh: Mesh) -> Path | None:
+        """A file for what dbt workers print (default: the terminal)."""
+        return None
+
+    def check_upstream(self, job: Job, upstream: Upstream) -> None:
+        """Raise a MeshError if the build cannot read `upstream`'s publish."""
+        return None
+
+    @abstractmethod
+    def env(self, job: Job) -> dict[str, str]:
+        """The environment of the domain's dbt commands: its target and connection. Called
+        once per build, in the staging folder, before dbt runs."""
+
+    def before_build(self, job: Job) -> list[list[str]]:
+        """dbt commands to run before `dbt build` (e.g. run-operations)."""
+        return []
+
+    def freshness_landing(self, job: Job) -> Path | None:
+        """Where source freshness reads the exports: None to read the sources' relations."""
+        return None
+
+    def quote(self, column: str) -> str:
+        """A column name in the engine's SQL (for the expectations)."""
+        return expectations.quote(column)
+
+    def literal(self, text: str) -> str:
+        """A string literal in the engine's SQL."""
+        return expectations.string_literal(text)
+
+    @abstractmethod
+    def relation(self, job: Job, relation: str) -> str:
+        """How SQL names one of the candidate's relations (for the consumers' expectations)."""
+
+    @abstractmethod
+    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
+        """Run the expectation queries on the candidate; one line per failure."""
+
+    @abstractmethod
+    def publish(
+        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+    ) -> PublishedParts:
+        """Put the candidate's products into the (hidden, new) publish folder."""
+
+    def make_current(self, job: Job, record: PublishRecord) -> str | None:
+        """What else must switch once the publish is current; an error message if it failed
+        (the publish stays current for dbt consumers; the next build runs again)."""
+        return None
+
+    @abstractmethod
+    def query(self, mesh: Mesh, sql: str) -> QueryResult:
+        """Run one read-only statement over every domain's published products."""
