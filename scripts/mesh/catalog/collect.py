@@ -208,16 +208,12 @@ def freshness(meta: Mapping[str, Any] | None, published_at: str | None, now: dat
         max_age = float(meta["max_age_hours"]) if meta.get("max_age_hours") is not None else None
     except (TypeError, ValueError):
         max_age = None
-    age = None
-    if published_at:
-        try:
-            when = datetime.fromisoformat(published_at)
-        except ValueError:
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            age = max((now - when).total_seconds() / 3600, 0.0)
+    try:
+        when = datetime.fromisoformat(published_at or "")
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        age: float | None = max((now - when).total_seconds() / 3600, 0.0)
+    except ValueError:
+        age = None
     if age is None or max_age is None:
         status = "unknown"
     else:
@@ -353,7 +349,8 @@ class _Collector:
         self.files[f"files/{name}"] = source
         return Link(name, f"files/{name}")
 
-    def _link(self, domain: str, name: str, version: str | None) -> str | None:
+    def _href(self, domain: str, name: str, version: str | None) -> str | None:
+        """The anchor of a product version on its page, if the catalog has that page."""
         label = version_label(version)
         return f"{product_href(domain, name)}#{label}" if (domain, name) in self.known else None
 
@@ -365,12 +362,10 @@ class _Collector:
         unique_id = _unique_id(domain, product.name, version)
 
         contract = self._copy(folder / registry.CONTRACT, f"{stem}.odcs.yaml")
-        contract_text = None
-        if contract is not None:
-            try:
-                contract_text = (folder / registry.CONTRACT).read_text()
-            except (OSError, UnicodeDecodeError):
-                contract_text = None
+        try:
+            contract_text = (folder / registry.CONTRACT).read_text() if contract else None
+        except (OSError, UnicodeDecodeError):
+            contract_text = None
         parquet_source = folder / registry.parquet_name(product.name, version)
         parquet = self._copy(parquet_source, f"{stem}.parquet")
         descriptor_link = self._copy(folder / registry.DESCRIPTOR, f"{stem}.descriptor.json")
@@ -389,7 +384,7 @@ class _Collector:
         else:
             upstream = pub.upstream_products(unique_id)
         inputs = tuple(
-            Link(f"{d}.{name} {version_label(v)}", self._link(d, name, v))
+            Link(f"{d}.{name} {version_label(v)}", self._href(d, name, v))
             for d, name, v in upstream
         )
 
@@ -404,10 +399,7 @@ class _Collector:
                     edge.consumer_model,
                     Link(edge.consumer, domain_href(edge.consumer) if known else None),
                     tuple(
-                        Link(
-                            f"{name} {version_label(fed)}",
-                            f"{product_href(edge.consumer, name)}#{version_label(fed)}",
-                        )
+                        Link(f"{name} {version_label(fed)}", self._href(edge.consumer, name, fed))
                         for name, fed in feeds
                     ),
                 )

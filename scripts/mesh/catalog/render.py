@@ -29,9 +29,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["when"] = _when
-    env.filters["hours"] = _hours
-    env.filters["size"] = _size
+    env.filters.update(when=_when, hours=_hours, size=_size)
     return env
 
 
@@ -69,19 +67,19 @@ def _size(value: int | None) -> str:
     return f"{size:.1f} GB"
 
 
-def _is_replaceable(path: Path) -> bool:
-    """Whether `path` may be replaced: absent, an empty folder or a catalog built here."""
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace `path` unless it is absent, an empty folder or a catalog built here."""
     if not path.exists() and not path.is_symlink():
-        return True
-    return path.is_dir() and ((path / MARKER).is_file() or not any(path.iterdir()))
+        return
+    if not (path.is_dir() and ((path / MARKER).is_file() or not any(path.iterdir()))):
+        raise MeshError(
+            f"{path} exists and is not a catalog built by mesh; choose another folder or remove it."
+        )
 
 
 def _swap_in(new: Path, out: Path) -> None:
     """Put the finished site `new` at `out` with renames (the old one goes last)."""
-    if not _is_replaceable(out):
-        raise MeshError(
-            f"{out} exists and is not a catalog built by mesh; choose another folder or remove it."
-        )
+    _check_replaceable(out)
     if not out.exists() and not out.is_symlink():
         new.rename(out)
         return
@@ -97,10 +95,7 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
     `out_dir` defaults to `warehouse/catalog`. `now` is the time freshness is judged at.
     """
     out = (out_dir or mesh.warehouse / "catalog").absolute()
-    if not _is_replaceable(out):
-        raise MeshError(
-            f"{out} exists and is not a catalog built by mesh; choose another folder or remove it."
-        )
+    _check_replaceable(out)
     moment = now or datetime.now(UTC)
     site = collect(mesh, moment)
     env = _environment()
