@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from mesh import catalog
+from mesh.catalog.collect import freshness, pii_flag
+from mesh.catalog.layout import Box, DomainNode, depths, layout_lineage
+from mesh.catalog.svg import lineage_svg
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, publish_database
@@ -261,17 +264,17 @@ def test_the_index_carries_what_the_search_and_filters_read(shop_mesh: Mesh) -> 
 
 def test_freshness_is_judged_against_the_expectation() -> None:
     meta = {"expected_update": "hourly", "max_age_hours": 6}
-    assert catalog.freshness(meta, "2026-07-01T10:00:00+00:00", NOW).status == "within"
-    late = catalog.freshness(meta, "2026-07-01T04:00:00+00:00", NOW)
+    assert freshness(meta, "2026-07-01T10:00:00+00:00", NOW).status == "within"
+    late = freshness(meta, "2026-07-01T04:00:00+00:00", NOW)
     assert (late.status, late.age_hours) == ("overdue", 8.0)
-    assert catalog.freshness(None, "2026-07-01T10:00:00+00:00", NOW).status == "unknown"
-    assert catalog.freshness(meta, None, NOW).status == "unknown"
+    assert freshness(None, "2026-07-01T10:00:00+00:00", NOW).status == "unknown"
+    assert freshness(meta, None, NOW).status == "unknown"
 
 
 def test_the_pii_flag_names_tagged_columns_and_hashes() -> None:
-    assert catalog.pii_flag("Email", {"email"}) == "PII"
-    assert catalog.pii_flag("email_hash", {"email"}) == "hashed PII"
-    assert catalog.pii_flag("city", {"email"}) is None
+    assert pii_flag("Email", {"email"}) == "PII"
+    assert pii_flag("email_hash", {"email"}) == "hashed PII"
+    assert pii_flag("city", {"email"}) is None
 
 
 def test_building_again_replaces_the_catalog(shop_mesh: Mesh) -> None:
@@ -309,8 +312,8 @@ def test_an_unpublished_mesh_gives_an_empty_catalog(fake_mesh: Mesh) -> None:
 # The lineage diagram --------------------------------------------------------------------------
 
 
-def node(name: str) -> catalog.DomainNode:
-    return catalog.DomainNode(name, "1 product", "source-aligned", True)
+def node(name: str) -> DomainNode:
+    return DomainNode(name, "1 product", "source-aligned", True)
 
 
 CHAIN_EDGES = {
@@ -321,7 +324,7 @@ CHAIN_EDGES = {
 }
 
 
-def overlaps(one: catalog.Box, two: catalog.Box) -> bool:
+def overlaps(one: Box, two: Box) -> bool:
     return not (
         one.right <= two.x
         or two.right <= one.x
@@ -331,9 +334,7 @@ def overlaps(one: catalog.Box, two: catalog.Box) -> bool:
 
 
 def test_domains_are_laid_out_in_columns_by_build_depth() -> None:
-    layout = catalog.layout_lineage(
-        [node("a"), node("b"), node("c"), node("x")], CHAIN_EDGES, {"b": ["a"]}
-    )
+    layout = layout_lineage([node("a"), node("b"), node("c"), node("x")], CHAIN_EDGES, {"b": ["a"]})
 
     assert layout.columns == {"a": 0, "x": 0, "b": 1, "c": 2}
     boxes = layout.boxes
@@ -355,20 +356,20 @@ def test_domains_are_laid_out_in_columns_by_build_depth() -> None:
 
 
 def test_a_declared_upstream_sets_the_depth_even_without_a_published_edge() -> None:
-    layout = catalog.layout_lineage([node("a"), node("b")], {}, {"b": ["a"]})
+    layout = layout_lineage([node("a"), node("b")], {}, {"b": ["a"]})
     assert layout.columns == {"a": 0, "b": 1}
     assert layout.paths == []
 
 
 def test_a_cycle_does_not_loop_forever() -> None:
-    assert catalog.depths(["a", "b"], {"a": ["b"], "b": ["a"]}) in (
+    assert depths(["a", "b"], {"a": ["b"], "b": ["a"]}) in (
         {"a": 1, "b": 0},
         {"a": 0, "b": 1},
     )
 
 
 def test_the_svg_is_well_formed_and_names_domains_and_product_versions() -> None:
-    svg = catalog.lineage_svg(
+    svg = lineage_svg(
         [node("a"), node("b"), node("c"), node("x <&>")],
         {**CHAIN_EDGES, ("x <&>", "c"): ["four v1"]},
         {},
@@ -383,5 +384,5 @@ def test_the_svg_is_well_formed_and_names_domains_and_product_versions() -> None
 
 
 def test_an_empty_mesh_still_gets_an_image() -> None:
-    root = ET.fromstring(catalog.lineage_svg([], {}, {}))
+    root = ET.fromstring(lineage_svg([], {}, {}))
     assert float(root.attrib["width"]) > 0

@@ -239,6 +239,7 @@ class UnitTest(_Read):
     package_name: str = ""
     original_file_path: str = ""
     versions: dict[str, Any] | None = None
+    depends_on: DependsOn = Field(default_factory=DependsOn)
 
 
 class Manifest(_Read):
@@ -313,6 +314,24 @@ def load_json(path: Path) -> dict[str, Any]:
     """Another dbt artifact (run_results.json) as plain JSON."""
     data: dict[str, Any] = json.loads(path.read_text())
     return data
+
+
+class RunResult(_Read):
+    """How one node ended in a dbt invocation (an entry of run_results.json)."""
+
+    unique_id: str
+    status: str
+    execution_time: float = 0.0
+    message: str | None = None
+
+
+class RunResults(_Read):
+    results: list[RunResult] = Field(default_factory=list)
+
+
+def load_run_results(path: Path) -> RunResults:
+    """Read and parse `run_results.json` (raises OSError or ValueError as json does)."""
+    return RunResults.model_validate_json(path.read_bytes())
 
 
 # Dict readers of the modules not yet moved to the types above; removed when the last goes.

@@ -1,0 +1,518 @@
+"""What the catalog shows, read once from each domain's current publish: its products and
+their versions, schemas, tests, consumers, inputs, last publish and freshness."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mesh.discovery import graph, lineage, registry
+from mesh.discovery import manifest as manifests
+from mesh.discovery.domains import discover
+from mesh.discovery.manifest import Manifest, RunResult, RunResults
+from mesh.discovery.products import Product, products_of
+from mesh.errors import MeshError
+from mesh.workspace import Mesh
+
+PASSED = frozenset({"pass", "success"})
+
+
+@dataclass(frozen=True)
+class Link:
+    """A text and, when there is a page or file for it, its path from the site root."""
+
+    text: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class SchemaColumn:
+    name: str
+    data_type: str
+    description: str
+    pii: str | None  # "PII" (tagged in the domain), "hashed PII" (a *_hash column) or None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False  # not a pytest test class
+
+    name: str
+    kind: str  # "data test" or "unit test"
+    status: str  # dbt's status in the last publish's run results, or "not run"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A model of another domain that reads a product version, and the products it feeds."""
+
+    domain: str
+    model: str
+    domain_link: Link
+    feeds: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    version: str | None
+    label: str
+    anchor: str
+    statuses: tuple[str, ...]  # "latest", "deprecated", "superseded"
+    deprecated: bool
+    deprecation_date: str | None
+    deprecation_passed: bool
+    description: str
+    relation: str
+    contract_enforced: bool
+    columns: tuple[SchemaColumn, ...]
+    rows: int | None
+    checksum: str | None
+    contract: Link | None
+    contract_text: str | None
+    parquet: Link | None
+    parquet_bytes: int | None
+    descriptor: Link | None
+    inputs: tuple[Link, ...]
+    consumers: tuple[Consumer, ...]
+    tests: tuple[TestResult, ...]
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for test in self.tests if test.status in PASSED)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    expected_update: str | None
+    max_age_hours: float | None
+    age_hours: float | None
+    status: str  # "within", "overdue" or "unknown"
+
+
+@dataclass(frozen=True)
+class LastPublish:
+    publish_id: str | None
+    published_at: str | None
+    git_commit: str | None
+    dbt_results: dict[str, int]
+    run_results: tuple[tuple[str, str, int], ...]  # (resource type, status, count)
+    has_run_results: bool
+    upstreams: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    domain: str
+    name: str
+    slug: str
+    href: str
+    title: str
+    owner: str | None
+    archetype: str | None
+    description: str
+    latest: VersionPage
+    versions: tuple[VersionPage, ...]  # newest first
+    freshness: Freshness
+    publish: LastPublish
+    search_text: str
+
+    @property
+    def domain_href(self) -> str:
+        return domain_href(self.domain)
+
+    @property
+    def deprecated(self) -> bool:
+        """Whether every version is deprecated (there is nothing current to use)."""
+        return all(version.deprecated for version in self.versions)
+
+
+@dataclass
+class DomainSection:
+    name: str
+    anchor: str
+    published: bool
+    upstreams: tuple[str, ...]
+    products: list[ProductPage] = field(default_factory=list)
+
+    @property
+    def owners(self) -> list[str]:
+        return sorted({p.owner for p in self.products if p.owner})
+
+    @property
+    def archetype(self) -> str | None:
+        found = Counter(p.archetype for p in self.products if p.archetype)
+        return found.most_common(1)[0][0] if found else None
+
+
+@dataclass
+class Site:
+    """What the catalog shows, and the files to copy into it (site path -> source path)."""
+
+    sections: list[DomainSection]
+    products: list[ProductPage]
+    edges: list[lineage.Edge]
+    order: list[str]
+    upstreams: dict[str, tuple[str, ...]]
+    files: dict[str, Path]
+
+
+# Names and links --------------------------------------------------------------------------------
+
+
+def version_label(version: str | None) -> str:
+    return f"v{version}" if version is not None else "unversioned"
+
+
+def _slug(*parts: str) -> str:
+    return ".".join(re.sub(r"[^A-Za-z0-9_-]", "_", part) for part in parts)
+
+
+def product_href(domain: str, name: str) -> str:
+    """The page of a product, from the site root."""
+    return f"products/{_slug(domain, name)}.html"
+
+
+def domain_href(domain: str) -> str:
+    return f"index.html#{_domain_anchor(domain)}"
+
+
+def _domain_anchor(domain: str) -> str:
+    return "domain-" + _slug(domain)
+
+
+def _unique_id(domain: str, name: str, version: str | None) -> str:
+    return f"model.{domain}.{name}" + (f".v{version}" if version is not None else "")
+
+
+def pii_flag(column: str, pii_columns: Iterable[str]) -> str | None:
+    """ "PII" if the domain tags the column PII anywhere, "hashed PII" for a hash of PII."""
+    lowered = column.lower()
+    if lowered in {name.lower() for name in pii_columns}:
+        return "PII"
+    if lowered.endswith("_hash"):
+        return "hashed PII"
+    return None
+
+
+def freshness(meta: Mapping[str, Any] | None, published_at: str | None, now: datetime) -> Freshness:
+    """The freshness expectation of a product and whether its last publish is within it."""
+    meta = meta or {}
+    expected = meta.get("expected_update")
+    try:
+        max_age = float(meta["max_age_hours"]) if meta.get("max_age_hours") is not None else None
+    except (TypeError, ValueError):
+        max_age = None
+    try:
+        when = datetime.fromisoformat(published_at or "")
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        age: float | None = max((now - when).total_seconds() / 3600, 0.0)
+    except ValueError:
+        age = None
+    if age is None or max_age is None:
+        status = "unknown"
+    else:
+        status = "within" if age <= max_age else "overdue"
+    return Freshness(None if expected is None else str(expected), max_age, age, status)
+
+
+# One domain's publish ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """One domain's current publish folder, read once."""
+
+    domain: str
+    folder: Path
+    manifest: Manifest
+    record: registry.PublishRecord
+    run_results: RunResults | None
+
+    @classmethod
+    def read(cls, mesh: Mesh, domain: str) -> Published | None:
+        link = mesh.published_dir(domain)
+        if not link.exists():
+            return None
+        folder = link.resolve()
+        try:
+            manifest = manifests.load(folder / "manifest.json")
+            record = registry.PublishRecord.model_validate_json(
+                (folder / registry.RECORD).read_bytes()
+            )
+        except (OSError, ValueError):
+            return None
+        try:
+            run_results = manifests.load_run_results(folder / "run_results.json")
+        except (OSError, ValueError):
+            run_results = None
+        return cls(domain, folder, manifest, record, run_results)
+
+    @property
+    def results(self) -> list[RunResult]:
+        return self.run_results.results if self.run_results else []
+
+    def tests_of(self, unique_id: str) -> tuple[TestResult, ...]:
+        """The data and unit tests of one model and how each ended in this publish."""
+        statuses = {result.unique_id: result.status for result in self.results}
+        found = []
+        for test in self.manifest.tests():
+            attached = test.attached_node
+            if attached == unique_id or (not attached and unique_id in test.depends_on.nodes):
+                meta = test.test_metadata
+                name = test.name
+                if meta and meta.name:
+                    name = f"{meta.namespace}.{meta.name}" if meta.namespace else meta.name
+                    name = f"{name} ({test.column_name})" if test.column_name else name
+                found.append(TestResult(name, "data test", statuses.get(test.unique_id, "not run")))
+        for unit in self.manifest.unit_tests.values():
+            if unique_id in unit.depends_on.nodes:
+                status = statuses.get(unit.unique_id, "not run")
+                found.append(TestResult(unit.name, "unit test", status))
+        return tuple(sorted(found, key=lambda test: (test.kind, test.name)))
+
+    def upstream_products(self, unique_id: str) -> list[tuple[str, str, str | None]]:
+        """Product versions of other domains a model reads, directly or through its models."""
+        found: set[tuple[str, str, str | None]] = set()
+        seen: set[str] = set()
+        stack = [unique_id]
+        while stack:
+            current = stack.pop()
+            node = self.manifest.nodes.get(current)
+            if current in seen or node is None:
+                continue
+            seen.add(current)
+            if node.package_name != self.domain:
+                if node.is_model:
+                    found.add((node.package_name, node.name, node.version))
+                continue
+            stack.extend(node.depends_on.nodes)
+        return sorted(found, key=lambda item: (item[0], item[1], item[2] or ""))
+
+    def public_downstream(self, model: str) -> list[tuple[str, str | None]]:
+        """The public models (products) of this domain fed by its model `model`."""
+        stack = [node.unique_id for node in self.manifest.models(self.domain) if node.name == model]
+        found: set[tuple[str, str | None]] = set()
+        seen: set[str] = set()
+        while stack:
+            current = stack.pop()
+            node = self.manifest.nodes.get(current)
+            if current in seen or node is None or node.package_name != self.domain:
+                continue
+            seen.add(current)
+            if node.is_public:
+                found.add((node.name, node.version))
+            stack.extend(self.manifest.child_map.get(current, []))
+        return sorted(found, key=lambda item: (item[0], item[1] or ""))
+
+    def last_publish(self) -> LastPublish:
+        record = self.record
+        counts = Counter((r.unique_id.split(".", 1)[0], r.status) for r in self.results)
+        return LastPublish(
+            publish_id=record.publish_id,
+            published_at=record.published_at,
+            git_commit=record.git_commit,
+            dbt_results=dict(record.dbt_results),
+            run_results=tuple((kind, status, n) for (kind, status), n in sorted(counts.items())),
+            has_run_results=self.run_results is not None,
+            upstreams=dict(record.upstreams),
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
+# The whole catalog ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Collector:
+    published: dict[str, Published]
+    known: set[tuple[str, str]]  # (domain, product) of every published product
+    consumers: dict[tuple[str, str, str | None], list[lineage.Edge]]
+    now: datetime
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def _copy(self, source: Path, name: str) -> Link | None:
+        if not source.is_file():
+            return None
+        self.files[f"files/{name}"] = source
+        return Link(name, f"files/{name}")
+
+    def _href(self, domain: str, name: str, version: str | None) -> str | None:
+        """The anchor of a product version on its page, if the catalog has that page."""
+        label = version_label(version)
+        return f"{product_href(domain, name)}#{label}" if (domain, name) in self.known else None
+
+    def version_page(self, pub: Published, product: Product) -> VersionPage:
+        domain, version = pub.domain, product.version
+        label = version_label(version)
+        stem = _slug(domain, product.name, label)
+        folder = pub.folder / registry.port_folder(product.name, version)
+        unique_id = _unique_id(domain, product.name, version)
+
+        contract = self._copy(folder / registry.CONTRACT, f"{stem}.odcs.yaml")
+        try:
+            contract_text = (folder / registry.CONTRACT).read_text() if contract else None
+        except (OSError, UnicodeDecodeError):
+            contract_text = None
+        parquet_source = folder / registry.parquet_name(product.name, version)
+        parquet = self._copy(parquet_source, f"{stem}.parquet")
+        descriptor_link = self._copy(folder / registry.DESCRIPTOR, f"{stem}.descriptor.json")
+
+        descriptor = _read_json(folder / registry.DESCRIPTOR) if descriptor_link else None
+        declared = (descriptor or {}).get("inputPorts")
+        if isinstance(declared, list) and all(isinstance(port, dict) for port in declared):
+            upstream = [
+                (
+                    str(port.get("domain") or ""),
+                    str(port.get("product") or port.get("id") or ""),
+                    None if port.get("version") is None else str(port["version"]),
+                )
+                for port in declared
+            ]
+        else:
+            upstream = pub.upstream_products(unique_id)
+        inputs = tuple(
+            Link(f"{d}.{name} {version_label(v)}", self._href(d, name, v))
+            for d, name, v in upstream
+        )
+
+        consumers = []
+        for edge in self.consumers.get((domain, product.name, version), []):
+            reader = self.published.get(edge.consumer)
+            feeds = reader.public_downstream(edge.consumer_model) if reader else []
+            known = any(d == edge.consumer for d, _ in self.known)
+            consumers.append(
+                Consumer(
+                    edge.consumer,
+                    edge.consumer_model,
+                    Link(edge.consumer, domain_href(edge.consumer) if known else None),
+                    tuple(
+                        Link(f"{name} {version_label(fed)}", self._href(edge.consumer, name, fed))
+                        for name, fed in feeds
+                    ),
+                )
+            )
+
+        is_latest = version is None or version == product.latest_version
+        deprecated = product.deprecation_date is not None
+        statuses = tuple(
+            status
+            for status, applies in (
+                ("latest", is_latest),
+                ("deprecated", deprecated),
+                ("superseded", not is_latest and not deprecated),
+            )
+            if applies
+        )
+        stat = {(s.name, s.version): s for s in pub.record.products}.get((product.name, version))
+        pii = pub.manifest.pii_columns()
+        return VersionPage(
+            version=version,
+            label=label,
+            anchor=label,
+            statuses=statuses,
+            deprecated=deprecated,
+            deprecation_date=product.deprecation_date,
+            deprecation_passed=deprecated
+            and str(product.deprecation_date) < self.now.date().isoformat(),
+            description=product.description,
+            relation=product.relation,
+            contract_enforced=product.contract_enforced,
+            columns=tuple(
+                SchemaColumn(c.name, c.data_type or "", c.description, pii_flag(c.name, pii))
+                for c in product.columns
+            ),
+            rows=stat.rows if stat else None,
+            checksum=stat.checksum if stat else None,
+            contract=contract,
+            contract_text=contract_text,
+            parquet=parquet,
+            parquet_bytes=parquet_source.stat().st_size if parquet else None,
+            descriptor=descriptor_link,
+            inputs=inputs,
+            consumers=tuple(consumers),
+            tests=pub.tests_of(unique_id),
+        )
+
+    def product_page(self, pub: Published, name: str, versions: list[Product]) -> ProductPage:
+        pages = [self.version_page(pub, product) for product in reversed(versions)]
+        latest_product = next(
+            (p for p in versions if p.version is None or p.version == p.latest_version),
+            versions[-1],
+        )
+        latest = next(v for v in pages if v.version == latest_product.version)
+        title = name.replace("_", " ")
+        port = pub.folder / registry.port_folder(name, latest_product.version)
+        descriptor = _read_json(port / registry.DESCRIPTOR) or {}
+        if isinstance(descriptor.get("title"), str) and descriptor["title"].strip():
+            title = descriptor["title"].strip()
+        words: list[str] = [name, pub.domain, f"{pub.domain}.{name}"]
+        for product in versions:
+            words.extend([product.owner or "", product.description])
+            words.extend(column.name for column in product.columns)
+        return ProductPage(
+            domain=pub.domain,
+            name=name,
+            slug=_slug(pub.domain, name),
+            href=product_href(pub.domain, name),
+            title=title,
+            owner=latest_product.owner,
+            archetype=latest_product.archetype,
+            description=latest_product.description,
+            latest=latest,
+            versions=tuple(pages),
+            freshness=freshness(latest_product.freshness, pub.record.published_at, self.now),
+            publish=pub.last_publish(),
+            search_text=" ".join(" ".join(words).lower().split()),
+        )
+
+
+def collect(mesh: Mesh, now: datetime) -> Site:
+    """Everything the catalog of `mesh` shows, judged (freshness, deprecation) at `now`."""
+    domains = discover(mesh)
+    published = {
+        name: found for name in sorted(domains) if (found := Published.read(mesh, name)) is not None
+    }
+    edges = lineage.edges(mesh)
+    upstreams = {name: domain.upstreams for name, domain in domains.items()}
+    try:
+        order = graph.build_order(domains)
+    except MeshError:  # an unknown upstream or a cycle: still draw what is published
+        order = sorted(domains)
+
+    versions_of: dict[tuple[str, str], list[Product]] = defaultdict(list)
+    for name, pub in published.items():
+        for product in products_of(name, pub.manifest, pub.record.published_at):
+            versions_of[(name, product.name)].append(product)
+    consumers: dict[tuple[str, str, str | None], list[lineage.Edge]] = defaultdict(list)
+    for edge in edges:
+        consumers[(edge.producer, edge.product, edge.version)].append(edge)
+
+    collector = _Collector(published, set(versions_of), consumers, now)
+    pages = [
+        collector.product_page(published[domain], name, versions)
+        for (domain, name), versions in sorted(versions_of.items())
+    ]
+    sections = [
+        DomainSection(
+            name,
+            _domain_anchor(name),
+            name in published,
+            upstreams.get(name, ()),
+            [page for page in pages if page.domain == name],
+        )
+        for name in [*order, *sorted({p.domain for p in pages} - set(order))]
+    ]
+    return Site(sections, pages, edges, order, upstreams, collector.files)
