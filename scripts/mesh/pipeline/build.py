@@ -177,22 +177,24 @@ class _Scheduler:
         """Prepare the domain's build and hand it to a worker. Whatever goes wrong on the way
         (a lock, a full disk, an unreadable publish) fails this domain, not the whole build."""
         started = time.perf_counter()
-        locks = ExitStack()
-        staging: list[Path] = []
+        locks, staging = ExitStack(), self.mesh.builds / name / new_id()
         try:
-            self._prepare(name, started, locks, staging)
+            ended = self._prepare(name, started, locks, staging)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
-            locks.close()
-            for folder in staging:
-                shutil.rmtree(folder, ignore_errors=True)
-            reason = str(error)
-            if not isinstance(error, MeshError):
-                reason = f"its build could not be prepared: {error}"
-            self._finish(
-                DomainResult(name, Status.FAILED, time.perf_counter() - started, reason=reason)
+            shutil.rmtree(staging, ignore_errors=True)
+            reason = str(error) if isinstance(error, MeshError) else None
+            ended = DomainResult(
+                name, Status.FAILED, reason=reason or f"its build could not be prepared: {error}"
             )
+        if ended:
+            locks.close()
+            ended.seconds = time.perf_counter() - started
+            self._finish(ended)
 
-    def _prepare(self, name: str, started: float, locks: ExitStack, made: list[Path]) -> None:
+    def _prepare(
+        self, name: str, started: float, locks: ExitStack, staging: Path
+    ) -> DomainResult | None:
+        """Lock, skip if unchanged, check the landing data, start dbt; a result if it ended."""
         mesh, domain = self.mesh, self.domains[name]
         notice = lambda message: self.reporter.notice(name, message)  # noqa: E731
         locks.enter_context(domain_lock(mesh.locks, name, self.lock_timeout, notice))
@@ -203,41 +205,24 @@ class _Scheduler:
         print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
         current = read_record(mesh, name)
         if not self.full and current and current.fingerprint == print_:
-            locks.close()
-            self._finish(
-                DomainResult(
-                    name,
-                    Status.UNCHANGED,
-                    time.perf_counter() - started,
-                    publish_id=current.publish_id,
-                    reason="code, landing data and upstreams as at its last publish",
-                )
+            reason = "code, landing data and upstreams as at its last publish"
+            return DomainResult(
+                name, Status.UNCHANGED, publish_id=current.publish_id, reason=reason
             )
-            return
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
         problems = landing.check(mesh, domain, passed=passed)
         if problems:
-            locks.close()
-            self._finish(
-                DomainResult(
-                    name,
-                    Status.FAILED,
-                    time.perf_counter() - started,
-                    reason=f"{len(problems)} problem(s) in landing exports against the columns "
-                    "their sources declare, so it was not built",
-                    details=problems,
-                )
+            reason = (
+                f"{len(problems)} problem(s) in landing exports against the columns their "
+                "sources declare, so it was not built"
             )
-            return
-        run_id = new_id()
-        staging = mesh.builds / name / run_id
-        made.append(staging)
+            return DomainResult(name, Status.FAILED, reason=reason, details=problems)
         staging.mkdir(parents=True)
         job = Job(
             mesh=mesh,
             domain=domain,
-            run_id=run_id,
+            run_id=staging.name,
             staging=staging,
             upstreams=upstreams,
             current=current,
@@ -263,6 +248,7 @@ class _Scheduler:
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
         future = self._submit(DbtTask(name, commands, env, cwd=str(staging)))
         self.running[future] = _Running(job, started, locks)
+        return None
 
     # -> publish gates -> publish -> clean up ---------------------------------------------------
 
