@@ -140,6 +140,7 @@ def test_a_model_that_cannot_be_templated_is_an_error_naming_domain_and_file(
     message = str(error.value)
     assert "catalog/models/marts/broken.sql:" in message
     assert "no_such_macro" in message
+    assert "add the macro there" in message
     assert "Traceback" not in message
 
 

@@ -219,7 +219,7 @@ def _templating(violation: dict[str, Any]) -> str:
     """sqlfluff's templating error without its generic advice, with ours for a macro the
     stubs above do not define."""
     description = str(violation["description"]).split(" Have you correctly configured")[0]
-    if "mesh.lint." in description and "has no attribute" in description:
+    if f"{__name__}." in description and "has no attribute" in description:
         description += (
             " (linting renders dbt.* and shared_macros.* with DbtMacros and SharedMacros in"
             " scripts/mesh/governance/lint.py: add the macro there)"
