@@ -4,14 +4,29 @@ render is a clear error, not a traceback. Each test lints a temporary copy of th
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from mesh.discovery.domains import discover
-from mesh.governance.lint import LintError, LintResult, as_dict, as_lines, lint
+from mesh.governance.lint import (
+    DBT_MACROS,
+    SHARED_MACROS,
+    DbtMacros,
+    LintError,
+    LintResult,
+    SharedMacros,
+    as_dict,
+    as_lines,
+    lint,
+)
 from mesh.workspace import Mesh
-from tests.integration.conftest import copy_repo, mesh
+from tests.integration.conftest import REPO, copy_repo, mesh
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +50,31 @@ select * from final
 WELL_STYLED = BADLY_STYLED.replace("SELECT", "select").replace(
     "      customer_id", "  " * 4 + "customer_id"
 )
+
+# One call of each macro lint stands in for, with arguments like those our models pass.
+MACRO_CALLS = [
+    "dbt.cast('amount', 'decimal(18, 2)')",
+    "dbt.type_string()",
+    "dbt.type_bigint()",
+    "dbt.type_int()",
+    "dbt.type_boolean()",
+    "dbt.type_timestamp()",
+    "dbt.date_trunc('day', 'ordered_at')",
+    "dbt.datediff('ordered_at', 'delivered_at', 'hour')",
+    "shared_macros.money('amount')",
+    "shared_macros.normalize_text('status')",
+    "shared_macros.hash_pii('email')",
+    "shared_macros.only_new_exports()",
+    "shared_macros.is_new_export('versions.exported_at')",
+    "shared_macros.touched_keys('order_id', ['orders', 'payments'])",
+    "shared_macros.latest_per_key('renamed', 'order_id, order_status', 'exported_at')",
+]
+PROBE_PROJECT = {
+    "dbt_project.yml": "name: probe\nversion: '1.0'\nconfig-version: 2\nprofile: probe\n",
+    "profiles.yml": "probe:\n  target: dev\n  outputs:\n    dev:\n"
+    "      type: duckdb\n      path: ':memory:'\n      threads: 1\n",
+    "packages.yml": f"packages:\n  - local: {REPO / 'shared_macros'}\n",
+}
 
 
 def lint_all(root: Path, fix: bool = False) -> list[LintResult]:
@@ -100,6 +140,7 @@ def test_a_model_that_cannot_be_templated_is_an_error_naming_domain_and_file(
     message = str(error.value)
     assert "catalog/models/marts/broken.sql:" in message
     assert "no_such_macro" in message
+    assert "add the macro there" in message
     assert "Traceback" not in message
 
 
@@ -132,3 +173,49 @@ def test_a_model_too_large_to_lint_is_an_error_not_a_silent_skip(repo: Path) -> 
     )
     with pytest.raises(LintError, match=r"sqlfluff failed on orders: .*models/marts/huge\.sql"):
         lint_one(repo, "orders")
+
+
+def _normalised(sql: str) -> str:
+    return re.sub(r"\s*([()])\s*", r"\1", " ".join(sql.split()))
+
+
+def test_lint_renders_each_macro_as_dbt_compiles_it(tmp_path: Path) -> None:
+    stand_ins = {
+        f"{namespace}.{name}"
+        for namespace, macros in (("dbt", DbtMacros), ("shared_macros", SharedMacros))
+        for name in vars(macros)
+        if not name.startswith("_")
+    }
+    assert {call.split("(")[0] for call in MACRO_CALLS} == stand_ins
+    project = tmp_path / "probe"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_packages").mkdir()
+    (project / "dbt_packages" / "shared_macros").symlink_to(REPO / "shared_macros")
+    for name, text in PROBE_PROJECT.items():
+        (project / name).write_text(text)
+    calls = dict(enumerate(MACRO_CALLS))
+    for number, call in calls.items():  # the comment keeps a model that renders nothing
+        (project / "models" / f"call_{number}.sql").write_text(f"-- {call}\n{{{{ {call} }}}}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MESH_")}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "compile", "--quiet"],
+        cwd=project,
+        env={**env, "DBT_PROFILES_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    templates = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    differ = []
+    for number, call in calls.items():
+        compiled = project / "target/compiled/probe/models" / f"call_{number}.sql"
+        real = compiled.read_text().split("\n", 1)[1]
+        ours = templates.from_string(f"{{{{ {call} }}}}").render(
+            dbt=DBT_MACROS, shared_macros=SHARED_MACROS
+        )
+        if _normalised(real) != _normalised(ours):
+            differ.append(f"{call}: dbt compiles {real!r}, lint renders {ours!r}")
+    assert not differ, "lint renders macros unlike dbt (scripts/mesh/governance/lint.py): " + (
+        "; ".join(differ)
+    )
