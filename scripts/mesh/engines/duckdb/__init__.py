@@ -23,7 +23,7 @@ from mesh.discovery.manifest import Manifest
 from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
 from mesh.engines.duckdb import ports, query
-from mesh.errors import MeshError, PublishedDatabaseLockedError
+from mesh.errors import MeshError, MissingPublishError, PublishedDatabaseLockedError
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
 from mesh.pipeline.fingerprint import only_appended
@@ -55,6 +55,11 @@ class DuckDB(Engine):
     def check_upstream(self, job: Job, upstream: Upstream) -> None:
         """Its published database is there and readable: no process holds it for writing."""
         database = upstream.folder / f"{upstream.name}.duckdb"
+        if not database.is_file():
+            raise MissingPublishError(
+                f"{job.name} consumes {upstream.name}, whose publish {upstream.folder.name} has "
+                f"no database; run `mesh build {upstream.name}` first."
+            )
         try:
             duckdb.connect(str(database), read_only=True).close()
         except duckdb.Error as error:
