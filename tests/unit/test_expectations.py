@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from mesh.discovery.manifest import RunResults, parse
 from mesh.governance.expectations import Check, Expectation, passed_tests, queries, verify
 
 UNIQUE = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
@@ -31,16 +32,21 @@ def _test(unique_id: str, name: str, column: str) -> dict[str, object]:
         "test_metadata": {"name": name, "kwargs": {"column_name": column}},
         "attached_node": "model.orders.orders.v2",
         "unique_id": unique_id,
+        "resource_type": "test",
+        "package_name": "orders",
+        "name": unique_id.rsplit(".", 1)[-1],
     }
 
 
-MANIFEST = {
-    "nodes": {
-        "test.orders.unique_id": _test("test.orders.unique_id", "unique", "order_id"),
-        "test.orders.nn_id": _test("test.orders.nn_id", "not_null", "order_id"),
-        "test.orders.nn_customer": _test("test.orders.nn_customer", "not_null", "customer_id"),
+MANIFEST = parse(
+    {
+        "nodes": {
+            "test.orders.unique_id": _test("test.orders.unique_id", "unique", "order_id"),
+            "test.orders.nn_id": _test("test.orders.nn_id", "not_null", "order_id"),
+            "test.orders.nn_customer": _test("test.orders.nn_customer", "not_null", "customer_id"),
+        }
     }
-}
+)
 
 
 def test_expectations_run_against_the_candidate(tmp_path: Path) -> None:
@@ -52,13 +58,15 @@ def test_expectations_run_against_the_candidate(tmp_path: Path) -> None:
 
 
 def test_only_passing_tests_of_the_same_column_count() -> None:
-    results = {
-        "results": [
-            {"unique_id": "test.orders.unique_id", "status": "pass"},
-            {"unique_id": "test.orders.nn_id", "status": "pass"},
-            {"unique_id": "test.orders.nn_customer", "status": "warn"},  # failed, as a warning
-        ]
-    }
+    results = RunResults.model_validate(
+        {
+            "results": [
+                {"unique_id": "test.orders.unique_id", "status": "pass"},
+                {"unique_id": "test.orders.nn_id", "status": "pass"},
+                {"unique_id": "test.orders.nn_customer", "status": "warn"},  # failed, as a warning
+            ]
+        }
+    )
     assert passed_tests(MANIFEST, results) == {
         ("model.orders.orders.v2", "unique", "order_id"),
         ("model.orders.orders.v2", "not_null", "order_id"),

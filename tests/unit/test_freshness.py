@@ -9,11 +9,12 @@ from typing import Any
 import duckdb
 
 from mesh.data.freshness import check
+from mesh.discovery.manifest import Manifest, parse
 
 NOW = datetime(2026, 11, 24, 12)
 
 
-def manifest(tmp_path: Path, newest: datetime | None, **freshness: Any) -> dict[str, Any]:
+def manifest(tmp_path: Path, newest: datetime | None, **freshness: Any) -> Manifest:
     path = tmp_path / "orders.parquet"
     rows = "select ?::timestamp as exported_at" + (" where false" if newest is None else "")
     duckdb.execute(f"copy ({rows}) to '{path}' (format parquet)", [newest or NOW])
@@ -25,7 +26,7 @@ def manifest(tmp_path: Path, newest: datetime | None, **freshness: Any) -> dict[
         "loaded_at_field": "exported_at",
         "freshness": freshness,
     }
-    return {"sources": {"source.orders.checkout.orders": source}}
+    return parse({"sources": {"source.orders.checkout.orders": source}})
 
 
 RULES = {
@@ -74,8 +75,9 @@ def test_another_engines_sources_are_read_from_the_landing_files(tmp_path: Path)
     (landing / "orders").mkdir(parents=True)
     found = manifest(tmp_path, NOW - timedelta(days=4), **RULES)
     (tmp_path / "orders.parquet").rename(landing / "orders" / "2026-11-20.parquet")
-    source = found["sources"]["source.orders.checkout.orders"]
-    source.update(relation_name="checkout.orders", identifier="orders")
+    source = found.sources["source.orders.checkout.orders"]
+    spark = source.model_copy(update={"relation_name": "checkout.orders", "identifier": "orders"})
+    found = found.model_copy(update={"sources": {spark.unique_id: spark}})
 
     (stale,) = check("orders", found, NOW, landing_dir=landing)
     assert stale.level == "error" and stale.source == "checkout.orders"

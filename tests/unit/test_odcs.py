@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from mesh.discovery.manifest import Manifest, parse
 from mesh.governance import odcs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBLISHED_AT = "2026-11-24T13:00:00+00:00"
 
-Manifest = dict[str, Any]
+Raw = dict[str, Any]  # a manifest as dbt writes it, for the tests to change
 
 PRODUCT_VERSIONS = [
     ("customers", "model.customers.customers.v1"),
@@ -33,21 +34,21 @@ PRODUCT_VERSIONS = [
 
 
 @cache
-def _fixture(domain: str) -> Manifest:
-    manifest: Manifest = json.loads((FIXTURES / f"{domain}_manifest.json").read_text())
+def _fixture(domain: str) -> Raw:
+    manifest: Raw = json.loads((FIXTURES / f"{domain}_manifest.json").read_text())
     return manifest
 
 
-def manifest(domain: str, change: Callable[[Manifest], object] | None = None) -> Manifest:
-    """A copy of the domain's fixture manifest, changed by `change`."""
+def manifest(domain: str, change: Callable[[Raw], object] | None = None) -> Manifest:
+    """The domain's fixture manifest, changed by `change` in a copy."""
     copied = copy.deepcopy(_fixture(domain))
     if change is not None:
         change(copied)
-    return copied
+    return parse(copied)
 
 
 def contract_of(
-    domain: str, unique_id: str, change: Callable[[Manifest], object] | None = None
+    domain: str, unique_id: str, change: Callable[[Raw], object] | None = None
 ) -> dict[str, Any]:
     return odcs.contract(domain, manifest(domain, change), unique_id, published_at=PUBLISHED_AT)
 
@@ -122,7 +123,7 @@ def test_orders_v2_columns_keys_and_types() -> None:
 
 
 def test_a_column_is_required_by_its_not_null_test_alone() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         column = m["nodes"]["model.orders.orders.v2"]["columns"]["customer_id"]
         column["constraints"] = []
 
@@ -130,7 +131,7 @@ def test_a_column_is_required_by_its_not_null_test_alone() -> None:
         "required"
     ]
 
-    def without_test(m: Manifest) -> None:
+    def without_test(m: Raw) -> None:
         change(m)
         del m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
 
@@ -166,7 +167,7 @@ def test_orders_v2_quality_rules_come_from_its_data_tests() -> None:
 
 
 def test_a_warning_test_is_a_warning_rule() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         test = m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
         test["config"]["severity"] = "WARN"
 
@@ -195,7 +196,7 @@ def test_relationships_expression_and_range_rules_are_runnable_sql() -> None:
 
 
 def test_other_generic_tests_become_dbt_rules() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         test = m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
         test["test_metadata"] = {
             "name": "at_least_one",
@@ -231,7 +232,7 @@ def test_orders_v2_owner_freshness_and_archetype_come_from_meta_and_group() -> N
 
 
 def test_a_meta_owner_other_than_the_group_is_the_product_owner() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         m["nodes"]["model.orders.orders.v2"]["config"]["meta"]["owner"] = "ana@shop.example"
 
     document = contract_of("orders", "model.orders.orders.v2", change)
@@ -276,7 +277,7 @@ def test_customers_email_hash_is_restricted_hashed_pii() -> None:
 
 
 def test_a_hash_column_not_made_by_hash_pii_is_not_called_hashed_pii() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         model = m["nodes"]["model.customers.customers.v1"]
         model["raw_code"] = model["raw_code"].replace(
             "{{ shared_macros.hash_pii('email') }}", "md5(email)"
@@ -288,7 +289,7 @@ def test_a_hash_column_not_made_by_hash_pii_is_not_called_hashed_pii() -> None:
 
 
 def test_a_column_tagged_pii_anywhere_is_restricted() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         m["nodes"]["model.customers.customers.v1"]["columns"]["email"] = {
             "name": "email",
             "data_type": "varchar",
@@ -354,7 +355,7 @@ def test_the_analytics_descriptor_lists_five_upstream_product_versions() -> None
 
 
 def test_input_ports_follow_the_models_reads() -> None:
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         node = m["nodes"]["model.analytics.int_order_lines_enriched"]
         node["depends_on"]["nodes"].remove("model.analytics.stg_fulfillment__shipments")
 
@@ -424,7 +425,7 @@ def test_logical_types(data_type: str, logical: str) -> None:
 
 def test_every_column_has_a_logical_type_the_schema_accepts() -> None:
     # The schema's if/then rules reject a property without a logicalType.
-    def change(m: Manifest) -> None:
+    def change(m: Raw) -> None:
         node = m["nodes"]["model.orders.orders.v2"]
         node["columns"]["channel"]["data_type"] = "interval"
         node["columns"]["item_count"]["data_type"] = "map(varchar, integer)"

@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
+
+from mesh.discovery.manifest import Manifest, Source, Threshold
 
 PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
@@ -55,21 +56,21 @@ def _duration(value: timedelta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
-def _threshold(rule: dict[str, Any] | None) -> timedelta | None:
-    if not rule or rule.get("count") is None or rule.get("period") not in PERIODS:
+def _threshold(rule: Threshold | None) -> timedelta | None:
+    if not rule or rule.count is None or rule.period not in PERIODS:
         return None
-    return int(rule["count"]) * PERIODS[rule["period"]]
+    return rule.count * PERIODS[rule.period]
 
 
-def _landing_files(landing_dir: Path, node: dict[str, Any]) -> str:
+def _landing_files(landing_dir: Path, source: Source) -> str:
     """The export files of one source table, read directly (they are what it names)."""
-    folder = str(landing_dir / node["identifier"]).replace("'", "''")
+    folder = str(landing_dir / str(source.identifier)).replace("'", "''")
     return f"read_parquet('{folder}/*.parquet', union_by_name = true)"
 
 
 def check(
     domain: str,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     now: datetime | None = None,
     landing_dir: Path | None = None,
 ) -> list[Stale]:
@@ -81,24 +82,21 @@ def check(
     found: list[Stale] = []
     con = duckdb.connect()
     try:
-        for node in manifest.get("sources", {}).values():
-            if node.get("package_name") != domain:
+        for source in manifest.sources.values():
+            if source.package_name != domain or not source.freshness:
                 continue
-            freshness = node.get("freshness") or {}
-            field = node.get("loaded_at_field")
-            warn, error = (
-                _threshold(freshness.get("warn_after")),
-                _threshold(freshness.get("error_after")),
-            )
+            field = source.loaded_at_field
+            warn = _threshold(source.freshness.warn_after)
+            error = _threshold(source.freshness.error_after)
             if not field or not (warn or error):
                 continue
-            relation = _landing_files(landing_dir, node) if landing_dir else node["relation_name"]
+            relation = _landing_files(landing_dir, source) if landing_dir else source.relation_name
             row = con.execute(f"select max({field}) from {relation}").fetchone()
             newest = row[0] if row else None
             if isinstance(newest, datetime) and newest.tzinfo is not None:
                 newest = newest.astimezone(UTC).replace(tzinfo=None)
             age = now - newest if isinstance(newest, datetime) else None
-            name = f"{node['source_name']}.{node['name']}"
+            name = source.label
             for level, limit in (("error", error), ("warn", warn)):
                 if limit is not None and (age is None or age > limit):
                     found.append(Stale(name, newest, age, level, limit))

@@ -6,10 +6,10 @@ another package is a cross-domain ref (dbt-loom injected that node from the prod
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
+from mesh.discovery import manifest
 from mesh.discovery.domains import discover
 from mesh.workspace import Mesh
 
@@ -34,24 +34,16 @@ def edges(mesh: Mesh) -> list[Edge]:
         path = mesh.published_manifest(consumer)
         if not path.exists():
             continue
-        nodes = json.loads(path.read_text()).get("nodes", {})
+        nodes = manifest.load(path).nodes
         for node in nodes.values():
-            if node.get("package_name") != consumer or node.get("resource_type") != "model":
+            if node.package_name != consumer or not node.is_model:
                 continue
-            for parent_id in node.get("depends_on", {}).get("nodes", []):
+            for parent_id in node.depends_on.nodes:
                 parent = nodes.get(parent_id)
-                if parent is None or parent.get("package_name") == consumer:
-                    continue
-                version = parent.get("version")
-                found.add(
-                    Edge(
-                        parent["package_name"],
-                        parent["name"],
-                        None if version is None else str(version),
-                        consumer,
-                        node["name"],
+                if parent is not None and parent.package_name != consumer:
+                    found.add(
+                        Edge(parent.package_name, parent.name, parent.version, consumer, node.name)
                     )
-                )
     return sorted(found)
 
 

@@ -10,10 +10,14 @@ docs, exposures...) is skipped when parsing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
+_HASH_PII = re.compile(r"\bhash_pii\s*\(")
 
 
 class _Read(BaseModel):
@@ -198,6 +202,28 @@ class Node(_Read):
     def pii_columns(self) -> list[str]:
         return [name for name, column in self.columns.items() if column.is_pii]
 
+    @property
+    def code(self) -> str:
+        """Its raw code without SQL and Jinja comments."""
+        return _COMMENTS.sub(" ", self.raw_code)
+
+    @property
+    def test_name(self) -> str:
+        """The generic test a data test runs (`unique`, `not_null`...), else ""."""
+        return self.test_metadata.name if self.test_metadata else ""
+
+
+class Threshold(_Read):
+    count: int | None = None
+    period: str | None = None
+
+
+class SourceFreshness(_Read):
+    """A source's `freshness:` rule, as dbt's `source freshness` reads it."""
+
+    warn_after: Threshold | None = None
+    error_after: Threshold | None = None
+
 
 class Source(_Read):
     unique_id: str
@@ -212,11 +238,17 @@ class Source(_Read):
     config: Config = Field(default_factory=Config)
     node_meta: dict[str, Any] = Field(default_factory=dict, alias="meta")
     loaded_at_field: str | None = None
-    freshness: dict[str, Any] | None = None
+    freshness: SourceFreshness | None = None
+    relation_name: str | None = None
 
     @property
     def meta(self) -> dict[str, Any]:
         return dict(self.config.meta or self.node_meta)
+
+    @property
+    def label(self) -> str:
+        """`checkout.orders`: the source and the table, as `source()` names them."""
+        return f"{self.source_name}.{self.name}"
 
 
 class Owner(_Read):
@@ -230,6 +262,7 @@ class Group(_Read):
     package_name: str = ""
     original_file_path: str = ""
     owner: Owner = Field(default_factory=Owner)
+    description: str | None = None
 
 
 class UnitTest(_Read):
@@ -289,15 +322,59 @@ class Manifest(_Read):
         """Who owns a node: `owner` in its meta, else its group's owner (email, else name)."""
         if node.meta.get("owner"):
             return str(node.meta["owner"])
-        group = self.groups.get(f"group.{node.package_name}.{node.group}")
+        group = self.group_of(node)
         if group:
             return group.owner.email or group.owner.name
         return None
+
+    def group_of(self, node: Node) -> Group | None:
+        return self.groups.get(f"group.{node.package_name}.{node.group}")
 
     def pii_columns(self) -> set[str]:
         """Names (lower case) of the columns tagged PII in any model or source."""
         items: list[Node | Source] = [*self.models(), *self.sources.values()]
         return {name.lower() for item in items for name, c in item.columns.items() if c.is_pii}
+
+    def attached_tests(self, unique_id: str) -> list[Node]:
+        """The generic data tests attached to a node, in manifest order."""
+        return [
+            node
+            for node in self.nodes.values()
+            if node.resource_type == "test"
+            and node.attached_node == unique_id
+            and node.test_metadata is not None
+        ]
+
+    def hashes_pii(self, node: Node) -> bool:
+        """Whether the model or one of its upstream models in its package calls hash_pii()."""
+        seen: set[str] = set()
+        stack = [node.unique_id]
+        while stack:
+            current = self.nodes.get(stack.pop())
+            if (
+                not current
+                or current.unique_id in seen
+                or current.package_name != node.package_name
+            ):
+                continue
+            seen.add(current.unique_id)
+            if _HASH_PII.search(current.code):
+                return True
+            stack.extend(current.depends_on.nodes)
+        return False
+
+
+class RunResult(_Read):
+    """How one node ended in a dbt invocation (an entry of run_results.json)."""
+
+    unique_id: str = ""
+    status: str = ""
+    execution_time: float = 0.0
+    message: str | None = None
+
+
+class RunResults(_Read):
+    results: list[RunResult] = Field(default_factory=list)
 
 
 def parse(data: dict[str, Any]) -> Manifest:
@@ -308,6 +385,11 @@ def parse(data: dict[str, Any]) -> Manifest:
 def load(path: Path) -> Manifest:
     """Read and parse `manifest.json` (raises OSError or ValueError as json does)."""
     return Manifest.model_validate_json(path.read_bytes())
+
+
+def load_run_results(path: Path) -> RunResults:
+    """Read and parse `run_results.json` (raises OSError or ValueError as json does)."""
+    return RunResults.model_validate_json(path.read_bytes())
 
 
 def load_json(path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from mesh.discovery import graph
 from mesh.discovery.domains import Domain, discover, select
+from mesh.discovery.manifest import Manifest, load, parse
 from mesh.governance.contracts import (
     BreakingChange,
     ChangeReport,
@@ -123,9 +124,9 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
     return results
 
 
-def _published_manifests(mesh: Mesh, domains: dict[str, Domain]) -> dict[str, dict[str, Any]]:
+def _published_manifests(mesh: Mesh, domains: dict[str, Domain]) -> dict[str, Manifest]:
     return {
-        name: json.loads(mesh.published_manifest(name).read_text())
+        name: load(mesh.published_manifest(name))
         for name in domains
         if mesh.published_manifest(name).exists()
     }
@@ -145,14 +146,16 @@ def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckRe
             result.violations = evaluate([DomainState(name, domains[name].path, manifest)])
             if name in published:
                 result.compared_with = mesh.published_dir(name).resolve().name
-                changes: list[BreakingChange] = breaking_changes(name, published[name], manifest)
+                changes: list[BreakingChange] = breaking_changes(
+                    name, published[name], parse(manifest)
+                )
                 result.changes = [ChangeReport(c, consumer_impact(c, published)) for c in changes]
                 state_error = parsed[name]["state_error"]
                 if state_error and not changes:
                     result.dbt_state_error = state_error
         checks.append(result)
     # Deprecations: the working tree of the checked domains, the published state of the rest.
-    current = {**published, **{n: p["manifest"] for n, p in parsed.items() if p["manifest"]}}
+    current = {**published, **{n: parse(p["manifest"]) for n, p in parsed.items() if p["manifest"]}}
     uses = deprecated_uses(current, published, today or dt.date.today())
     if targets:  # the checked domains as consumers, and the consumers of their products
         uses = [

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+
+from mesh.discovery.manifest import Manifest, Node
 
 CONSTRAINED_MATERIALIZATIONS = {"table", "incremental"}
 
@@ -57,36 +58,21 @@ def base_type(data_type: str | None) -> str:
     return re.sub(r"\(.*\)", "", (data_type or "").strip().lower()).strip()
 
 
-def _contracted_models(manifest: dict[str, Any], domain: str) -> dict[str, dict[str, Any]]:
-    return {
-        unique_id: node
-        for unique_id, node in manifest.get("nodes", {}).items()
-        if node.get("resource_type") == "model"
-        and node.get("package_name") == domain
-        and node.get("contract", {}).get("enforced")
-    }
-
-
-def _constraints(node: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
+def _constraints(node: Node) -> set[tuple[str, tuple[str, ...]]]:
     """Enforced constraints as (type, columns), model- and column-level alike."""
-    found = {(c["type"], tuple(c.get("columns") or ())) for c in node.get("constraints", [])}
-    for column in node.get("columns", {}).values():
-        found.update((c["type"], (column["name"],)) for c in column.get("constraints", []))
+    found = {(c.type, tuple(c.columns)) for c in node.constraints}
+    for column in node.columns.values():
+        found.update((c.type, (column.name,)) for c in column.constraints)
     return found
 
 
-def _version(node: dict[str, Any]) -> str | None:
-    return None if node.get("version") is None else str(node["version"])
-
-
-def breaking_changes(
-    domain: str, published: dict[str, Any], working: dict[str, Any]
-) -> list[BreakingChange]:
+def breaking_changes(domain: str, published: Manifest, working: Manifest) -> list[BreakingChange]:
     """Every breaking change from the published manifest to the working tree's manifest."""
     changes: list[BreakingChange] = []
-    new_nodes = working.get("nodes", {})
-    for unique_id, old in sorted(_contracted_models(published, domain).items()):
-        name, version = old["name"], _version(old)
+    for old in published.models(domain):
+        if not old.contract_enforced:
+            continue
+        name, version = old.name, old.version
 
         def change(
             kind: str,
@@ -97,33 +83,24 @@ def breaking_changes(
         ) -> None:
             changes.append(BreakingChange(domain, name, version, kind, detail, columns))
 
-        new = new_nodes.get(unique_id)
+        new = working.nodes.get(old.unique_id)
         if new is None:
             what = f"version {version} of {name}" if version else name
             change("deleted", f"The contracted model {what} was deleted or renamed.")
             continue
-        if not new.get("contract", {}).get("enforced"):
+        if not new.contract_enforced:
             change("contract_disabled", f"The contract of {name} is no longer enforced.")
             continue
-        old_columns, new_columns = old.get("columns", {}), new.get("columns", {})
+        old_columns, new_columns = old.columns, new.columns
         removed = tuple(sorted(set(old_columns) - set(new_columns)))
         if removed:
             change("column_removed", f"Columns removed or renamed: {', '.join(removed)}.", removed)
-        retyped = tuple(
-            sorted(
-                column
-                for column in set(old_columns) & set(new_columns)
-                if base_type(old_columns[column].get("data_type"))
-                != base_type(new_columns[column].get("data_type"))
-            )
-        )
-        for column in retyped:
-            change(
-                "type_changed",
-                f"Column {column} changed type from {old_columns[column].get('data_type')} "
-                f"to {new_columns[column].get('data_type')}.",
-                (column,),
-            )
+        for column in sorted(set(old_columns) & set(new_columns)):
+            was, now = old_columns[column].data_type, new_columns[column].data_type
+            if base_type(was) != base_type(now):
+                change(
+                    "type_changed", f"Column {column} changed type from {was} to {now}.", (column,)
+                )
         lost = _constraints(old) - _constraints(new)
         for kind, columns in sorted(lost):
             if set(columns) <= set(removed):
@@ -133,8 +110,7 @@ def breaking_changes(
                 f"The {kind} constraint on {', '.join(columns) or 'the model'} was removed.",
                 columns,
             )
-        old_mat = old.get("config", {}).get("materialized")
-        new_mat = new.get("config", {}).get("materialized")
+        old_mat, new_mat = old.materialized, new.materialized
         if old_mat in CONSTRAINED_MATERIALIZATIONS and new_mat not in CONSTRAINED_MATERIALIZATIONS:
             change(
                 "materialization_changed",
@@ -152,7 +128,7 @@ def _columns_read(sql: str, columns: tuple[str, ...]) -> tuple[tuple[str, ...], 
 
 
 def consumer_impact(
-    change: BreakingChange, consumer_manifests: dict[str, dict[str, Any]]
+    change: BreakingChange, consumer_manifests: dict[str, Manifest]
 ) -> list[Impact]:
     """Models of other domains that depend on the changed product version.
 
@@ -167,25 +143,22 @@ def consumer_impact(
     for consumer, manifest in sorted(consumer_manifests.items()):
         if consumer == change.domain:
             continue
-        nodes = manifest.get("nodes", {})
-        for unique_id, node in sorted(nodes.items()):
-            if node.get("package_name") != consumer or target not in node.get("depends_on", {}).get(
-                "nodes", []
-            ):
+        for unique_id, node in sorted(manifest.nodes.items()):
+            if node.package_name != consumer or target not in node.depends_on.nodes:
                 continue
-            sql = node.get("compiled_code") or node.get("raw_code") or ""
-            read, star = _columns_read(sql, change.columns)
+            read, star = _columns_read(_sql(node), change.columns)
             if star:
                 # Follow the models that read this one: what do they use in the end?
-                for child in nodes.values():
-                    if unique_id in child.get("depends_on", {}).get("nodes", []):
-                        more, _ = _columns_read(
-                            child.get("compiled_code") or child.get("raw_code") or "",
-                            change.columns,
-                        )
+                for child in manifest.nodes.values():
+                    if unique_id in child.depends_on.nodes:
+                        more, _ = _columns_read(_sql(child), change.columns)
                         read = tuple(sorted(set(read) | set(more)))
-            impacts.append(Impact(consumer, node["name"], read, star))
+            impacts.append(Impact(consumer, node.name, read, star))
     return impacts
+
+
+def _sql(node: Node) -> str:
+    return node.compiled_code or node.raw_code
 
 
 @dataclass(frozen=True)
@@ -199,8 +172,8 @@ class DeprecatedUse:
 
 
 def deprecated_uses(
-    consumer_manifests: dict[str, dict[str, Any]],
-    producer_manifests: dict[str, dict[str, Any]],
+    consumer_manifests: dict[str, Manifest],
+    producer_manifests: dict[str, Manifest],
     today: dt.date,
 ) -> list[DeprecatedUse]:
     """Every consumer model still reading a product version that has a deprecation date.
@@ -210,24 +183,24 @@ def deprecated_uses(
     """
     found = []
     for consumer, manifest in sorted(consumer_manifests.items()):
-        nodes = manifest.get("nodes", {})
-        for node in nodes.values():
-            if node.get("package_name") != consumer:
+        for node in manifest.nodes.values():
+            if node.package_name != consumer:
                 continue
-            for parent_id in node.get("depends_on", {}).get("nodes", []):
-                parent = nodes.get(parent_id, {})
-                producer = producer_manifests.get(parent.get("package_name") or "", {})
-                parent = producer.get("nodes", {}).get(parent_id, parent)
-                date = parent.get("deprecation_date")
-                if parent.get("package_name") in (None, consumer) or not date:
+            for parent_id in node.depends_on.nodes:
+                parent = manifest.nodes.get(parent_id)
+                if parent is None:
                     continue
-                day = dt.date.fromisoformat(str(date)[:10])
+                producer = producer_manifests.get(parent.package_name)
+                parent = producer.nodes.get(parent_id, parent) if producer else parent
+                if parent.package_name == consumer or not parent.deprecation_date:
+                    continue
+                day = dt.date.fromisoformat(parent.deprecation_date[:10])
                 found.append(
                     DeprecatedUse(
                         consumer,
-                        node["name"],
-                        f"{parent['package_name']}.{parent['name']}",
-                        str(parent.get("version")),
+                        node.name,
+                        f"{parent.package_name}.{parent.name}",
+                        str(parent.version),
                         day.isoformat(),
                         (day - today).days,
                     )

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from mesh.discovery.domains import Domain
+from mesh.discovery.manifest import Manifest, RunResults
 from mesh.errors import DomainConfigError
 
 FILE = "expectations.yml"
@@ -155,22 +156,17 @@ def on_products_of(producer: str, consumers: list[Domain]) -> list[Expectation]:
     return [e for consumer in consumers for e in load(consumer) if e.domain == producer]
 
 
-def passed_tests(manifest: dict[str, Any], run_results: dict[str, Any]) -> set[PassedTest]:
+def passed_tests(manifest: Manifest, run_results: RunResults) -> set[PassedTest]:
     """The `unique` and `not_null` data tests of one model column that passed in the build
     these dbt artifacts describe."""
-    passed = {
-        str(result.get("unique_id"))
-        for result in run_results.get("results", [])
-        if result.get("status") == "pass"
-    }
     found: set[PassedTest] = set()
-    for unique_id in passed:
-        test = manifest.get("nodes", {}).get(unique_id) or {}
-        metadata = test.get("test_metadata") or {}
-        column = (metadata.get("kwargs") or {}).get("column_name")
-        attached = test.get("attached_node")
-        if metadata.get("name") in ("unique", "not_null") and column and attached:
-            found.add((attached, metadata["name"], column))
+    for result in run_results.results:
+        test = manifest.nodes.get(result.unique_id)
+        if result.status != "pass" or test is None or test.test_metadata is None:
+            continue
+        column = test.test_metadata.arguments.get("column_name")
+        if test.test_name in ("unique", "not_null") and column and test.attached_node:
+            found.add((test.attached_node, test.test_name, column))
     return found
 
 

@@ -33,12 +33,9 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore
     best_match,
 )
 
-from mesh.discovery.manifest import parse as parse_manifest
-from mesh.discovery.manifest import pii_columns, primary_key
+from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, parquet_name
-
-Node = dict[str, Any]
 
 API_VERSION = "v3.2.0"  # the newest apiVersion the packaged schema accepts
 SCHEMA_PACKAGE = "open_data_contract_standard"
@@ -79,44 +76,28 @@ _TIMES = frozenset({"time", "timetz", "time with time zone"})
 
 _FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
 
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
-_HASH_PII = re.compile(r"\bhash_pii\s*\(")
-
 
 # Reading the manifest -------------------------------------------------------------------------
 
 
-def _node(manifest: dict[str, Any], unique_id: str) -> Node:
-    node: Node | None = manifest.get("nodes", {}).get(unique_id)
-    if node is None or node.get("resource_type") != "model":
+def _model(manifest: Manifest, unique_id: str) -> Node:
+    node = manifest.nodes.get(unique_id)
+    if node is None or not node.is_model:
         raise ValueError(f"{unique_id} is not a model of the manifest.")
     return node
 
 
-def _product(domain: str, manifest: dict[str, Any], unique_id: str) -> tuple[Node, Product]:
+def _product(domain: str, manifest: Manifest, unique_id: str) -> tuple[Node, Product]:
     """The model node and its entry in the product list (the same owner, relation, dates)."""
-    node = _node(manifest, unique_id)
-    version = None if node.get("version") is None else str(node["version"])
-    for product in products_of(domain, parse_manifest(manifest), published_at=None):
-        if product.name == node["name"] and product.version == version:
+    node = _model(manifest, unique_id)
+    for product in products_of(domain, manifest, published_at=None):
+        if product.name == node.name and product.version == node.version:
             return node, product
     raise ValueError(f"{unique_id} is not a public model of {domain}.")
 
 
-def _meta(node: Node) -> dict[str, Any]:
-    return dict((node.get("config") or {}).get("meta") or node.get("meta") or {})
-
-
-def _code(node: Node) -> str:
-    return _COMMENTS.sub(" ", str(node.get("raw_code") or ""))
-
-
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
-
-
-def _relation(node: Node) -> str:
-    return ".".join(str(node[part]) for part in ("database", "schema", "alias"))
 
 
 def _product_id(domain: str, name: str, version: str | None) -> str:
@@ -135,63 +116,28 @@ def _title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _tests(manifest: dict[str, Any], unique_id: str) -> list[Node]:
-    """The generic data tests attached to the model, in manifest order."""
-    return [
-        test
-        for test in manifest.get("nodes", {}).values()
-        if test.get("resource_type") == "test"
-        and test.get("attached_node") == unique_id
-        and test.get("test_metadata")
-    ]
-
-
-def _test_name(test: Node) -> str:
-    return str(test["test_metadata"].get("name") or "")
-
-
-def _hashes_pii(manifest: dict[str, Any], domain: str, unique_id: str) -> bool:
-    """Whether the model or one of its upstream models in the domain calls hash_pii()."""
-    nodes = manifest.get("nodes", {})
-    seen: set[str] = set()
-    stack = [unique_id]
-    while stack:
-        current = stack.pop()
-        node = nodes.get(current)
-        if current in seen or node is None or node.get("package_name") != domain:
-            continue
-        seen.add(current)
-        if _HASH_PII.search(_code(node)):
-            return True
-        stack.extend((node.get("depends_on") or {}).get("nodes", []))
-    return False
-
-
-def input_ports(domain: str, manifest: dict[str, Any], unique_id: str) -> list[dict[str, str]]:
+def input_ports(domain: str, manifest: Manifest, unique_id: str) -> list[dict[str, str]]:
     """The product versions of other domains the model reads, through its models in the domain.
 
     Walks `depends_on` within the domain; a model of another package is an upstream product
     version (dbt-loom injected it from the producer's published manifest).
     """
-    nodes = manifest.get("nodes", {})
     found: dict[str, dict[str, str]] = {}
     seen: set[str] = set()
-    stack = list((_node(manifest, unique_id).get("depends_on") or {}).get("nodes", []))
+    stack = list(_model(manifest, unique_id).depends_on.nodes)
     while stack:
-        current = stack.pop()
-        node = nodes.get(current)
-        if current in seen or node is None:
+        node = manifest.nodes.get(stack.pop())
+        if node is None or node.unique_id in seen:
             continue
-        seen.add(current)
-        package = str(node.get("package_name"))
+        seen.add(node.unique_id)
+        package = node.package_name
         if package == domain:
-            stack.extend((node.get("depends_on") or {}).get("nodes", []))
-        elif node.get("resource_type") == "model":
-            version = None if node.get("version") is None else str(node["version"])
-            port = {"id": _product_id(package, node["name"], version), "domain": package}
-            port["product"] = str(node["name"])
-            if version is not None:
-                port["version"] = version
+            stack.extend(node.depends_on.nodes)
+        elif node.is_model:
+            port = {"id": _product_id(package, node.name, node.version), "domain": package}
+            port["product"] = node.name
+            if node.version is not None:
+                port["version"] = node.version
             found[port["id"]] = port
     return [found[key] for key in sorted(found)]
 
@@ -239,7 +185,7 @@ def logical_type(data_type: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def _severity(test: Node) -> str:
-    severity = str((test.get("config") or {}).get("severity") or "error").lower()
+    severity = str(test.config.severity or "error").lower()
     return "warning" if severity.startswith("warn") else severity
 
 
@@ -250,13 +196,13 @@ def _literal(value: Any) -> str:
     return str(value)
 
 
-def _quality(manifest: dict[str, Any], node: Node, test: Node) -> dict[str, Any]:
+def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
     """One ODCS quality rule for one dbt data test of the model."""
-    metadata = test["test_metadata"]
-    name, kwargs = _test_name(test), dict(metadata.get("kwargs") or {})
-    column = test.get("column_name")
-    relation = _relation(node)
-    where = (test.get("config") or {}).get("where")
+    metadata = test.test_metadata or TestMetadata()
+    name, kwargs = metadata.name, metadata.arguments
+    column = test.column_name
+    relation = node.relation
+    where = test.config.where
     filtered = f" and ({where})" if where else ""
     parent = _parent(manifest, node, test) if name == "relationships" else None
     rule: dict[str, Any]
@@ -312,7 +258,7 @@ def _quality(manifest: dict[str, Any], node: Node, test: Node) -> dict[str, Any]
         }
     else:  # any other generic test: run by dbt, described by its arguments
         arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
-        namespace = metadata.get("namespace")
+        namespace = metadata.namespace
         rule = {
             "type": "custom",
             "engine": "dbt",
@@ -323,7 +269,7 @@ def _quality(manifest: dict[str, Any], node: Node, test: Node) -> dict[str, Any]
             "description": f"dbt data test {name}"
             + (f" on {column}." if column else " on the model."),
         }
-    properties = [{"property": "dbtTest", "value": str(test["name"]), "vendor": "dbt"}]
+    properties = [{"property": "dbtTest", "value": test.name, "vendor": "dbt"}]
     if where:
         properties.append({"property": "where", "value": str(where), "vendor": "dbt"})
         rule["description"] += f" Rows where {where}."
@@ -336,15 +282,11 @@ def _quality(manifest: dict[str, Any], node: Node, test: Node) -> dict[str, Any]
     }
 
 
-def _parent(manifest: dict[str, Any], node: Node, test: Node) -> str | None:
+def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
     """The relation a relationships test points at: the test's other model."""
-    nodes = manifest.get("nodes", {})
-    others = [
-        nodes[uid]
-        for uid in (test.get("depends_on") or {}).get("nodes", [])
-        if uid != node["unique_id"] and uid in nodes
-    ]
-    return _relation(others[0]) if len(others) == 1 else None
+    nodes = manifest.nodes
+    others = [nodes[uid] for uid in test.depends_on.nodes if uid != node.unique_id and uid in nodes]
+    return others[0].relation if len(others) == 1 else None
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
@@ -355,19 +297,16 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 # The contract ---------------------------------------------------------------------------------
 
 
-def _properties(
-    domain: str, manifest: dict[str, Any], node: Node, tests: list[Node]
-) -> Iterator[dict[str, Any]]:
-    key = [column.lower() for column in primary_key(node)]
-    pii = pii_columns(manifest)
-    hashes = _hashes_pii(manifest, domain, node["unique_id"])
-    for name, column in (node.get("columns") or {}).items():
+def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[dict[str, Any]]:
+    key = [column.lower() for column in node.primary_key]
+    pii = manifest.pii_columns()
+    hashes = manifest.hashes_pii(node)
+    for name, column in node.columns.items():
         lower = name.lower()
-        own = [t for t in tests if str(t.get("column_name") or "").lower() == lower]
-        test_names = {_test_name(t) for t in own}
-        constraints = {c.get("type") for c in column.get("constraints") or []}
-        logical, options = logical_type(column.get("data_type"))
-        tags = [str(tag) for tag in column.get("tags") or [] if tag != "pii"]
+        own = [t for t in tests if (t.column_name or "").lower() == lower]
+        test_names = {t.test_name for t in own}
+        logical, options = logical_type(column.data_type)
+        tags = [str(tag) for tag in column.tags if tag != "pii"]
         transform = None
         if lower.endswith("_hash") and hashes:
             classification, tags = RESTRICTED, [PII_HASHED, *tags]
@@ -384,10 +323,10 @@ def _properties(
                 "name": name,
                 "logicalType": logical,
                 "logicalTypeOptions": options,
-                "physicalType": column.get("data_type"),
-                "description": _text(column.get("description")) or None,
+                "physicalType": column.data_type,
+                "description": _text(column.description) or None,
                 "required": bool(
-                    "not_null" in constraints or "not_null" in test_names or lower in key
+                    column.has_constraint("not_null") or "not_null" in test_names or lower in key
                 ),
                 "primaryKey": True if lower in key else None,
                 "primaryKeyPosition": key.index(lower) + 1 if lower in key else None,
@@ -400,29 +339,23 @@ def _properties(
         )
 
 
-def _team(node: Node, groups: dict[str, Any], product: Product) -> dict[str, Any] | None:
-    group = groups.get(f"group.{node['package_name']}.{node.get('group')}") or {}
-    owner = group.get("owner") or {}
+def _team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | None:
+    group = manifest.group_of(node) or Group(name="")
+    owner = group.owner
     members = []
-    if owner.get("email") or owner.get("name"):
+    if owner.email or owner.name:
         members.append(
-            _clean(
-                {
-                    "username": owner.get("email") or owner.get("name"),
-                    "name": owner.get("name"),
-                    "role": "owner",
-                }
-            )
+            _clean({"username": owner.email or owner.name, "name": owner.name, "role": "owner"})
         )
-    meta_owner = _meta(node).get("owner")
-    if meta_owner and meta_owner not in (owner.get("email"), owner.get("name")):
+    meta_owner = node.meta.get("owner")
+    if meta_owner and meta_owner not in (owner.email, owner.name):
         members.append({"username": str(meta_owner), "role": "productOwner"})
     if not members and product.owner is None:
         return None
     return _clean(
         {
-            "name": owner.get("name") or group.get("name") or product.owner,
-            "description": _text(group.get("description")) or None,
+            "name": owner.name or group.name or product.owner,
+            "description": _text(group.description) or None,
             "members": members,
         }
     )
@@ -502,20 +435,18 @@ def _limitations(product: Product, hashed: list[str], latest: str | None) -> str
 
 
 def contract(
-    domain: str, manifest: dict[str, Any], unique_id: str, *, published_at: str | None = None
+    domain: str, manifest: Manifest, unique_id: str, *, published_at: str | None = None
 ) -> dict[str, Any]:
     """The ODCS v3 contract of one public product version, e.g. "model.orders.orders.v2"."""
     node, product = _product(domain, manifest, unique_id)
-    meta = _meta(node)
-    tests = _tests(manifest, unique_id)
-    columns = {name.lower() for name in node.get("columns") or {}}
-    properties = list(_properties(domain, manifest, node, tests))
+    tests = manifest.attached_tests(unique_id)
+    columns = {name.lower() for name in node.columns}
+    properties = list(_properties(manifest, node, tests))
     hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
-    materialized = str((node.get("config") or {}).get("materialized") or "table")
     deprecated = product.deprecation_date is not None
     archetype = [product.archetype] if product.archetype else []
-    node_tags = [str(tag) for tag in node.get("tags") or []]
-    freshness = meta.get("freshness")
+    node_tags = [str(tag) for tag in node.tags]
+    freshness = node.meta.get("freshness")
     custom = [
         ("archetype", product.archetype),
         ("latestVersion", product.latest_version),
@@ -524,19 +455,19 @@ def contract(
         ("dbtRef", product.ref),
         ("dbtUniqueId", unique_id),
         ("contractEnforced", product.contract_enforced),
-        ("definedIn", _defined_in(domain, node)),
+        ("definedIn", f"domains/{domain}/{node.yaml_path}" if node.yaml_path else None),
     ]
     model_rules = [
         _clean(_quality(manifest, node, test))
         for test in tests
-        if str(test.get("column_name") or "").lower() not in columns
+        if (test.column_name or "").lower() not in columns
     ]
     rules = [*model_rules, *(rule for p in properties for rule in p.get("quality", []))]
     schema_object = {
         "name": product.name,
-        "physicalName": str(node["alias"]),
+        "physicalName": str(node.alias),
         "logicalType": "object",
-        "physicalType": "view" if materialized == "view" else "table",
+        "physicalType": "view" if node.materialized == "view" else "table",
         "businessName": _title(product.name),
         "description": product.description or None,
         "deprecated": True if deprecated else None,
@@ -565,8 +496,8 @@ def contract(
             {
                 "server": "mesh",
                 "type": "duckdb",
-                "database": f"warehouse/published/{domain}/current/{node['database']}.duckdb",
-                "schema": str(node["schema"]),
+                "database": f"warehouse/published/{domain}/current/{node.database}.duckdb",
+                "schema": str(node.relation_schema),
                 "description": "The domain's published DuckDB file, attached under its name.",
             },
             {
@@ -578,7 +509,7 @@ def contract(
             },
         ],
         "schema": [_clean(schema_object)],
-        "team": _team(node, manifest.get("groups", {}), product),
+        "team": _team(manifest, node, product),
         "support": _support(product),
         "roles": [
             {
@@ -597,19 +528,12 @@ def contract(
     return _clean(document)
 
 
-def _defined_in(domain: str, node: Node) -> str | None:
-    """The dbt properties file that defines the product, relative to the mesh root."""
-    patch = node.get("patch_path")
-    path = patch.split("://", 1)[-1] if patch else node.get("original_file_path")
-    return f"domains/{domain}/{path}" if path else None
-
-
 # The descriptor -------------------------------------------------------------------------------
 
 
 def descriptor(
     domain: str,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     unique_id: str,
     *,
     consumes: list[dict[str, str]] | None = None,

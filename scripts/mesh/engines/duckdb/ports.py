@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from mesh.discovery.manifest import parse as parse_manifest
+from mesh.discovery.manifest import Manifest
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
 from mesh.governance import odcs
@@ -38,13 +37,13 @@ def _unique_id(domain: str, product: Product) -> str:
 
 
 def export(
-    domain: str, database: Path, manifest: dict[str, Any], into: Path, published_at: str
+    domain: str, database: Path, manifest: Manifest, into: Path, published_at: str
 ) -> list[OutputPort]:
     """Write every product version of `database` into the (not yet published) folder `into`."""
     ports = []
     con = duckdb.connect(str(database), read_only=True)
     try:
-        for product in products_of(domain, parse_manifest(manifest), published_at=published_at):
+        for product in products_of(domain, manifest, published_at=published_at):
             folder = port_folder(product.name, product.version)
             (into / folder).mkdir(parents=True)
             parquet = folder / parquet_name(product.name, product.version)
