@@ -22,9 +22,9 @@ from jinja2 import Environment, StrictUndefined
 
 from mesh.discovery import manifest
 from mesh.discovery.domains import discover
-from mesh.governance.rules import RULES
+from mesh.governance.rules import RULES, waivers_are_valid
 from mesh.governance.rules._base import Context, DomainState, Rule, Violation
-from mesh.governance.rules.waivers_are_valid import Waiver, read
+from mesh.governance.rules.waivers_are_valid import Waiver
 from mesh.workspace import Mesh
 
 __all__ = ["RULES", "DomainState", "Rule", "Violation", "Waiver", "evaluate", "markdown"]
@@ -50,7 +50,9 @@ def mesh_domains(domains: Sequence[DomainState]) -> frozenset[str]:
 
 def waivers(state: DomainState, today: date) -> list[Waiver]:
     """Every waiver the domain's models declare; `active` when it holds on `today`."""
-    return [waiver for waiver, _ in read(state, Context(frozenset(), today, WAIVABLE))]
+    return [
+        waiver for waiver, _ in waivers_are_valid.read(state, Context(frozenset(), today, WAIVABLE))
+    ]
 
 
 def evaluate(
@@ -61,7 +63,7 @@ def evaluate(
     context = Context(mesh_domains(domains), today or date.today(), WAIVABLE)
     found = []
     for state in domains:
-        waived = {(w.node, w.rule) for w, _ in read(state, context) if w.active}
+        waived = {(w.node, w.rule) for w, _ in waivers_are_valid.read(state, context) if w.active}
         found += [
             violation
             for rule in rules
