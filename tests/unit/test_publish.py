@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from mesh.discovery.domains import Domain
-from mesh.discovery.manifest import parse
+from mesh.discovery.manifest import RunResults, parse
 from mesh.discovery.registry import PublishRecord, current_publish_id, read_record
 from mesh.engines.duckdb import DuckDB
 from mesh.errors import MeshError
@@ -70,9 +70,7 @@ def publish(
     target = staging / "target"
     manifest_file = target / "manifest.json"
     manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
-    results_file = target / "run_results.json"
-    run_results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    candidate = Candidate(parse(manifest), run_results, DbtOutcome(True, counts=results), manifest)
+    candidate = Candidate(parse(manifest), RunResults(), DbtOutcome(True, counts=results))
     return publish_step.publish(DuckDB(), job, candidate)
 
 

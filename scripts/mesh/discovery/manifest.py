@@ -9,7 +9,6 @@ docs, exposures...) is skipped when parsing.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -385,30 +384,6 @@ def parse(data: dict[str, Any]) -> Manifest:
 def load(path: Path) -> Manifest:
     """Read and parse `manifest.json` (raises OSError or ValueError as json does)."""
     return Manifest.model_validate_json(path.read_bytes())
-
-
-def load_run_results(path: Path) -> RunResults:
-    """Read and parse `run_results.json` (raises OSError or ValueError as json does)."""
-    return RunResults.model_validate_json(path.read_bytes())
-
-
-def load_json(path: Path) -> dict[str, Any]:
-    """Another dbt artifact (run_results.json) as plain JSON."""
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-class RunResult(_Read):
-    """How one node ended in a dbt invocation (an entry of run_results.json)."""
-
-    unique_id: str
-    status: str
-    execution_time: float = 0.0
-    message: str | None = None
-
-
-class RunResults(_Read):
-    results: list[RunResult] = Field(default_factory=list)
 
 
 def load_run_results(path: Path) -> RunResults:

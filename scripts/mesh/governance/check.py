@@ -1,7 +1,8 @@
 """`mesh check`: federated computational governance, run before anything is published.
 
 For each domain checked, its working tree is parsed by dbt (no database is opened), then:
-- the mesh-wide policies (`policies.py`) are evaluated on its manifest;
+- the mesh-wide policies (`policies.py`, `rules/`) are evaluated on its manifest, and its
+  waivers of them listed;
 - its contracts are compared with its last published state, by dbt's own state comparison
   (`state:modified`, unversioned breaking changes as errors) and by `contracts.py`, which
   names every change; each breaking change is traced to the consumer models it would break;
@@ -20,7 +21,7 @@ from typing import Any
 
 from mesh.discovery import graph
 from mesh.discovery.domains import Domain, discover, select
-from mesh.discovery.manifest import Manifest, load, parse
+from mesh.discovery.manifest import Manifest, load
 from mesh.governance.contracts import (
     BreakingChange,
     ChangeReport,
@@ -29,7 +30,7 @@ from mesh.governance.contracts import (
     consumer_impact,
     deprecated_uses,
 )
-from mesh.governance.policies import DomainState, Violation, evaluate
+from mesh.governance.policies import DomainState, Violation, Waiver, evaluate, waivers
 from mesh.ids import new_id
 from mesh.runner.dbt import base_env, dbt_args, with_packages
 from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers
@@ -41,6 +42,7 @@ class DomainCheck:
     domain: str
     parse_error: str | None = None
     violations: list[Violation] = field(default_factory=list)
+    waivers: list[Waiver] = field(default_factory=list)
     changes: list[ChangeReport] = field(default_factory=list)
     dbt_state_error: str | None = None
     compared_with: str | None = None  # publish id of the published state compared with
@@ -110,7 +112,7 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
             manifest_path = staging / "target" / "manifest.json"
             parse_outcome = outcomes[-2] if published else outcomes[-1]
             results[name] = {
-                "manifest": json.loads(manifest_path.read_text())
+                "manifest": load(manifest_path)
                 if parse_outcome.success and manifest_path.exists()
                 else None,
                 "parse_error": None
@@ -133,30 +135,31 @@ def _published_manifests(mesh: Mesh, domains: dict[str, Domain]) -> dict[str, Ma
 
 
 def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
-    domains = discover(mesh)
+    domains, today = discover(mesh), today or dt.date.today()
     names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
     parsed = _parse(mesh, domains, names)
     published = _published_manifests(mesh, domains)
+    working: dict[str, Manifest | None] = {n: p["manifest"] for n, p in parsed.items()}
     # What consumers run now: their published, compiled manifests.
     checks = []
     for name in names:
         result = DomainCheck(name, parse_error=parsed[name]["parse_error"])
-        manifest = parsed[name]["manifest"]
+        manifest = working[name]
         if manifest is not None:
-            result.violations = evaluate([DomainState(name, domains[name].path, manifest)])
+            state = DomainState(name, domains[name].path, manifest)
+            result.violations = evaluate([state], today=today)
+            result.waivers = waivers(state, today)
             if name in published:
                 result.compared_with = mesh.published_dir(name).resolve().name
-                changes: list[BreakingChange] = breaking_changes(
-                    name, published[name], parse(manifest)
-                )
+                changes: list[BreakingChange] = breaking_changes(name, published[name], manifest)
                 result.changes = [ChangeReport(c, consumer_impact(c, published)) for c in changes]
                 state_error = parsed[name]["state_error"]
                 if state_error and not changes:
                     result.dbt_state_error = state_error
         checks.append(result)
     # Deprecations: the working tree of the checked domains, the published state of the rest.
-    current = {**published, **{n: parse(p["manifest"]) for n, p in parsed.items() if p["manifest"]}}
-    uses = deprecated_uses(current, published, today or dt.date.today())
+    current = {**published, **{n: m for n, m in working.items() if m is not None}}
+    uses = deprecated_uses(current, published, today)
     if targets:  # the checked domains as consumers, and the consumers of their products
         uses = [
             use for use in uses if use.consumer in targets or use.product.split(".")[0] in targets
@@ -175,6 +178,7 @@ def as_dict(report: CheckReport) -> dict[str, Any]:
                 "parse_error": check.parse_error,
                 "compared_with": check.compared_with,
                 "violations": [asdict(v) for v in check.violations],
+                "waivers": [asdict(w) for w in check.waivers],
                 "breaking_changes": [
                     {
                         **asdict(change.change),
@@ -203,6 +207,10 @@ def as_lines(report: CheckReport) -> list[str]:
             lines.extend(f"    {line}" for line in check.parse_error.splitlines())
         for violation in check.violations:
             lines.append(f"  [{violation.rule}] {violation.path}: {violation.message}")
+        lines += ["  Waivers:"] if check.waivers else []
+        for w in check.waivers:
+            until = f"until {w.expires or '(no date)'}{'' if w.active else ', not in force'}"
+            lines.append(f"    {w.model}: {w.rule} ({until}): {w.reason or '(no reason)'}")
         for report_ in check.changes:
             change = report_.change
             lines.append(f"  [breaking_change:{change.kind}] {change.product}: {change.detail}")

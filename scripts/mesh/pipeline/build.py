@@ -277,9 +277,8 @@ class _Scheduler:
         try:
             candidate = Candidate(
                 manifest.load(target / "manifest.json"),
-                manifest.load_json(target / "run_results.json"),
+                manifest.load_run_results(target / "run_results.json"),
                 outcome,
-                manifest.load_json(target / "manifest.json"),
             )
         except (OSError, ValueError) as error:
             return failed("dbt's manifest or run results could not be read", [str(error)])

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.discovery.domains import Domain
-from mesh.discovery.manifest import Manifest
+from mesh.discovery.manifest import Manifest, RunResults
 from mesh.discovery.registry import ProductStats, PublishRecord
 from mesh.governance import expectations
 from mesh.governance.expectations import Query
@@ -74,9 +74,8 @@ class Candidate:
     """A build whose dbt models and tests all passed, before the gates: its artifacts."""
 
     manifest: Manifest
-    run_results: dict[str, Any]
+    run_results: RunResults
     outcome: DbtOutcome
-    raw_manifest: dict[str, Any]  # TEMPORARY: until every reader takes the typed one
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def stale_sources(engine: Engine, job: Job, candidate: Candidate) -> list[str]:
     """Warn of the domain's sources past their warn_after; return those past error_after."""
     try:
         found = freshness.check(
-            job.name, candidate.raw_manifest, landing_dir=engine.freshness_landing(job)
+            job.name, candidate.manifest, landing_dir=engine.freshness_landing(job)
         )
     except (OSError, ValueError, duckdb.Error) as error:
         return [f"source freshness could not be read: {error}"]
@@ -68,7 +68,7 @@ def consumer_expectations(
         pending = expectations.queries(
             expectations.on_products_of(job.name, consumers),
             lambda e: engine.relation(job, e.relation),
-            expectations.passed_tests(candidate.raw_manifest, candidate.run_results),
+            expectations.passed_tests(candidate.manifest, candidate.run_results),
             quoted=engine.quote,
             literal=engine.literal,
         )

@@ -163,7 +163,7 @@ class DuckDB(Engine):
                 "process may still be writing it. Rebuild the domain."
             )
         stats = product_stats(job.name, database, candidate.manifest)
-        exported = ports.export(job.name, database, candidate.raw_manifest, folder, published_at)
+        exported = ports.export(job.name, database, candidate.manifest, folder, published_at)
         database.replace(folder / database.name)
         return PublishedParts(
             products=stats,
