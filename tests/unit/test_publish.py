@@ -209,3 +209,29 @@ def test_new_ids_are_unique_and_sort_in_creation_order() -> None:
     assert len(set(ids)) == 50
     assert sorted(ids) == ids
     assert all(len(i) == len(ids[0]) for i in ids)
+
+
+def test_the_record_lists_the_waivers_of_the_published_models(fake_mesh: Mesh) -> None:
+    staging = stage(fake_mesh, "run-1", 1)
+    waiver = {
+        "rule": "public_model_is_documented",
+        "reason": "next release",
+        "expires": "2999-01-31",
+    }
+    model = {
+        "resource_type": "model",
+        "package_name": "orders",
+        "name": "orders",
+        "version": 2,
+        "config": {"meta": {"waivers": [waiver]}},
+    }
+    manifest = {"nodes": {"model.orders.orders.v2": model}}
+    (staging / "target" / "manifest.json").write_text(json.dumps(manifest))
+
+    publish(fake_mesh, "orders", staging, "run-1", {}, {})
+
+    written = read_record(fake_mesh, "orders")
+    assert written is not None
+    assert [w.model_dump() for w in written.waivers] == [
+        {"model": "orders v2", "active": True, **waiver}
+    ]

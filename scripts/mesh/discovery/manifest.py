@@ -391,18 +391,5 @@ def load_run_results(path: Path) -> RunResults:
     return RunResults.model_validate_json(path.read_bytes())
 
 
-# Dict readers of the modules not yet moved to the types above; removed when the last goes.
-def primary_key(node: dict[str, Any]) -> list[str]:
-    return Node.model_validate(node).primary_key
-
-
-def is_pii(column: dict[str, Any]) -> bool:
-    return Column.model_validate({"name": "", **column}).is_pii
-
-
-def pii_columns(manifest: dict[str, Any]) -> set[str]:
-    return parse(manifest).pii_columns()
-
-
 def _with_id(key: str, entry: Any) -> Any:
     return {"unique_id": key, **entry} if isinstance(entry, dict) else entry

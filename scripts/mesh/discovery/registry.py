@@ -33,6 +33,18 @@ class ProductStats(BaseModel):
     checksum: str
 
 
+class RecordedWaiver(BaseModel):
+    """A governance rule a model of the publish waived (governance/rules/waivers_are_valid)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    rule: str
+    reason: str
+    expires: str
+    active: bool  # it held when published
+
+
 class PublishRecord(BaseModel):
     """`publish.json`: what one publish of a domain is, and what it was built from."""
 
@@ -60,6 +72,7 @@ class PublishRecord(BaseModel):
     # The engine, and on one whose publishes are views over a version schema (Spark): the
     # schema holding this publish's tables, and each upstream's schema it read.
     engine: str = "duckdb"
+    waivers: list[RecordedWaiver] = Field(default_factory=list)
     schema_: str | None = Field(default=None, alias="schema")
     upstream_schemas: dict[str, str] = Field(default_factory=dict)
 

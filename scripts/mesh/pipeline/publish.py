@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 from mesh.discovery.registry import (
@@ -27,12 +28,14 @@ from mesh.discovery.registry import (
     RECORD,
     HistoryEvent,
     PublishRecord,
+    RecordedWaiver,
     current_publish_id,
     domain_dir,
     publish_ids,
     read_record,
 )
 from mesh.errors import MeshError, RollbackError
+from mesh.governance import policies
 from mesh.ids import new_id, now
 from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.workspace import Mesh
@@ -97,6 +100,14 @@ def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
         usage=asdict(outcome.usage) if outcome.usage else None,
         landing=job.landing,
         engine=engine.name,
+        waivers=[
+            RecordedWaiver(
+                model=w.model, rule=w.rule, reason=w.reason, expires=w.expires, active=w.active
+            )
+            for w in policies.waivers(
+                policies.DomainState(job.name, job.domain.path, candidate.manifest), date.today()
+            )
+        ],
         schema_=parts.schema,
         upstream_schemas=parts.upstream_schemas,
     )

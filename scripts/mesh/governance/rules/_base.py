@@ -3,7 +3,6 @@ readers two or more rules use."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -91,11 +90,3 @@ class Rule:
 
     def violations(self, state: DomainState, context: Context) -> list[Violation]:
         return [Violation(self.name, state.name, *found) for found in self.check(state, context)]
-
-
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
-
-
-def code(node: Node) -> str:
-    """A model's raw code without SQL and Jinja comments."""
-    return _COMMENTS.sub(" ", node.raw_code)

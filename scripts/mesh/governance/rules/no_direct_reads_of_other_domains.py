@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from mesh.governance.rules._base import Context, DomainState, Finding, Rule, code
+from mesh.governance.rules._base import Context, DomainState, Finding, Rule
 
 _EXTERNAL_READ = re.compile(
     r"\b(?:read_parquet|read_csv\w*|read_json\w*|attach)\b[^;]*?(?:warehouse/published|\.duckdb)",
@@ -23,7 +23,7 @@ def _direct_reads(code: str, others: Iterable[str]) -> list[str]:
 
 def check(state: DomainState, context: Context) -> Iterator[Finding]:
     for node in state.models:
-        for text in _direct_reads(code(node), context.domains - {state.name}):
+        for text in _direct_reads(node.code, context.domains - {state.name}):
             read = " ".join(text.split())
             message = f"Model {node.label} reads another domain's data directly ({read})"
             yield node.unique_id, node.original_file_path, f"{message} instead of through a ref."

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from mesh.discovery.manifest import Node, Source
-from mesh.governance.rules._base import Context, DomainState, Finding, Rule, code
+from mesh.governance.rules._base import Context, DomainState, Finding, Rule
 
 
 def _pii_columns(state: DomainState) -> dict[str, str]:
@@ -18,25 +17,6 @@ def _pii_columns(state: DomainState) -> dict[str, str]:
     return found
 
 
-_HASH_PII = re.compile(r"\bhash_pii\s*\(")
-
-
-def _hashes_pii(state: DomainState, uid: str) -> bool:
-    """Whether the model or one of its upstream models in the domain calls hash_pii()."""
-    seen: set[str] = set()
-    stack = [uid]
-    while stack:
-        current = stack.pop()
-        node = state.manifest.nodes.get(current)
-        if current in seen or node is None or node.package_name != state.name:
-            continue
-        seen.add(current)
-        if _HASH_PII.search(code(node)):
-            return True
-        stack.extend(node.depends_on.nodes)
-    return False
-
-
 def check(state: DomainState, context: Context) -> Iterator[Finding]:
     pii = _pii_columns(state)
     for node in state.public_models:
@@ -46,7 +26,7 @@ def check(state: DomainState, context: Context) -> Iterator[Finding]:
                     f"Public model {node.label} exposes column {name}, tagged PII in {origin}."
                 )
                 yield node.unique_id, node.yaml_path, message
-            elif name.lower().endswith("_hash") and not _hashes_pii(state, node.unique_id):
+            elif name.lower().endswith("_hash") and not state.manifest.hashes_pii(node):
                 message = (
                     f"Public model {node.label} has column {name}, but neither it nor its "
                     "upstream models in the domain call hash_pii()."
