@@ -28,7 +28,6 @@ class _Read(BaseModel):
 class Constraint(_Read):
     type: str
     columns: list[str] = Field(default_factory=list)
-    expression: str | None = None
 
 
 class Contract(_Read):
@@ -42,12 +41,8 @@ class Config(_Read):
     meta: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     contract: Contract | None = None
-    severity: str | None = None
-    loaded_at_field: str | None = None
-    freshness: dict[str, Any] | None = None
-    store_failures: bool | None = None
-    limit: int | None = None
-    where: str | None = None
+    severity: str | None = None  # of a data test
+    where: str | None = None  # of a data test
 
 
 class Column(_Read):
@@ -270,7 +265,6 @@ class UnitTest(_Read):
     model: str = ""
     package_name: str = ""
     original_file_path: str = ""
-    versions: dict[str, Any] | None = None
     depends_on: DependsOn = Field(default_factory=DependsOn)
 
 

@@ -200,6 +200,8 @@ class _Scheduler:
         locks.enter_context(domain_lock(mesh.locks, name, self.lock_timeout, notice))
         cleanup(mesh, name)
         upstreams = {u: current_upstream(mesh, name, u, self.engine) for u in domain.upstreams}
+        for upstream in upstreams.values():
+            self.engine.check_upstream(mesh, name, upstream)
         code = code_fingerprint(mesh, domain, self.engine.toolchain)
         landing_read = landing_state(mesh, domain)
         print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
@@ -234,8 +236,6 @@ class _Scheduler:
             notice=notice,
             run=self.run_now,
         )
-        for upstream in upstreams.values():
-            self.engine.check_upstream(job, upstream)
         env = self.engine.env(job)
         build = [
             "build",

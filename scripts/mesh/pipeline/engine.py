@@ -112,8 +112,8 @@ class Engine(ABC):
         """A file for what dbt workers print (default: the terminal)."""
         return None
 
-    def check_upstream(self, job: Job, upstream: Upstream) -> None:
-        """Raise a MeshError if the build cannot read `upstream`'s publish."""
+    def check_upstream(self, mesh: Mesh, consumer: str, upstream: Upstream) -> None:
+        """Raise a MeshError if `consumer`'s build cannot read `upstream`'s publish."""
         return None
 
     @abstractmethod

@@ -52,19 +52,19 @@ def duckdb_memory_limit(jobs: int) -> str:
 class DuckDB(Engine):
     name = "duckdb"
 
-    def check_upstream(self, job: Job, upstream: Upstream) -> None:
+    def check_upstream(self, mesh: Mesh, consumer: str, upstream: Upstream) -> None:
         """Its published database is there and readable: no process holds it for writing."""
         database = upstream.folder / f"{upstream.name}.duckdb"
         if not database.is_file():
             raise MissingPublishError(
-                f"{job.name} consumes {upstream.name}, whose publish {upstream.folder.name} has "
+                f"{consumer} consumes {upstream.name}, whose publish {upstream.folder.name} has "
                 f"no database; run `mesh build {upstream.name}` first."
             )
         try:
             duckdb.connect(str(database), read_only=True).close()
         except duckdb.Error as error:
             raise PublishedDatabaseLockedError(
-                f"{job.name} cannot read {upstream.name}'s published database {database}: "
+                f"{consumer} cannot read {upstream.name}'s published database {database}: "
                 f"{error}. Close the program holding it and run again."
             ) from error
 
