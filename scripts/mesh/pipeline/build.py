@@ -48,7 +48,7 @@ from mesh.runner.workers import (
     ProgressEvent,
     event_queue,
 )
-from mesh.workspace import Mesh
+from mesh.workspace import DEFAULT_ENGINE, Mesh
 
 DEFAULT_LOCK_TIMEOUT = 300.0
 
@@ -94,9 +94,13 @@ def current_upstream(mesh: Mesh, consumer: str, name: str, engine: Engine) -> Up
     except (OSError, ValueError):
         record = None
     if record is None or not (folder / "manifest.json").exists():
-        target = "" if engine.name == "duckdb" else f" --target {engine.name}"
+        on, target = (
+            ("", "")
+            if engine.name == DEFAULT_ENGINE
+            else (f" on {engine.name}", f" --target {engine.name}")
+        )
         raise MissingPublishError(
-            f"{consumer} consumes {name}, which has no published version on {engine.name}; "
+            f"{consumer} consumes {name}, which has no published version{on}; "
             f"run `mesh build{target} {name}` first."
         )
     return Upstream(name, folder, record)
