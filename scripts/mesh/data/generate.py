@@ -129,8 +129,8 @@ def _export(
     snapshots: bool,
     threads: int | None,
 ) -> list[LandingFile]:
-    """Run the simulation for one export window and write its files under `folder`, each
-    as `<name>.partial` first; returns them with their final paths."""
+    """Run the simulation for one export window and write its files under `folder`: each as
+    `<name>.partial` first, renamed once all are written."""
     con = duckdb.connect(config={"threads": threads or os.cpu_count() or 1})
     try:
         con.execute("set variable seed = ?", [history.seed])
@@ -164,6 +164,8 @@ def _export(
             files.append(LandingFile(domain, table, target, written[0] if written else 0))
     finally:
         con.close()
+    for f in files:
+        f.path.with_name(f.path.name + ".partial").rename(f.path)
     return files
 
 
@@ -190,10 +192,6 @@ def generate(
         snapshots=True,
         threads=threads,
     )
-    for f in files:
-        (partial / f.domain / f.table / (f.path.name + ".partial")).rename(
-            partial / f.domain / f.table / f.path.name
-        )
     (partial / EXPORTS_FILE).write_text(history.to_json())
     old = mesh.landing.with_name(f".landing-{os.getpid()}.old")
     if mesh.landing.exists():
@@ -218,8 +216,6 @@ def append(mesh: Mesh, days: int, threads: int | None = None) -> GenerateResult:
     export_from = history.exports[-1]
     export_to = export_from + timedelta(days=days)
     files = _export(mesh.landing, history, export_from, export_to, snapshots=False, threads=threads)
-    for f in files:
-        f.path.with_name(f.path.name + ".partial").rename(f.path)
     history = History(history.scale, history.seed, [*history.exports, export_to])
     exports = mesh.landing / EXPORTS_FILE
     exports.with_suffix(".partial").write_text(history.to_json())
