@@ -190,22 +190,14 @@ def products(format: FormatOption = Format.table) -> None:
         ]
         sys.stdout.write(to_csv(columns, [[getattr(p, c) for c in columns] for p in found]))
         return
-    rows = [
-        (
-            p.domain,
-            p.name,
-            p.version or "",
-            "latest"
-            if p.version == p.latest_version
-            else f"deprecated {p.deprecation_date}"
-            if p.deprecation_date
-            else "",
-            p.relation,
-            p.owner or "",
-            (p.published_at or "")[:16].replace("T", " "),
+    rows = []
+    for p in found:
+        status = f"deprecated {p.deprecation_date}" if p.deprecation_date else ""
+        status = "latest" if p.version == p.latest_version else status
+        published = (p.published_at or "")[:16].replace("T", " ")
+        rows.append(
+            (p.domain, p.name, p.version or "", status, p.relation, p.owner or "", published)
         )
-        for p in found
-    ]
     columns = ["domain", "product", "v", "status", "relation", "owner", "published (UTC)"]
     out.print(to_table(columns, rows))
 
@@ -370,15 +362,9 @@ def history(
         products = ", ".join(
             f"{p.name} v{p.version} ({p.rows:,} rows, {p.checksum[:8]})" for p in record.products
         )
-        rows.append(
-            (
-                "*" if publish_id == current else "",
-                publish_id,
-                record.published_at,
-                (record.git_commit or "")[:10],
-                products,
-            )
-        )
+        mark = "*" if publish_id == current else ""
+        commit = (record.git_commit or "")[:10]
+        rows.append((mark, publish_id, record.published_at, commit, products))
     if not rows:
         raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
     out.print(to_table(["current", "publish", "published at", "commit", "products"], rows))
@@ -404,10 +390,8 @@ def lineage(
     found = lineage_module.edges(Mesh.find())
     if not found:
         raise MeshError("No published domain consumes another yet; run `mesh build` first.")
-    text = (
-        lineage_module.as_mermaid(found) if format == "mermaid" else lineage_module.as_text(found)
-    )
-    sys.stdout.write(text + "\n")
+    render = lineage_module.as_mermaid if format == "mermaid" else lineage_module.as_text
+    sys.stdout.write(render(found) + "\n")
 
 
 @app.command("new-domain")

@@ -116,11 +116,8 @@ def render_workflow(mesh: Mesh) -> str:
         "",
         "jobs:",
     ]
-    for index, name in enumerate(graph.build_order(domains)):
-        if index:
-            lines.append("")
-        lines += _job(domains[name])
-    return HEADER + "\n" + "\n".join(lines) + "\n"
+    jobs = ["\n".join(_job(domains[name])) for name in graph.build_order(domains)]
+    return HEADER + "\n" + "\n".join(lines) + "\n" + "\n\n".join(jobs) + "\n"
 
 
 def write_workflow(mesh: Mesh) -> Path:
