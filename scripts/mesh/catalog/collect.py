@@ -164,10 +164,6 @@ def _domain_anchor(domain: str) -> str:
     return "domain-" + _slug(domain)
 
 
-def _unique_id(domain: str, name: str, version: str | None) -> str:
-    return f"model.{domain}.{name}" + (f".v{version}" if version is not None else "")
-
-
 def pii_flag(column: str, pii_columns: Iterable[str]) -> str | None:
     """ "PII" if the domain tags the column PII anywhere, "hashed PII" for a hash of PII."""
     lowered = column.lower()
@@ -313,7 +309,8 @@ class _Collector:
         label = version_label(version)
         stem = _slug(domain, product.name, label)
         folder = pub.folder / registry.port_folder(product.name, version)
-        unique_id = _unique_id(domain, product.name, version)
+        suffix = f".v{version}" if version is not None else ""
+        unique_id = f"model.{domain}.{product.name}{suffix}"
 
         contract = self._copy(folder / registry.CONTRACT, f"{stem}.odcs.yaml")
         try:

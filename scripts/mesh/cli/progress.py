@@ -149,10 +149,9 @@ class LiveReporter(Reporter):
         now = time.monotonic()
         for name, row in self.rows.items():
 
-            def progress(kinds: tuple[str, ...], row: _Row = row) -> str:
-                total = sum(row.totals.get(k, 0) for k in kinds)
-                done = sum(row.done.get(k, 0) for k in kinds)
-                return f"{done}/{total}" if total else ""
+            def progress(kind: str, row: _Row = row) -> str:
+                total = row.totals.get(kind, 0)
+                return f"{row.done.get(kind, 0)}/{total}" if total else ""
 
             elapsed = ""
             if row.started is not None:
@@ -160,8 +159,8 @@ class LiveReporter(Reporter):
             table.add_row(
                 name,
                 f"[{STYLES.get(row.state, 'dim')}]{row.state}[/]",
-                progress(("model",)),
-                progress(("test", "unit_test")),
+                progress("model"),
+                progress("test"),
                 elapsed,
                 row.note,
             )

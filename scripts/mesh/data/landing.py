@@ -29,10 +29,6 @@ class SourceTable:
     table: str
     columns: dict[str, str]  # name -> declared type, upper case
 
-    @property
-    def label(self) -> str:
-        return f"{self.source}.{self.table}"
-
 
 def _normalise(data_type: str) -> str:
     return "".join(str(data_type).split()).upper()
@@ -81,7 +77,7 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
     """One line per export file that breaks its source's declared columns. `passed` maps
     files a published build already read (path -> "size mtime", as `fingerprint.
     landing_state` gives) to skip when unchanged: a year of daily exports is checked once."""
-    found = []
+    found: list[str] = []
     passed = passed or {}
     con = duckdb.connect()
     try:
@@ -90,8 +86,8 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
             for path in sorted(folder.glob(f"*.{LANDING_FORMAT}")):
                 if passed.get(str(path.relative_to(mesh.root))) == file_state(path):
                     continue
-                for problem in _problems(path, table, con):
-                    found.append(f"{path.relative_to(mesh.root)} (source {table.label}): {problem}")
+                where = f"{path.relative_to(mesh.root)} (source {table.source}.{table.table})"
+                found.extend(f"{where}: {problem}" for problem in _problems(path, table, con))
     finally:
         con.close()
     return found
