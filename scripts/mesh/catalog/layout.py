@@ -230,9 +230,6 @@ def _chain_path(chain: Sequence[_Item]) -> str:
         y1 = _ports(after, after.preds)[id(before)]
         x0, x1 = before.box.right, after.box.x
         middle = (x0 + x1) / 2
-        if not parts:
-            parts.append(f"M{x0:.1f},{y0:.1f}")
-        else:
-            parts.append(f"L{x0:.1f},{y0:.1f}")
+        parts.append(f"{'L' if parts else 'M'}{x0:.1f},{y0:.1f}")  # move first, then line
         parts.append(f"C{middle:.1f},{y0:.1f} {middle:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
     return " ".join(parts)

@@ -20,7 +20,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -103,11 +103,6 @@ def entity_counts(scale: float) -> dict[str, int]:
     return {name: max(1, round(base * scale)) for name, base in BASE_COUNTS.items()}
 
 
-def default_as_of() -> datetime:
-    """The last full hour: freshly generated data is fresh."""
-    return datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-
-
 def _scripts() -> list[str]:
     folder = resources.files("mesh.data") / "generate_sql"
     return [
@@ -115,10 +110,6 @@ def _scripts() -> list[str]:
         for f in sorted(folder.iterdir(), key=lambda f: f.name)
         if f.name.endswith(".sql")
     ]
-
-
-def _file_name(export_to: datetime) -> str:
-    return f"{export_to:%Y-%m-%dT%H%M%S}.{LANDING_FORMAT}"
 
 
 def _export(
@@ -154,7 +145,7 @@ def _export(
         for domain, table in tables:
             if domain in SNAPSHOT_SYSTEMS and not snapshots:
                 continue
-            target = folder / domain / table / _file_name(export_to)
+            target = folder / domain / table / f"{export_to:%Y-%m-%dT%H%M%S}.{LANDING_FORMAT}"
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".partial")
             quoted = str(partial).replace("'", "''")
@@ -180,28 +171,20 @@ def generate(
     whatever landing data there was (in one rename)."""
     started = time.perf_counter()
     entity_counts(scale)
-    export_to = as_of or default_as_of()
+    # By default the last full hour: freshly generated data is fresh.
+    export_to = as_of or datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     history = History(scale, seed, [export_to])
     partial = mesh.landing.with_name(f".landing-{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    files = _export(
-        partial,
-        history,
-        export_to - timedelta(days=400),  # before the history starts: all of it
-        export_to,
-        snapshots=True,
-        threads=threads,
-    )
+    before_history = export_to - timedelta(days=400)  # so the export holds all of it
+    files = _export(partial, history, before_history, export_to, snapshots=True, threads=threads)
     (partial / EXPORTS_FILE).write_text(history.to_json())
     old = mesh.landing.with_name(f".landing-{os.getpid()}.old")
     if mesh.landing.exists():
         mesh.landing.rename(old)
     partial.rename(mesh.landing)
     shutil.rmtree(old, ignore_errors=True)
-    files = [
-        LandingFile(f.domain, f.table, mesh.landing / f.path.relative_to(partial), f.rows)
-        for f in files
-    ]
+    files = [replace(f, path=mesh.landing / f.path.relative_to(partial)) for f in files]
     return GenerateResult(files, time.perf_counter() - started, export_to)
 
 
