@@ -74,14 +74,8 @@ class History:
     exports: list[datetime]
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "scale": self.scale,
-                "seed": self.seed,
-                "exports": [e.isoformat() for e in self.exports],
-            },
-            indent=2,
-        )
+        exports = [e.isoformat() for e in self.exports]
+        return json.dumps({"scale": self.scale, "seed": self.seed, "exports": exports}, indent=2)
 
     @classmethod
     def read(cls, mesh: Mesh) -> History:
@@ -92,9 +86,8 @@ class History:
                 "appending days to its history."
             )
         data = json.loads(path.read_text())
-        return cls(
-            data["scale"], data["seed"], [datetime.fromisoformat(e) for e in data["exports"]]
-        )
+        exports = [datetime.fromisoformat(e) for e in data["exports"]]
+        return cls(data["scale"], data["seed"], exports)
 
 
 def entity_counts(scale: float) -> dict[str, int]:

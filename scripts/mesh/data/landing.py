@@ -54,14 +54,10 @@ def declared(domain: Domain) -> list[SourceTable]:
 def _problems(path: Path, table: SourceTable, con: duckdb.DuckDBPyConnection) -> list[str]:
     quoted = str(path).replace("'", "''")
     try:
-        actual = {
-            name: _normalise(data_type)
-            for name, data_type, *_ in con.execute(
-                f"describe select * from read_parquet('{quoted}')"
-            ).fetchall()
-        }
+        described = con.execute(f"describe select * from read_parquet('{quoted}')").fetchall()
     except duckdb.Error as error:
         return [f"cannot be read: {str(error).splitlines()[0]}"]
+    actual = {name: _normalise(data_type) for name, data_type, *_ in described}
     problems = []
     for name, data_type in table.columns.items():
         if name not in actual:
