@@ -15,9 +15,10 @@ from typing import Any
 from mesh.discovery import graph, lineage, registry
 from mesh.discovery import manifest as manifests
 from mesh.discovery.domains import discover
-from mesh.discovery.manifest import Manifest, RunResult, RunResults
-from mesh.discovery.products import Product, products_of
+from mesh.discovery.manifest import Manifest, RunResults
+from mesh.discovery.products import Column, Product, products_of
 from mesh.errors import MeshError
+from mesh.governance.odcs import input_ports
 from mesh.workspace import Mesh
 
 PASSED = frozenset({"pass", "success"})
@@ -29,14 +30,6 @@ class Link:
 
     text: str
     href: str | None = None
-
-
-@dataclass(frozen=True)
-class SchemaColumn:
-    name: str
-    data_type: str
-    description: str
-    pii: str | None  # "PII" (tagged in the domain), "hashed PII" (a *_hash column) or None
 
 
 @dataclass(frozen=True)
@@ -60,17 +53,13 @@ class Consumer:
 
 @dataclass(frozen=True)
 class VersionPage:
-    version: str | None
-    label: str
-    anchor: str
+    product: Product
+    label: str  # also its anchor on the product page
     statuses: tuple[str, ...]  # "latest", "deprecated", "superseded"
     deprecated: bool
-    deprecation_date: str | None
     deprecation_passed: bool
-    description: str
-    relation: str
-    contract_enforced: bool
-    columns: tuple[SchemaColumn, ...]
+    # Each column with its PII flag: "PII" (tagged in the domain), "hashed PII" or None.
+    columns: tuple[tuple[Column, str | None], ...]
     rows: int | None
     checksum: str | None
     contract: Link | None
@@ -96,21 +85,9 @@ class Freshness:
 
 
 @dataclass(frozen=True)
-class LastPublish:
-    publish_id: str | None
-    published_at: str | None
-    git_commit: str | None
-    dbt_results: dict[str, int]
-    run_results: tuple[tuple[str, str, int], ...]  # (resource type, status, count)
-    has_run_results: bool
-    upstreams: dict[str, str]
-
-
-@dataclass(frozen=True)
 class ProductPage:
     domain: str
     name: str
-    slug: str
     href: str
     title: str
     owner: str | None
@@ -119,7 +96,8 @@ class ProductPage:
     latest: VersionPage
     versions: tuple[VersionPage, ...]  # newest first
     freshness: Freshness
-    publish: LastPublish
+    publish: registry.PublishRecord
+    run_results: tuple[tuple[str, str, int], ...] | None  # (resource type, status, count)
     search_text: str
 
     @property
@@ -186,10 +164,6 @@ def _domain_anchor(domain: str) -> str:
     return "domain-" + _slug(domain)
 
 
-def _unique_id(domain: str, name: str, version: str | None) -> str:
-    return f"model.{domain}.{name}" + (f".v{version}" if version is not None else "")
-
-
 def pii_flag(column: str, pii_columns: Iterable[str]) -> str | None:
     """ "PII" if the domain tags the column PII anywhere, "hashed PII" for a hash of PII."""
     lowered = column.lower()
@@ -254,12 +228,19 @@ class Published:
         return cls(domain, folder, manifest, record, run_results)
 
     @property
-    def results(self) -> list[RunResult]:
-        return self.run_results.results if self.run_results else []
+    def run_counts(self) -> tuple[tuple[str, str, int], ...] | None:
+        """How many nodes of each resource type ended in each status, if run results were
+        published."""
+        if self.run_results is None:
+            return None
+        results = self.run_results.results
+        counts = Counter((result.unique_id.split(".", 1)[0], result.status) for result in results)
+        return tuple((kind, status, n) for (kind, status), n in sorted(counts.items()))
 
     def tests_of(self, unique_id: str) -> tuple[TestResult, ...]:
         """The data and unit tests of one model and how each ended in this publish."""
-        statuses = {result.unique_id: result.status for result in self.results}
+        results = self.run_results.results if self.run_results else []
+        statuses = {result.unique_id: result.status for result in results}
         found = []
         for test in self.manifest.tests():
             attached = test.attached_node
@@ -276,24 +257,6 @@ class Published:
                 found.append(TestResult(unit.name, "unit test", status))
         return tuple(sorted(found, key=lambda test: (test.kind, test.name)))
 
-    def upstream_products(self, unique_id: str) -> list[tuple[str, str, str | None]]:
-        """Product versions of other domains a model reads, directly or through its models."""
-        found: set[tuple[str, str, str | None]] = set()
-        seen: set[str] = set()
-        stack = [unique_id]
-        while stack:
-            current = stack.pop()
-            node = self.manifest.nodes.get(current)
-            if current in seen or node is None:
-                continue
-            seen.add(current)
-            if node.package_name != self.domain:
-                if node.is_model:
-                    found.add((node.package_name, node.name, node.version))
-                continue
-            stack.extend(node.depends_on.nodes)
-        return sorted(found, key=lambda item: (item[0], item[1], item[2] or ""))
-
     def public_downstream(self, model: str) -> list[tuple[str, str | None]]:
         """The public models (products) of this domain fed by its model `model`."""
         stack = [node.unique_id for node in self.manifest.models(self.domain) if node.name == model]
@@ -309,19 +272,6 @@ class Published:
                 found.add((node.name, node.version))
             stack.extend(self.manifest.child_map.get(current, []))
         return sorted(found, key=lambda item: (item[0], item[1] or ""))
-
-    def last_publish(self) -> LastPublish:
-        record = self.record
-        counts = Counter((r.unique_id.split(".", 1)[0], r.status) for r in self.results)
-        return LastPublish(
-            publish_id=record.publish_id,
-            published_at=record.published_at,
-            git_commit=record.git_commit,
-            dbt_results=dict(record.dbt_results),
-            run_results=tuple((kind, status, n) for (kind, status), n in sorted(counts.items())),
-            has_run_results=self.run_results is not None,
-            upstreams=dict(record.upstreams),
-        )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -359,7 +309,8 @@ class _Collector:
         label = version_label(version)
         stem = _slug(domain, product.name, label)
         folder = pub.folder / registry.port_folder(product.name, version)
-        unique_id = _unique_id(domain, product.name, version)
+        suffix = f".v{version}" if version is not None else ""
+        unique_id = f"model.{domain}.{product.name}{suffix}"
 
         contract = self._copy(folder / registry.CONTRACT, f"{stem}.odcs.yaml")
         try:
@@ -370,23 +321,19 @@ class _Collector:
         parquet = self._copy(parquet_source, f"{stem}.parquet")
         descriptor_link = self._copy(folder / registry.DESCRIPTOR, f"{stem}.descriptor.json")
 
+        # The input ports the descriptor declares, else those the manifest shows.
         descriptor = _read_json(folder / registry.DESCRIPTOR) if descriptor_link else None
-        declared = (descriptor or {}).get("inputPorts")
-        if isinstance(declared, list) and all(isinstance(port, dict) for port in declared):
-            upstream = [
-                (
-                    str(port.get("domain") or ""),
-                    str(port.get("product") or port.get("id") or ""),
-                    None if port.get("version") is None else str(port["version"]),
-                )
-                for port in declared
-            ]
-        else:
-            upstream = pub.upstream_products(unique_id)
-        inputs = tuple(
-            Link(f"{d}.{name} {version_label(v)}", self._href(d, name, v))
-            for d, name, v in upstream
-        )
+        ports = (descriptor or {}).get("inputPorts")
+        if not (isinstance(ports, list) and all(isinstance(port, dict) for port in ports)):
+            ports = input_ports(domain, pub.manifest, unique_id)
+        inputs = []
+        for port in ports:
+            producer = str(port.get("domain") or "")
+            name = str(port.get("product") or port.get("id") or "")
+            fed = None if port.get("version") is None else str(port["version"])
+            inputs.append(
+                Link(f"{producer}.{name} {version_label(fed)}", self._href(producer, name, fed))
+            )
 
         consumers = []
         for edge in self.consumers.get((domain, product.name, version), []):
@@ -407,33 +354,21 @@ class _Collector:
 
         is_latest = version is None or version == product.latest_version
         deprecated = product.deprecation_date is not None
-        statuses = tuple(
-            status
-            for status, applies in (
-                ("latest", is_latest),
-                ("deprecated", deprecated),
-                ("superseded", not is_latest and not deprecated),
-            )
-            if applies
-        )
+        statuses = ["latest"] if is_latest else []
+        if deprecated:
+            statuses.append("deprecated")
+        elif not is_latest:
+            statuses.append("superseded")
         stat = {(s.name, s.version): s for s in pub.record.products}.get((product.name, version))
         pii = pub.manifest.pii_columns()
         return VersionPage(
-            version=version,
+            product=product,
             label=label,
-            anchor=label,
-            statuses=statuses,
+            statuses=tuple(statuses),
             deprecated=deprecated,
-            deprecation_date=product.deprecation_date,
             deprecation_passed=deprecated
             and str(product.deprecation_date) < self.now.date().isoformat(),
-            description=product.description,
-            relation=product.relation,
-            contract_enforced=product.contract_enforced,
-            columns=tuple(
-                SchemaColumn(c.name, c.data_type or "", c.description, pii_flag(c.name, pii))
-                for c in product.columns
-            ),
+            columns=tuple((column, pii_flag(column.name, pii)) for column in product.columns),
             rows=stat.rows if stat else None,
             checksum=stat.checksum if stat else None,
             contract=contract,
@@ -441,7 +376,7 @@ class _Collector:
             parquet=parquet,
             parquet_bytes=parquet_source.stat().st_size if parquet else None,
             descriptor=descriptor_link,
-            inputs=inputs,
+            inputs=tuple(inputs),
             consumers=tuple(consumers),
             tests=pub.tests_of(unique_id),
         )
@@ -452,7 +387,7 @@ class _Collector:
             (p for p in versions if p.version is None or p.version == p.latest_version),
             versions[-1],
         )
-        latest = next(v for v in pages if v.version == latest_product.version)
+        latest = next(v for v in pages if v.product.version == latest_product.version)
         title = name.replace("_", " ")
         port = pub.folder / registry.port_folder(name, latest_product.version)
         descriptor = _read_json(port / registry.DESCRIPTOR) or {}
@@ -465,7 +400,6 @@ class _Collector:
         return ProductPage(
             domain=pub.domain,
             name=name,
-            slug=_slug(pub.domain, name),
             href=product_href(pub.domain, name),
             title=title,
             owner=latest_product.owner,
@@ -474,7 +408,8 @@ class _Collector:
             latest=latest,
             versions=tuple(pages),
             freshness=freshness(latest_product.freshness, pub.record.published_at, self.now),
-            publish=pub.last_publish(),
+            publish=pub.record,
+            run_results=pub.run_counts,
             search_text=" ".join(" ".join(words).lower().split()),
         )
 

@@ -120,8 +120,7 @@ def layout_lineage(
             backward.append((producer, consumer, lines))
             continue
         width = max((len(line) for line in lines), default=0) * TEXT_CHAR + 14
-        label = _Item(f"{producer}->{consumer}", "label", width, 15.0 * len(lines) + 8)
-        label.lines = lines
+        label = _Item(f"{producer}->{consumer}", "label", width, 15.0 * len(lines) + 8, lines)
         chain = [items[producer], label]
         ranks[start + 1].append(label)
         for rank in range(start + 2, end):
@@ -176,12 +175,8 @@ def layout_lineage(
             f"M{x0:.1f},{y0:.1f} C{x0:.1f},{bottom:.1f} {x1:.1f},{bottom:.1f} {x1:.1f},{y1:.1f}"
         )
         label_width = max((len(line) for line in lines), default=0) * TEXT_CHAR + 14
-        labels.append(
-            (
-                Box((x0 + x1 - label_width) / 2, bottom - 20, label_width, 15.0 * len(lines) + 8),
-                lines,
-            )
-        )
+        box = Box((x0 + x1 - label_width) / 2, bottom - 20, label_width, 15.0 * len(lines) + 8)
+        labels.append((box, lines))
         height = max(height, bottom + 15.0 * len(lines) + MARGIN)
     boxes = {name: item.box for name, item in items.items() if item.box is not None}
     return Layout(width, height, {n: depth[n] for n in names}, boxes, labels, paths)
@@ -230,9 +225,6 @@ def _chain_path(chain: Sequence[_Item]) -> str:
         y1 = _ports(after, after.preds)[id(before)]
         x0, x1 = before.box.right, after.box.x
         middle = (x0 + x1) / 2
-        if not parts:
-            parts.append(f"M{x0:.1f},{y0:.1f}")
-        else:
-            parts.append(f"L{x0:.1f},{y0:.1f}")
+        parts.append(f"{'L' if parts else 'M'}{x0:.1f},{y0:.1f}")  # move first, then line
         parts.append(f"C{middle:.1f},{y0:.1f} {middle:.1f},{y1:.1f} {x1:.1f},{y1:.1f}")
     return " ".join(parts)

@@ -102,9 +102,8 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp-{os.urandom(3).hex()}")
     try:
-        (temporary / "products").mkdir(parents=True)
-        (temporary / "files").mkdir()
-        (temporary / "assets").mkdir()
+        for folder in ("products", "files", "assets"):
+            (temporary / folder).mkdir(parents=True)
         for asset in ASSETS:
             shutil.copyfile(TEMPLATES / asset, temporary / "assets" / asset)
         for target, source in site.files.items():

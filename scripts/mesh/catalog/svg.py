@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,7 +34,7 @@ def lineage_svg(
     legend_height = 28.0 if legend else 0.0
     width = max(layout.width, 120.0 + sum(len(name or "other") * TEXT_CHAR + 40 for name in legend))
     height = layout.height + legend_height
-    e = functools.partial(html.escape, quote=True)
+    e = html.escape
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="system-ui, -apple-system, '

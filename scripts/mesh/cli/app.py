@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,9 +42,15 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-TARGET_HELP = (
-    "Engine: duckdb (default), or spark (dbt-spark; one domain at a time; see `make test-spark`)."
-)
+TargetOption = Annotated[
+    Engine,
+    typer.Option(
+        "--target",
+        help="Engine: duckdb (default), or spark (dbt-spark; one domain at a time; see "
+        "`make test-spark`).",
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f")]
 
 app = typer.Typer(
     help="Self-serve platform of the data mesh: generate, build, query and list data products.",
@@ -119,7 +126,7 @@ def build(
     lock_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for another build of the same domain.")
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
-    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
+    target: TargetOption = Engine.duckdb,
 ) -> None:
     """Build domains in dependency order, in parallel where possible; publish each one whose
     models and tests all pass."""
@@ -152,24 +159,18 @@ def query(
     file: Annotated[
         Path | None, typer.Option("--file", help="Run the SQL saved in this file.")
     ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
-    target: Annotated[Engine, typer.Option("--target", help=TARGET_HELP)] = Engine.duckdb,
+    format: FormatOption = Format.table,
+    target: TargetOption = Engine.duckdb,
 ) -> None:
     """Run read-only SQL across the published data products of all domains."""
     result = engines.get(target).query(Mesh.find(), read_sql(sql, file))
-    if format is Format.json:
-        sys.stdout.write(to_json(result.columns, result.rows) + "\n")
-    elif format is Format.csv:
-        sys.stdout.write(to_csv(result.columns, result.rows))
-    else:
-        out.print(to_table(result.columns, result.rows))
+    _print_rows(format, result.columns, result.rows)
+    if format is Format.table:
         out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
 
 
 @app.command()
-def products(
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
-) -> None:
+def products(format: FormatOption = Format.table) -> None:
     """List the published data products, one entry per version."""
     found = list_products(Mesh.find())
     if format is Format.json:
@@ -189,36 +190,16 @@ def products(
         ]
         sys.stdout.write(to_csv(columns, [[getattr(p, c) for c in columns] for p in found]))
         return
-    rows = [
-        (
-            p.domain,
-            p.name,
-            p.version or "",
-            "latest"
-            if p.version == p.latest_version
-            else f"deprecated {p.deprecation_date}"
-            if p.deprecation_date
-            else "",
-            p.relation,
-            p.owner or "",
-            (p.published_at or "")[:16].replace("T", " "),
+    rows = []
+    for p in found:
+        status = f"deprecated {p.deprecation_date}" if p.deprecation_date else ""
+        status = "latest" if p.version == p.latest_version else status
+        published = (p.published_at or "")[:16].replace("T", " ")
+        rows.append(
+            (p.domain, p.name, p.version or "", status, p.relation, p.owner or "", published)
         )
-        for p in found
-    ]
-    out.print(
-        to_table(
-            [
-                "domain",
-                "product",
-                "v",
-                "status",
-                "relation",
-                "owner",
-                "published (UTC)",
-            ],
-            rows,
-        )
-    )
+    columns = ["domain", "product", "v", "status", "relation", "owner", "published (UTC)"]
+    out.print(to_table(columns, rows))
 
 
 @app.command()
@@ -242,7 +223,7 @@ def check(
     domains: Annotated[
         list[str] | None, typer.Argument(help="Domains to check; default all.")
     ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """Check mesh-wide policies, breaking changes against the published state (with the
     consumers they would break) and consumers of deprecated product versions."""
@@ -339,7 +320,7 @@ def timings_command(
     all_nodes: Annotated[
         bool, typer.Option("--all-nodes", help="Tests and unit tests too, not only models.")
     ] = False,
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """The slowest models of the current publishes, from dbt's run results."""
     mesh = Mesh.find()
@@ -350,12 +331,19 @@ def timings_command(
         raise MeshError("Nothing has been published yet; run `mesh build` first.")
     columns = ["domain", "node", "type", "seconds", "status"]
     rows = [(t.domain, t.node, t.resource_type, round(t.seconds, 3), t.status) for t in slowest]
+    _print_rows(format, columns, rows, title=f"{len(rows)} slowest")
+
+
+def _print_rows(
+    format: Format, columns: list[str], rows: Sequence[Sequence[Any]], title: str | None = None
+) -> None:
+    """Rows as JSON or CSV on stdout (for machines), or as a table."""
     if format is Format.json:
         sys.stdout.write(to_json(columns, rows) + "\n")
     elif format is Format.csv:
         sys.stdout.write(to_csv(columns, rows))
     else:
-        out.print(to_table(columns, rows, title=f"{len(rows)} slowest"))
+        out.print(to_table(columns, rows, title=title))
 
 
 @app.command()
@@ -374,15 +362,9 @@ def history(
         products = ", ".join(
             f"{p.name} v{p.version} ({p.rows:,} rows, {p.checksum[:8]})" for p in record.products
         )
-        rows.append(
-            (
-                "*" if publish_id == current else "",
-                publish_id,
-                record.published_at,
-                (record.git_commit or "")[:10],
-                products,
-            )
-        )
+        mark = "*" if publish_id == current else ""
+        commit = (record.git_commit or "")[:10]
+        rows.append((mark, publish_id, record.published_at, commit, products))
     if not rows:
         raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
     out.print(to_table(["current", "publish", "published at", "commit", "products"], rows))
@@ -408,10 +390,8 @@ def lineage(
     found = lineage_module.edges(Mesh.find())
     if not found:
         raise MeshError("No published domain consumes another yet; run `mesh build` first.")
-    text = (
-        lineage_module.as_mermaid(found) if format == "mermaid" else lineage_module.as_text(found)
-    )
-    sys.stdout.write(text + "\n")
+    render = lineage_module.as_mermaid if format == "mermaid" else lineage_module.as_text
+    sys.stdout.write(render(found) + "\n")
 
 
 @app.command("new-domain")

@@ -20,10 +20,6 @@ STYLES = {
 }
 
 
-def _counted(counts: dict[str, int], kind: str) -> int:
-    return counts.get(kind, 0)
-
-
 def _tests(counts: dict[str, int]) -> int:
     return counts.get("test", 0) + counts.get("unit_test", 0)
 
@@ -67,7 +63,7 @@ def summary_table(results: list[DomainResult]) -> Table:
         table.add_row(
             result.domain,
             f"[{STYLES.get(result.status, '')}]{result.status}[/]",
-            str(_counted(result.counts, "model")) if result.counts else "-",
+            str(result.counts.get("model", 0)) if result.counts else "-",
             str(_tests(result.counts)) if result.counts else "-",
             f"{result.seconds:.1f} s" if result.seconds else "-",
         )
@@ -96,7 +92,7 @@ class PlainReporter(Reporter):
         if result.status is Status.PUBLISHED:
             self.out.print(
                 f"{result.domain}: published {result.publish_id} "
-                f"({_counted(result.counts, 'model')} models, {_tests(result.counts)} tests; "
+                f"({result.counts.get('model', 0)} models, {_tests(result.counts)} tests; "
                 f"{result.seconds:.1f} s)",
                 highlight=False,
             )
@@ -153,10 +149,9 @@ class LiveReporter(Reporter):
         now = time.monotonic()
         for name, row in self.rows.items():
 
-            def progress(kinds: tuple[str, ...], row: _Row = row) -> str:
-                total = sum(row.totals.get(k, 0) for k in kinds)
-                done = sum(row.done.get(k, 0) for k in kinds)
-                return f"{done}/{total}" if total else ""
+            def progress(kind: str, row: _Row = row) -> str:
+                total = row.totals.get(kind, 0)
+                return f"{row.done.get(kind, 0)}/{total}" if total else ""
 
             elapsed = ""
             if row.started is not None:
@@ -164,8 +159,8 @@ class LiveReporter(Reporter):
             table.add_row(
                 name,
                 f"[{STYLES.get(row.state, 'dim')}]{row.state}[/]",
-                progress(("model",)),
-                progress(("test", "unit_test")),
+                progress("model"),
+                progress("test"),
                 elapsed,
                 row.note,
             )

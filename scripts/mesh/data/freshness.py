@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from mesh.discovery.manifest import Manifest, Source, Threshold
+from mesh.discovery.manifest import Manifest, Threshold
 
 PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
@@ -62,12 +62,6 @@ def _threshold(rule: Threshold | None) -> timedelta | None:
     return rule.count * PERIODS[rule.period]
 
 
-def _landing_files(landing_dir: Path, source: Source) -> str:
-    """The export files of one source table, read directly (they are what it names)."""
-    folder = str(landing_dir / str(source.identifier)).replace("'", "''")
-    return f"read_parquet('{folder}/*.parquet', union_by_name = true)"
-
-
 def check(
     domain: str,
     manifest: Manifest,
@@ -90,7 +84,10 @@ def check(
             error = _threshold(source.freshness.error_after)
             if not field or not (warn or error):
                 continue
-            relation = _landing_files(landing_dir, source) if landing_dir else source.relation_name
+            relation = source.relation_name
+            if landing_dir:  # the export files of the source table, read directly
+                folder = str(landing_dir / str(source.identifier)).replace("'", "''")
+                relation = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
             row = con.execute(f"select max({field}) from {relation}").fetchone()
             newest = row[0] if row else None
             if isinstance(newest, datetime) and newest.tzinfo is not None:

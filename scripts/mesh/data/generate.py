@@ -20,7 +20,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -74,14 +74,8 @@ class History:
     exports: list[datetime]
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "scale": self.scale,
-                "seed": self.seed,
-                "exports": [e.isoformat() for e in self.exports],
-            },
-            indent=2,
-        )
+        exports = [e.isoformat() for e in self.exports]
+        return json.dumps({"scale": self.scale, "seed": self.seed, "exports": exports}, indent=2)
 
     @classmethod
     def read(cls, mesh: Mesh) -> History:
@@ -92,20 +86,14 @@ class History:
                 "appending days to its history."
             )
         data = json.loads(path.read_text())
-        return cls(
-            data["scale"], data["seed"], [datetime.fromisoformat(e) for e in data["exports"]]
-        )
+        exports = [datetime.fromisoformat(e) for e in data["exports"]]
+        return cls(data["scale"], data["seed"], exports)
 
 
 def entity_counts(scale: float) -> dict[str, int]:
     if not math.isfinite(scale) or scale <= 0:
         raise MeshError(f"--scale must be a number greater than 0, got {scale}.")
     return {name: max(1, round(base * scale)) for name, base in BASE_COUNTS.items()}
-
-
-def default_as_of() -> datetime:
-    """The last full hour: freshly generated data is fresh."""
-    return datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
 
 
 def _scripts() -> list[str]:
@@ -117,10 +105,6 @@ def _scripts() -> list[str]:
     ]
 
 
-def _file_name(export_to: datetime) -> str:
-    return f"{export_to:%Y-%m-%dT%H%M%S}.{LANDING_FORMAT}"
-
-
 def _export(
     folder: Path,
     history: History,
@@ -129,8 +113,8 @@ def _export(
     snapshots: bool,
     threads: int | None,
 ) -> list[LandingFile]:
-    """Run the simulation for one export window and write its files under `folder`, each
-    as `<name>.partial` first; returns them with their final paths."""
+    """Run the simulation for one export window and write its files under `folder`: each as
+    `<name>.partial` first, renamed once all are written."""
     con = duckdb.connect(config={"threads": threads or os.cpu_count() or 1})
     try:
         con.execute("set variable seed = ?", [history.seed])
@@ -154,7 +138,7 @@ def _export(
         for domain, table in tables:
             if domain in SNAPSHOT_SYSTEMS and not snapshots:
                 continue
-            target = folder / domain / table / _file_name(export_to)
+            target = folder / domain / table / f"{export_to:%Y-%m-%dT%H%M%S}.{LANDING_FORMAT}"
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".partial")
             quoted = str(partial).replace("'", "''")
@@ -164,6 +148,8 @@ def _export(
             files.append(LandingFile(domain, table, target, written[0] if written else 0))
     finally:
         con.close()
+    for f in files:
+        f.path.with_name(f.path.name + ".partial").rename(f.path)
     return files
 
 
@@ -178,32 +164,20 @@ def generate(
     whatever landing data there was (in one rename)."""
     started = time.perf_counter()
     entity_counts(scale)
-    export_to = as_of or default_as_of()
+    # By default the last full hour: freshly generated data is fresh.
+    export_to = as_of or datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     history = History(scale, seed, [export_to])
     partial = mesh.landing.with_name(f".landing-{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    files = _export(
-        partial,
-        history,
-        export_to - timedelta(days=400),  # before the history starts: all of it
-        export_to,
-        snapshots=True,
-        threads=threads,
-    )
-    for f in files:
-        (partial / f.domain / f.table / (f.path.name + ".partial")).rename(
-            partial / f.domain / f.table / f.path.name
-        )
+    before_history = export_to - timedelta(days=400)  # so the export holds all of it
+    files = _export(partial, history, before_history, export_to, snapshots=True, threads=threads)
     (partial / EXPORTS_FILE).write_text(history.to_json())
     old = mesh.landing.with_name(f".landing-{os.getpid()}.old")
     if mesh.landing.exists():
         mesh.landing.rename(old)
     partial.rename(mesh.landing)
     shutil.rmtree(old, ignore_errors=True)
-    files = [
-        LandingFile(f.domain, f.table, mesh.landing / f.path.relative_to(partial), f.rows)
-        for f in files
-    ]
+    files = [replace(f, path=mesh.landing / f.path.relative_to(partial)) for f in files]
     return GenerateResult(files, time.perf_counter() - started, export_to)
 
 
@@ -218,8 +192,6 @@ def append(mesh: Mesh, days: int, threads: int | None = None) -> GenerateResult:
     export_from = history.exports[-1]
     export_to = export_from + timedelta(days=days)
     files = _export(mesh.landing, history, export_from, export_to, snapshots=False, threads=threads)
-    for f in files:
-        f.path.with_name(f.path.name + ".partial").rename(f.path)
     history = History(history.scale, history.seed, [*history.exports, export_to])
     exports = mesh.landing / EXPORTS_FILE
     exports.with_suffix(".partial").write_text(history.to_json())

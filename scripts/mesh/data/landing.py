@@ -29,10 +29,6 @@ class SourceTable:
     table: str
     columns: dict[str, str]  # name -> declared type, upper case
 
-    @property
-    def label(self) -> str:
-        return f"{self.source}.{self.table}"
-
 
 def _normalise(data_type: str) -> str:
     return "".join(str(data_type).split()).upper()
@@ -58,14 +54,10 @@ def declared(domain: Domain) -> list[SourceTable]:
 def _problems(path: Path, table: SourceTable, con: duckdb.DuckDBPyConnection) -> list[str]:
     quoted = str(path).replace("'", "''")
     try:
-        actual = {
-            name: _normalise(data_type)
-            for name, data_type, *_ in con.execute(
-                f"describe select * from read_parquet('{quoted}')"
-            ).fetchall()
-        }
+        described = con.execute(f"describe select * from read_parquet('{quoted}')").fetchall()
     except duckdb.Error as error:
         return [f"cannot be read: {str(error).splitlines()[0]}"]
+    actual = {name: _normalise(data_type) for name, data_type, *_ in described}
     problems = []
     for name, data_type in table.columns.items():
         if name not in actual:
@@ -81,7 +73,7 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
     """One line per export file that breaks its source's declared columns. `passed` maps
     files a published build already read (path -> "size mtime", as `fingerprint.
     landing_state` gives) to skip when unchanged: a year of daily exports is checked once."""
-    found = []
+    found: list[str] = []
     passed = passed or {}
     con = duckdb.connect()
     try:
@@ -90,8 +82,8 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
             for path in sorted(folder.glob(f"*.{LANDING_FORMAT}")):
                 if passed.get(str(path.relative_to(mesh.root))) == file_state(path):
                     continue
-                for problem in _problems(path, table, con):
-                    found.append(f"{path.relative_to(mesh.root)} (source {table.label}): {problem}")
+                where = f"{path.relative_to(mesh.root)} (source {table.source}.{table.table})"
+                found.extend(f"{where}: {problem}" for problem in _problems(path, table, con))
     finally:
         con.close()
     return found

@@ -64,21 +64,15 @@ def owner_email(domain: Domain) -> str | None:
     return None
 
 
-def job_name(domain: Domain) -> str:
-    email = owner_email(domain)
-    return f"{domain.name} ({email})" if email else domain.name
-
-
 def _quote(text: str) -> str:
     """A YAML double-quoted scalar (JSON strings are valid YAML)."""
     return json.dumps(text)
 
 
 def _job(domain: Domain) -> list[str]:
-    lines = [
-        f"  {job_id(domain.name)}:",
-        f"    name: {_quote(job_name(domain))}",
-    ]
+    email = owner_email(domain)
+    name = f"{domain.name} ({email})" if email else domain.name
+    lines = [f"  {job_id(domain.name)}:", f"    name: {_quote(name)}"]
     if domain.upstreams:
         needs = ", ".join(job_id(upstream) for upstream in domain.upstreams)
         lines.append(f"    needs: [{needs}]")
@@ -122,11 +116,8 @@ def render_workflow(mesh: Mesh) -> str:
         "",
         "jobs:",
     ]
-    for index, name in enumerate(graph.build_order(domains)):
-        if index:
-            lines.append("")
-        lines += _job(domains[name])
-    return HEADER + "\n" + "\n".join(lines) + "\n"
+    jobs = ["\n".join(_job(domains[name])) for name in graph.build_order(domains)]
+    return HEADER + "\n" + "\n".join(lines) + "\n" + "\n\n".join(jobs) + "\n"
 
 
 def write_workflow(mesh: Mesh) -> Path:
@@ -145,8 +136,7 @@ def workflow_is_current(mesh: Mesh) -> bool:
 
 def upstreams_of(mesh: Mesh, name: str) -> list[str]:
     """The domains `name` consumes directly (a clear error if there is no such domain)."""
-    domains = discover(mesh)
-    return list(select(domains, [name])[0].upstreams)
+    return list(select(discover(mesh), [name])[0].upstreams)
 
 
 def base_targets(mesh: Mesh, name: str) -> list[str]:

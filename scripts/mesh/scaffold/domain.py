@@ -11,7 +11,7 @@ dbt's own {{ }} pass through untouched.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -66,10 +66,6 @@ def parse_request(
     return NewDomain(name, match["name"], match["email"], archetype, tuple(sorted(set(consumes))))
 
 
-def _templates() -> Traversable:
-    return resources.files("mesh.scaffold") / "templates"
-
-
 def _walk(folder: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
     files = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -92,15 +88,9 @@ def render(request: NewDomain) -> dict[str, str]:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    context = {
-        "name": request.name,
-        "owner_name": request.owner_name,
-        "owner_email": request.owner_email,
-        "archetype": request.archetype,
-        "consumes": request.consumes,
-    }
+    context = asdict(request)
     files = {}
-    for relative, template in _walk(_templates()):
+    for relative, template in _walk(resources.files("mesh.scaffold") / "templates"):
         if relative == "dbt_loom.config.yml" and not request.consumes:
             continue
         path = env.from_string(relative).render(context)
