@@ -154,11 +154,11 @@ COMMANDS = {"upstreams": upstreams_of, "base-targets": base_targets}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mesh.ci upstreams|base-targets DOMAIN`: domain names on one line, for
+    """`python -m mesh.scaffold.ci upstreams|base-targets DOMAIN`: domain names on one line, for
     `.ci/domain`, computed for the mesh of the current directory."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in COMMANDS:
-        print(f"usage: python -m mesh.ci {'|'.join(COMMANDS)} DOMAIN", file=sys.stderr)
+        print(f"usage: python -m mesh.scaffold.ci {'|'.join(COMMANDS)} DOMAIN", file=sys.stderr)
         return 2
     try:
         names = COMMANDS[args[0]](Mesh.find(), args[1])
