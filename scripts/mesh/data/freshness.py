@@ -74,8 +74,7 @@ def check(
     files), or, given `landing_dir` (another engine's manifest), from the files there."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     found: list[Stale] = []
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         for source in manifest.sources.values():
             if source.package_name != domain or not source.freshness:
                 continue
@@ -98,6 +97,4 @@ def check(
                 if limit is not None and (age is None or age > limit):
                     found.append(Stale(name, newest, age, level, limit))
                     break
-    finally:
-        con.close()
     return sorted(found, key=lambda stale: (stale.level != "error", stale.source))

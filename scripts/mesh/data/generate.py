@@ -115,8 +115,7 @@ def _export(
 ) -> list[LandingFile]:
     """Run the simulation for one export window and write its files under `folder`: each as
     `<name>.partial` first, renamed once all are written."""
-    con = duckdb.connect(config={"threads": threads or os.cpu_count() or 1})
-    try:
+    with duckdb.connect(config={"threads": threads or os.cpu_count() or 1}) as con:
         con.execute("set variable seed = ?", [history.seed])
         for name, value in entity_counts(history.scale).items():
             con.execute(f"set variable {name} = ?", [value])
@@ -146,8 +145,6 @@ def _export(
                 f"copy (select * from {domain}.{table}) to '{quoted}' (format parquet)"
             ).fetchone()
             files.append(LandingFile(domain, table, target, written[0] if written else 0))
-    finally:
-        con.close()
     for f in files:
         f.path.with_name(f.path.name + ".partial").rename(f.path)
     return files

@@ -75,8 +75,7 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
     landing_state` gives) to skip when unchanged: a year of daily exports is checked once."""
     found: list[str] = []
     passed = passed or {}
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         for table in declared(domain):
             folder = mesh.landing_dir(domain.name) / table.table
             for path in sorted(folder.glob(f"*.{LANDING_FORMAT}")):
@@ -84,8 +83,6 @@ def check(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> l
                     continue
                 where = f"{path.relative_to(mesh.root)} (source {table.source}.{table.table})"
                 found.extend(f"{where}: {problem}" for problem in _problems(path, table, con))
-    finally:
-        con.close()
     return found
 
 

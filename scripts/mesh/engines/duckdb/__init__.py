@@ -135,8 +135,7 @@ class DuckDB(Engine):
 
     def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
         failures = []
-        con = duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True)
-        try:
+        with duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True) as con:
             for pending in queries:
                 label = pending.expectation.label
                 try:
@@ -146,8 +145,6 @@ class DuckDB(Engine):
                     continue
                 if row and row[0]:
                     failures.append(f"{label} -> {row[0]} {pending.counted}")
-        finally:
-            con.close()
         return failures
 
     def publish(
@@ -182,8 +179,7 @@ ENGINE = DuckDB()
 def product_stats(domain: str, database: Path, manifest: Manifest) -> list[ProductStats]:
     """Row count and an order-independent content checksum of every product version."""
     stats = []
-    con = duckdb.connect(str(database), read_only=True)
-    try:
+    with duckdb.connect(str(database), read_only=True) as con:
         for product in products_of(domain, manifest, published_at=None):
             rows, checksum = con.execute(
                 f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
@@ -198,16 +194,13 @@ def product_stats(domain: str, database: Path, manifest: Manifest) -> list[Produ
                     checksum=f"{int(checksum) % (1 << 64):016x}",
                 )
             )
-    finally:
-        con.close()
     return stats
 
 
 def newest_export_loaded(database: Path, models: list[str]) -> str | None:
     """The newest `exported_at` every incremental model of a domain's database holds (the
     oldest of their newest: rows after it are new to all of them), or None if unknown."""
-    con = duckdb.connect(str(database), read_only=True)
-    try:
+    with duckdb.connect(str(database), read_only=True) as con:
         tables = {
             row[0]
             for row in con.execute(
@@ -220,8 +213,6 @@ def newest_export_loaded(database: Path, models: list[str]) -> str | None:
             if model in tables:
                 row = con.execute(f'select max(exported_at) from main."{model}"').fetchone()
                 newest.append(row[0] if row else None)
-    finally:
-        con.close()
     known = [value for value in newest if value is not None]
     if not known or len(known) < len(newest):
         return None

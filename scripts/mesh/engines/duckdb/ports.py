@@ -41,8 +41,7 @@ def export(
 ) -> list[OutputPort]:
     """Write every product version of `database` into the (not yet published) folder `into`."""
     ports = []
-    con = duckdb.connect(str(database), read_only=True)
-    try:
+    with duckdb.connect(str(database), read_only=True) as con:
         for product in products_of(domain, manifest, published_at=published_at):
             folder = port_folder(product.name, product.version)
             (into / folder).mkdir(parents=True)
@@ -61,6 +60,4 @@ def export(
             descriptor = odcs.descriptor(domain, manifest, unique_id)
             (into / folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2) + "\n")
             ports.append(OutputPort(product.name, product.version, folder, parquet))
-    finally:
-        con.close()
     return ports
