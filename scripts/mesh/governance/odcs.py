@@ -44,35 +44,31 @@ RESTRICTED = "restricted"  # PII, or a hash of PII
 INTERNAL = "internal"  # everything else: data of the shop, for the shop
 PII_HASHED = "pii-hashed"
 
-_INTEGERS = {
-    "tinyint": "i8",
-    "int1": "i8",
-    "smallint": "i16",
-    "int2": "i16",
-    "short": "i16",
-    "integer": "i32",
-    "int": "i32",
-    "int4": "i32",
-    "signed": "i32",
-    "bigint": "i64",
-    "int8": "i64",
-    "long": "i64",
-    "hugeint": "i128",
-    "utinyint": "u8",
-    "usmallint": "u16",
-    "uinteger": "u32",
-    "ubigint": "u64",
-    "uhugeint": "u128",
+# The base of a DuckDB type (without parameters) -> its ODCS logicalType and format.
+_TYPES: dict[str, tuple[str, str | None]] = {
+    **dict.fromkeys(("tinyint", "int1"), ("integer", "i8")),
+    **dict.fromkeys(("smallint", "int2", "short"), ("integer", "i16")),
+    **dict.fromkeys(("integer", "int", "int4", "signed"), ("integer", "i32")),
+    **dict.fromkeys(("bigint", "int8", "long"), ("integer", "i64")),
+    "hugeint": ("integer", "i128"),
+    "utinyint": ("integer", "u8"),
+    "usmallint": ("integer", "u16"),
+    "uinteger": ("integer", "u32"),
+    "ubigint": ("integer", "u64"),
+    "uhugeint": ("integer", "u128"),
+    **dict.fromkeys(("double", "float8"), ("number", "f64")),
+    **dict.fromkeys(("float", "float4", "real"), ("number", "f32")),
+    **dict.fromkeys(("decimal", "numeric"), ("number", None)),
+    **dict.fromkeys(("blob", "bytea", "binary", "varbinary"), ("string", "binary")),
+    "uuid": ("string", "uuid"),
+    **dict.fromkeys(("boolean", "bool", "logical"), ("boolean", None)),
+    "date": ("date", None),
+    **dict.fromkeys(
+        ("timestamp", "datetime", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp_us"),
+        ("timestamp", None),
+    ),
+    "time": ("time", None),
 }
-_FLOATS = {"double": "f64", "float8": "f64", "float": "f32", "float4": "f32", "real": "f32"}
-_DECIMALS = frozenset({"decimal", "numeric"})
-_BINARIES = frozenset({"blob", "bytea", "binary", "varbinary"})
-_BOOLEANS = frozenset({"boolean", "bool", "logical"})
-_TIMESTAMPS = frozenset(
-    {"timestamp", "datetime", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp_us"}
-)
-_ZONED = frozenset({"timestamptz", "timestamp with time zone"})
-_TIMES = frozenset({"time", "timetz", "time with time zone"})
 
 _FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
 
@@ -157,28 +153,12 @@ def logical_type(data_type: str | None) -> tuple[str, dict[str, Any]]:
         return "array", {}
     if text.startswith(("struct", "map")):
         return "object", {}
-    base = re.split(r"[(\s]", text, maxsplit=1)[0]
-    if base in _INTEGERS:
-        return "integer", {"format": _INTEGERS[base]}
-    if base in _FLOATS:
-        return "number", {"format": _FLOATS[base]}
-    if base in _DECIMALS:
-        return "number", {}
-    if base in _BINARIES:
-        return "string", {"format": "binary"}
-    if base == "uuid":
-        return "string", {"format": "uuid"}
-    if base in _BOOLEANS:
-        return "boolean", {}
-    if base == "date":
-        return "date", {}
-    if text in _ZONED:
+    if text in ("timestamptz", "timestamp with time zone"):
         return "timestamp", {"timezone": True}
-    if base in _TIMESTAMPS:
-        return "timestamp", {}
-    if text in _TIMES or base == "time":
+    if text in ("timetz", "time with time zone"):
         return "time", {}
-    return "string", {}
+    logical, option = _TYPES.get(re.split(r"[(\s]", text, maxsplit=1)[0], ("string", None))
+    return logical, {"format": option} if option else {}
 
 
 # Quality rules --------------------------------------------------------------------------------
@@ -197,14 +177,18 @@ def _literal(value: Any) -> str:
 
 
 def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
-    """One ODCS quality rule for one dbt data test of the model."""
+    """One ODCS quality rule for one dbt data test of the model, without empty values."""
     metadata = test.test_metadata or TestMetadata()
-    name, kwargs = metadata.name, metadata.arguments
-    column = test.column_name
-    relation = node.relation
+    name, kwargs, column = metadata.name, metadata.arguments, test.column_name
     where = test.config.where
-    filtered = f" and ({where})" if where else ""
     parent = _parent(manifest, node, test) if name == "relationships" else None
+
+    def counting(failing: str, dimension: str, description: str) -> dict[str, Any]:
+        """A SQL rule counting the rows that fail the test (and match its `where`)."""
+        query = f"select count(*) from {node.relation} where {failing}"
+        rule = {"type": "sql", "query": query + (f" and ({where})" if where else ""), "mustBe": 0}
+        return rule | {"dimension": dimension, "description": description}
+
     rule: dict[str, Any]
     if name == "unique":
         rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
@@ -228,34 +212,19 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
             f"{column} {'<=' if inclusive else '<'} {_literal(high)}" if high is not None else "",
         ]
         condition = " and ".join(bound for bound in bounds if bound) or "true"
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} "
-            f"where {column} is not null and not ({condition}){filtered}",
-            "mustBe": 0,
-            "dimension": "accuracy",
-            "description": f"{condition} wherever {column} is not null.",
-        }
+        description = f"{condition} wherever {column} is not null."
+        rule = counting(f"{column} is not null and not ({condition})", "accuracy", description)
     elif name == "expression_is_true":
         expression = _text(kwargs.get("expression"))
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} where not ({expression}){filtered}",
-            "mustBe": 0,
-            "dimension": "consistency",
-            "description": f"Every row satisfies: {expression}.",
-        }
+        description = f"Every row satisfies: {expression}."
+        rule = counting(f"not ({expression})", "consistency", description)
     elif name == "relationships" and parent is not None:
         field = kwargs.get("field")
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} where {column} is not null "
-            f"and {column} not in (select {field} from {parent} where {field} is not null)"
-            f"{filtered}",
-            "mustBe": 0,
-            "dimension": "consistency",
-            "description": f"Every {column} is a {field} of {parent}.",
-        }
+        keys = f"(select {field} from {parent} where {field} is not null)"
+        description = f"Every {column} is a {field} of {parent}."
+        rule = counting(
+            f"{column} is not null and {column} not in {keys}", "consistency", description
+        )
     else:  # any other generic test: run by dbt, described by its arguments
         arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
         namespace = metadata.namespace
@@ -266,20 +235,15 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
                 "test": f"{namespace}.{name}" if namespace else name,
                 "arguments": json.loads(json.dumps(arguments, default=str)),
             },
-            "description": f"dbt data test {name}"
-            + (f" on {column}." if column else " on the model."),
+            "description": f"dbt data test {name} on {f'{column}.' if column else 'the model.'}",
         }
-    properties = [{"property": "dbtTest", "value": test.name, "vendor": "dbt"}]
+    properties = [_property("dbtTest", test.name, vendor="dbt")]
     if where:
-        properties.append({"property": "where", "value": str(where), "vendor": "dbt"})
+        properties.append(_property("where", where, vendor="dbt"))
         rule["description"] += f" Rows where {where}."
-    return {
-        "name": name,
-        **rule,
-        "severity": _severity(test),
-        "unit": "rows" if rule["type"] != "custom" else None,
-        "customProperties": properties,
-    }
+    unit = None if rule["type"] == "custom" else "rows"
+    rule = {"name": name, **rule, "severity": _severity(test), "unit": unit}
+    return _clean(rule | {"customProperties": properties})
 
 
 def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
@@ -287,6 +251,11 @@ def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
     nodes = manifest.nodes
     others = [nodes[uid] for uid in test.depends_on.nodes if uid != node.unique_id and uid in nodes]
     return others[0].relation if len(others) == 1 else None
+
+
+def _property(name: str, value: Any, **more: Any) -> dict[str, Any]:
+    """An ODCS property: a custom property, or an SLA property with its unit."""
+    return {"property": name, "value": value, **more}
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +303,7 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
                 "classification": classification,
                 "tags": tags,
                 "transformDescription": transform,
-                "quality": [_clean(_quality(manifest, node, t)) for t in own],
+                "quality": [_quality(manifest, node, t) for t in own],
             }
         )
 
@@ -375,33 +344,16 @@ def _support(product: Product) -> list[dict[str, Any]]:
     ]
 
 
-def _sla(freshness: dict[str, Any] | None) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if not freshness:
-        return found
-    max_age = freshness.get("max_age_hours")
-    if max_age is not None:
-        found.append(
-            {
-                "property": "freshness",
-                "value": max_age,
-                "unit": "h",
-                "description": f"The published data is at most {max_age} hours old.",
-            }
-        )
-    expected = freshness.get("expected_update")
-    if expected is not None:
+def _sla(freshness: dict[str, Any]) -> list[dict[str, Any]]:
+    """The freshness promise of `config.meta.freshness`."""
+    found = []
+    if (max_age := freshness.get("max_age_hours")) is not None:
+        description = f"The published data is at most {max_age} hours old."
+        found.append(_property("freshness", max_age, unit="h", description=description))
+    if (expected := freshness.get("expected_update")) is not None:
         value, unit = _FREQUENCIES.get(str(expected).lower(), (str(expected), None))
-        found.append(
-            _clean(
-                {
-                    "property": "frequency",
-                    "value": value,
-                    "unit": unit,
-                    "description": f"Updated {expected}.",
-                }
-            )
-        )
+        description = f"Updated {expected}."
+        found.append(_clean(_property("frequency", value, unit=unit, description=description)))
     return found
 
 
@@ -458,7 +410,7 @@ def contract(
         ("definedIn", f"domains/{domain}/{node.yaml_path}" if node.yaml_path else None),
     ]
     model_rules = [
-        _clean(_quality(manifest, node, test))
+        _quality(manifest, node, test)
         for test in tests
         if (test.column_name or "").lower() not in columns
     ]
@@ -519,10 +471,8 @@ def contract(
                 "read-only: through cross-domain refs, `mesh query` or the Parquet port.",
             }
         ],
-        "slaProperties": _sla(freshness if isinstance(freshness, dict) else None),
-        "customProperties": [
-            {"property": key, "value": value} for key, value in custom if value is not None
-        ],
+        "slaProperties": _sla(freshness if isinstance(freshness, dict) else {}),
+        "customProperties": [_property(key, value) for key, value in custom if value is not None],
         "contractCreatedTs": published_at,
     }
     return _clean(document)
