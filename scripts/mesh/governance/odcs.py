@@ -130,11 +130,9 @@ def input_ports(domain: str, manifest: Manifest, unique_id: str) -> list[dict[st
         if package == domain:
             stack.extend(node.depends_on.nodes)
         elif node.is_model:
-            port = {"id": _product_id(package, node.name, node.version), "domain": package}
-            port["product"] = node.name
-            if node.version is not None:
-                port["version"] = node.version
-            found[port["id"]] = port
+            port_id = _product_id(package, node.name, node.version)
+            version = {} if node.version is None else {"version": node.version}
+            found[port_id] = {"id": port_id, "domain": package, "product": node.name, **version}
     return [found[key] for key in sorted(found)]
 
 
@@ -482,11 +480,7 @@ def contract(
 
 
 def descriptor(
-    domain: str,
-    manifest: Manifest,
-    unique_id: str,
-    *,
-    consumes: list[dict[str, str]] | None = None,
+    domain: str, manifest: Manifest, unique_id: str, *, consumes: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """The data product descriptor of one public product version.
 

@@ -17,4 +17,4 @@ final as (
     from customers
 )
 
-select * from final
+SELECT * from final   
