@@ -23,15 +23,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import yaml
-from jsonschema import (  # type: ignore[import-untyped,unused-ignore]
-    Draft201909Validator,
-    FormatChecker,
-)
-from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore]
-    ValidationError,
-    best_match,
-)
 
 from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
 from mesh.discovery.products import Product, products_of
@@ -367,7 +360,7 @@ def _usage(domain: str, product: Product, sql_rules: bool) -> str:
     return usage + (" Its SQL quality rules run as written in `mesh query`." if sql_rules else "")
 
 
-def _limitations(product: Product, hashed: list[str], latest: str | None) -> str:
+def _limitations(product: Product, hashed: list[str]) -> str:
     parts = [
         "Internal to the shop: for its domains and analysts only, not to be shared outside it.",
         "Personal data stays in the domain that collects it; products publish PII only as "
@@ -377,6 +370,7 @@ def _limitations(product: Product, hashed: list[str], latest: str | None) -> str
         "deprecation date: after it the version is removed and builds that still use it fail.",
     ]
     if product.deprecation_date:
+        latest = product.latest_version
         successor = f" Use v{latest}." if latest and latest != product.version else ""
         parts.append(
             f"This version is deprecated and removed after {product.deprecation_date}.{successor}"
@@ -438,7 +432,7 @@ def contract(
             {
                 "purpose": product.description or None,
                 "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
-                "limitations": _limitations(product, hashed, product.latest_version),
+                "limitations": _limitations(product, hashed),
             }
         ),
         "tags": list(dict.fromkeys(["data-product", *archetype, *node_tags])),
@@ -531,16 +525,16 @@ def _is_date_time(value: object) -> bool:
 def _validator() -> Any:
     text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
     schema = json.loads(text)
-    Draft201909Validator.check_schema(schema)
-    formats = FormatChecker()
+    jsonschema.Draft201909Validator.check_schema(schema)
+    formats = jsonschema.FormatChecker()
     formats.checks("date-time", raises=ValueError)(_is_date_time)
-    return Draft201909Validator(schema, format_checker=formats)
+    return jsonschema.Draft201909Validator(schema, format_checker=formats)
 
 
-def _message(error: ValidationError) -> str:
+def _message(error: jsonschema.ValidationError) -> str:
     message = f"{error.json_path}: {error.message}"
     if error.context:
-        cause = best_match(error.context)
+        cause = jsonschema.exceptions.best_match(error.context)
         message += f" ({cause.json_path}: {cause.message})"
     return message
 
