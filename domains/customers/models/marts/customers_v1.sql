@@ -17,4 +17,4 @@ final as (
     from customers
 )
 
-SELECT * from final   
+select * from final
