@@ -266,7 +266,8 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
         own = [t for t in tests if (t.column_name or "").lower() == lower]
         test_names = {t.test_name for t in own}
         logical, options = logical_type(column.data_type)
-        tags = [str(tag) for tag in column.tags if tag != "pii"]
+        required = column.has_constraint("not_null") or "not_null" in test_names or lower in key
+        tags = [tag for tag in column.tags if tag != "pii"]
         transform = None
         if lower.endswith("_hash") and hashes:
             classification, tags = RESTRICTED, [PII_HASHED, *tags]
@@ -285,9 +286,7 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
                 "logicalTypeOptions": options,
                 "physicalType": column.data_type,
                 "description": _text(column.description) or None,
-                "required": bool(
-                    column.has_constraint("not_null") or "not_null" in test_names or lower in key
-                ),
+                "required": required,
                 "primaryKey": True if lower in key else None,
                 "primaryKeyPosition": key.index(lower) + 1 if lower in key else None,
                 "unique": True if "unique" in test_names or key == [lower] else None,
@@ -303,22 +302,15 @@ def _team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | 
     group = manifest.group_of(node) or Group(name="")
     owner = group.owner
     members = []
-    if owner.email or owner.name:
-        members.append(
-            _clean({"username": owner.email or owner.name, "name": owner.name, "role": "owner"})
-        )
+    if username := owner.email or owner.name:
+        members.append(_clean({"username": username, "name": owner.name, "role": "owner"}))
     meta_owner = node.meta.get("owner")
     if meta_owner and meta_owner not in (owner.email, owner.name):
         members.append({"username": str(meta_owner), "role": "productOwner"})
     if not members and product.owner is None:
         return None
-    return _clean(
-        {
-            "name": owner.name or group.name or product.owner,
-            "description": _text(group.description) or None,
-            "members": members,
-        }
-    )
+    name, description = owner.name or group.name or product.owner, _text(group.description)
+    return _clean({"name": name, "description": description or None, "members": members})
 
 
 def _support(product: Product) -> list[dict[str, Any]]:
@@ -389,7 +381,7 @@ def contract(
     hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
     deprecated = product.deprecation_date is not None
     archetype = [product.archetype] if product.archetype else []
-    node_tags = [str(tag) for tag in node.tags]
+    node_tags = node.tags
     freshness = node.meta.get("freshness")
     custom = [
         ("archetype", product.archetype),
