@@ -74,8 +74,7 @@ def _state_check_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class _Parsed:
-    """A domain's working tree as dbt parsed it: its manifest or why there is none, and what
-    dbt's state comparison with the published state reported."""
+    """A domain's working tree as dbt parsed it, and dbt's comparison with its published state."""
 
     manifest: Manifest | None = None
     parse_error: str | None = None

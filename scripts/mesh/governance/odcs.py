@@ -381,7 +381,6 @@ def contract(
     hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
     deprecated = product.deprecation_date is not None
     archetype = [product.archetype] if product.archetype else []
-    node_tags = node.tags
     freshness = node.meta.get("freshness")
     custom = [
         ("archetype", product.archetype),
@@ -407,7 +406,7 @@ def contract(
         "businessName": _title(product.name),
         "description": product.description or None,
         "deprecated": True if deprecated else None,
-        "tags": node_tags,
+        "tags": node.tags,
         "properties": properties,
         "quality": model_rules,
     }
@@ -427,7 +426,7 @@ def contract(
                 "limitations": _limitations(product, hashed),
             }
         ),
-        "tags": list(dict.fromkeys(["data-product", *archetype, *node_tags])),
+        "tags": list(dict.fromkeys(["data-product", *archetype, *node.tags])),
         "servers": [
             {
                 "server": "mesh",
