@@ -23,7 +23,6 @@ from mesh.discovery import graph
 from mesh.discovery.domains import Domain, discover, select
 from mesh.discovery.manifest import Manifest, load
 from mesh.governance.contracts import (
-    BreakingChange,
     ChangeReport,
     DeprecatedUse,
     breaking_changes,
@@ -73,34 +72,34 @@ def _state_check_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str, Any]:
-    """Parse each domain's working tree in worker processes; returns per domain the
-    manifest (or the parse error) and dbt's state comparison outcome."""
-    runs: dict[str, tuple[Future[list[DbtOutcome]], Any, bool]] = {}
-    results: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Parsed:
+    """A domain's working tree as dbt parsed it, and dbt's comparison with its published state."""
+
+    manifest: Manifest | None = None
+    parse_error: str | None = None
+    state_error: str | None = None
+
+
+def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str, _Parsed]:
+    """Parse each domain's working tree in worker processes, with dbt's state comparison."""
+    runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]] = {}
+    results: dict[str, _Parsed] = {}
     with DbtWorkers(workers=max(1, min(len(names), 2))) as workers:
         for name in names:
             domain = domains[name]
             unpublished = [u for u in domain.upstreams if not mesh.published_manifest(u).exists()]
             if unpublished:
-                results[name] = {
-                    "manifest": None,
-                    "state_error": None,
-                    "parse_error": (
-                        f"{name} consumes {', '.join(unpublished)}, which has no published "
-                        f"version; run `mesh build {' '.join(unpublished)}` first."
-                    ),
-                }
+                results[name] = _Parsed(
+                    parse_error=f"{name} consumes {', '.join(unpublished)}, which has no "
+                    f"published version; run `mesh build {' '.join(unpublished)}` first."
+                )
                 continue
             staging = mesh.warehouse / "check" / name / new_id()
             staging.mkdir(parents=True)
             published = mesh.published_manifest(name).exists()
-            parse = [
-                "parse",
-                *dbt_args(mesh, domain, staging),
-                "--target-path",
-                str(staging / "target"),
-            ]
+            target_path = str(staging / "target")
+            parse = ["parse", *dbt_args(mesh, domain, staging), "--target-path", target_path]
             commands = [parse, _state_check_args(mesh, domain, staging)] if published else [parse]
             env = base_env(mesh, domain, target="lint")
             task = DbtTask(
@@ -110,56 +109,47 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
         for name, (future, staging, published) in runs.items():
             outcomes = future.result()
             manifest_path = staging / "target" / "manifest.json"
-            parse_outcome = outcomes[-2] if published else outcomes[-1]
-            results[name] = {
-                "manifest": load(manifest_path)
-                if parse_outcome.success and manifest_path.exists()
+            parsed, compared = outcomes[-2] if published else outcomes[-1], outcomes[-1]
+            results[name] = _Parsed(
+                load(manifest_path) if parsed.success and manifest_path.exists() else None,
+                None if parsed.success else (parsed.error or "dbt parse failed"),
+                (compared.error or "dbt reported a breaking change")
+                if published and not compared.success
                 else None,
-                "parse_error": None
-                if parse_outcome.success
-                else (parse_outcome.error or "dbt parse failed"),
-                "state_error": (outcomes[-1].error or "dbt reported a breaking change")
-                if published and not outcomes[-1].success
-                else None,
-            }
+            )
             shutil.rmtree(staging, ignore_errors=True)
     return results
-
-
-def _published_manifests(mesh: Mesh, domains: dict[str, Domain]) -> dict[str, Manifest]:
-    return {
-        name: load(mesh.published_manifest(name))
-        for name in domains
-        if mesh.published_manifest(name).exists()
-    }
 
 
 def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
     domains, today = discover(mesh), today or dt.date.today()
     names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
     parsed = _parse(mesh, domains, names)
-    published = _published_manifests(mesh, domains)
-    working: dict[str, Manifest | None] = {n: p["manifest"] for n, p in parsed.items()}
     # What consumers run now: their published, compiled manifests.
+    published = {
+        name: load(mesh.published_manifest(name))
+        for name in domains
+        if mesh.published_manifest(name).exists()
+    }
     checks = []
     for name in names:
-        result = DomainCheck(name, parse_error=parsed[name]["parse_error"])
-        manifest = working[name]
+        result = DomainCheck(name, parse_error=parsed[name].parse_error)
+        manifest = parsed[name].manifest
         if manifest is not None:
             state = DomainState(name, domains[name].path, manifest)
             result.violations = evaluate([state], today=today)
             result.waivers = waivers(state, today)
             if name in published:
                 result.compared_with = mesh.published_dir(name).resolve().name
-                changes: list[BreakingChange] = breaking_changes(name, published[name], manifest)
+                changes = breaking_changes(name, published[name], manifest)
                 result.changes = [ChangeReport(c, consumer_impact(c, published)) for c in changes]
-                state_error = parsed[name]["state_error"]
+                state_error = parsed[name].state_error
                 if state_error and not changes:
                     result.dbt_state_error = state_error
         checks.append(result)
     # Deprecations: the working tree of the checked domains, the published state of the rest.
-    current = {**published, **{n: m for n, m in working.items() if m is not None}}
-    uses = deprecated_uses(current, published, today)
+    working = {n: p.manifest for n, p in parsed.items() if p.manifest is not None}
+    uses = deprecated_uses({**published, **working}, published, today)
     if targets:  # the checked domains as consumers, and the consumers of their products
         uses = [
             use for use in uses if use.consumer in targets or use.product.split(".")[0] in targets
@@ -205,8 +195,7 @@ def as_lines(report: CheckReport) -> list[str]:
         if check.parse_error:
             lines.append("  dbt could not parse the project:")
             lines.extend(f"    {line}" for line in check.parse_error.splitlines())
-        for violation in check.violations:
-            lines.append(f"  [{violation.rule}] {violation.path}: {violation.message}")
+        lines += [f"  [{v.rule}] {v.path}: {v.message}" for v in check.violations]
         lines += ["  Waivers:"] if check.waivers else []
         for w in check.waivers:
             until = f"until {w.expires or '(no date)'}{'' if w.active else ', not in force'}"
@@ -223,21 +212,16 @@ def as_lines(report: CheckReport) -> list[str]:
                     reads = "reads none of the affected columns"
                 else:
                     reads = "reads the product"
-                star = (
-                    " (selects *)" if impact.reads_all_columns and not impact.columns_read else ""
-                )
-                lines.append(f"    breaks {impact.consumer}.{impact.model}: {reads}{star}")
+                if impact.reads_all_columns and not impact.columns_read:
+                    reads += " (selects *)"
+                lines.append(f"    breaks {impact.consumer}.{impact.model}: {reads}")
         if check.dbt_state_error:
             lines.append("  dbt's state comparison reports a breaking change:")
             lines.extend(f"    {line}" for line in check.dbt_state_error.splitlines())
     if report.deprecations:
         lines.append("Consumers on deprecated product versions:")
         for use in report.deprecations:
-            when = (
-                f"{use.days_left} days left"
-                if use.days_left >= 0
-                else f"{-use.days_left} days past"
-            )
+            when = f"{abs(use.days_left)} days {'left' if use.days_left >= 0 else 'past'}"
             lines.append(
                 f"  {use.consumer}.{use.model} reads {use.product} v{use.version}, "
                 f"deprecated {use.deprecation_date} ({when})"

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from mesh.discovery.manifest import Manifest, Node
 
@@ -68,55 +70,43 @@ def _constraints(node: Node) -> set[tuple[str, tuple[str, ...]]]:
 
 def breaking_changes(domain: str, published: Manifest, working: Manifest) -> list[BreakingChange]:
     """Every breaking change from the published manifest to the working tree's manifest."""
-    changes: list[BreakingChange] = []
-    for old in published.models(domain):
-        if not old.contract_enforced:
-            continue
-        name, version = old.name, old.version
+    return [
+        change
+        for old in published.models(domain)
+        if old.contract_enforced
+        for change in _changes(domain, old, working.nodes.get(old.unique_id))
+    ]
 
-        def change(
-            kind: str,
-            detail: str,
-            columns: tuple[str, ...] = (),
-            name: str = name,
-            version: str | None = version,
-        ) -> None:
-            changes.append(BreakingChange(domain, name, version, kind, detail, columns))
 
-        new = working.nodes.get(old.unique_id)
-        if new is None:
-            what = f"version {version} of {name}" if version else name
-            change("deleted", f"The contracted model {what} was deleted or renamed.")
-            continue
-        if not new.contract_enforced:
-            change("contract_disabled", f"The contract of {name} is no longer enforced.")
-            continue
-        old_columns, new_columns = old.columns, new.columns
-        removed = tuple(sorted(set(old_columns) - set(new_columns)))
-        if removed:
-            change("column_removed", f"Columns removed or renamed: {', '.join(removed)}.", removed)
-        for column in sorted(set(old_columns) & set(new_columns)):
-            was, now = old_columns[column].data_type, new_columns[column].data_type
-            if base_type(was) != base_type(now):
-                change(
-                    "type_changed", f"Column {column} changed type from {was} to {now}.", (column,)
-                )
-        lost = _constraints(old) - _constraints(new)
-        for kind, columns in sorted(lost):
-            if set(columns) <= set(removed):
-                continue  # already reported with the column
-            change(
-                "constraint_removed",
-                f"The {kind} constraint on {', '.join(columns) or 'the model'} was removed.",
-                columns,
-            )
-        old_mat, new_mat = old.materialized, new.materialized
-        if old_mat in CONSTRAINED_MATERIALIZATIONS and new_mat not in CONSTRAINED_MATERIALIZATIONS:
-            change(
-                "materialization_changed",
-                f"{name} changed from {old_mat} to {new_mat}, which drops its constraints.",
-            )
-    return changes
+def _changes(domain: str, old: Node, new: Node | None) -> Iterator[BreakingChange]:
+    """The breaking changes of one contracted model; `new` is None when it is gone."""
+    name, version = old.name, old.version
+    change = partial(BreakingChange, domain, name, version)
+    if new is None:
+        what = f"version {version} of {name}" if version else name
+        yield change("deleted", f"The contracted model {what} was deleted or renamed.")
+        return
+    if not new.contract_enforced:
+        yield change("contract_disabled", f"The contract of {name} is no longer enforced.")
+        return
+    removed = tuple(sorted(set(old.columns) - set(new.columns)))
+    if removed:
+        yield change(
+            "column_removed", f"Columns removed or renamed: {', '.join(removed)}.", removed
+        )
+    for column in sorted(set(old.columns) & set(new.columns)):
+        was, now = old.columns[column].data_type, new.columns[column].data_type
+        if base_type(was) != base_type(now):
+            detail = f"Column {column} changed type from {was} to {now}."
+            yield change("type_changed", detail, (column,))
+    for kind, columns in sorted(_constraints(old) - _constraints(new)):
+        if not set(columns) <= set(removed):  # else reported with the column
+            detail = f"The {kind} constraint on {', '.join(columns) or 'the model'} was removed."
+            yield change("constraint_removed", detail, columns)
+    old_mat, new_mat = old.materialized, new.materialized
+    if old_mat in CONSTRAINED_MATERIALIZATIONS and new_mat not in CONSTRAINED_MATERIALIZATIONS:
+        detail = f"{name} changed from {old_mat} to {new_mat}, which drops its constraints."
+        yield change("materialization_changed", detail)
 
 
 _STAR = re.compile(r"select\s+(\w+\.)?\*", re.IGNORECASE)
@@ -172,9 +162,7 @@ class DeprecatedUse:
 
 
 def deprecated_uses(
-    consumer_manifests: dict[str, Manifest],
-    producer_manifests: dict[str, Manifest],
-    today: dt.date,
+    consumer_manifests: dict[str, Manifest], producer_manifests: dict[str, Manifest], today: dt.date
 ) -> list[DeprecatedUse]:
     """Every consumer model still reading a product version that has a deprecation date.
 

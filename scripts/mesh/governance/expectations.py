@@ -208,10 +208,7 @@ def queries(
 
 
 def _failure_sql(
-    check: Check,
-    relation: str,
-    quote_name: Callable[[str], str],
-    literal: Callable[[str], str],
+    check: Check, relation: str, quote_name: Callable[[str], str], literal: Callable[[str], str]
 ) -> tuple[str, str]:
     """A query returning one number that is 0 when the check holds, and what it counts."""
     if check.not_empty:
@@ -259,8 +256,7 @@ def verify(
     if not pending:
         return []
     failures = []
-    con = duckdb.connect(str(database), read_only=True)
-    try:
+    with duckdb.connect(str(database), read_only=True) as con:
         for query in pending:
             try:
                 row = con.execute(query.sql).fetchone()
@@ -269,6 +265,4 @@ def verify(
                 continue
             if row and row[0]:
                 failures.append(Failure(query.expectation, f"{row[0]} {query.counted}"))
-    finally:
-        con.close()
     return failures

@@ -270,15 +270,9 @@ def _result(
                 LintViolation(domain.name, path, line, found["code"], found["description"])
             )
     if templating:
-        return LintError(
-            f"sqlfluff cannot template models of {domain.name}: "
-            + "; ".join(templating[:SHOWN_ERRORS])
-            + (
-                f"; and {len(templating) - SHOWN_ERRORS} more"
-                if len(templating) > SHOWN_ERRORS
-                else ""
-            )
-        )
+        more = len(templating) - SHOWN_ERRORS
+        shown = "; ".join(templating[:SHOWN_ERRORS]) + (f"; and {more} more" if more > 0 else "")
+        return LintError(f"sqlfluff cannot template models of {domain.name}: {shown}")
     if (done.returncode != 0 and not violations) or "Skipping" in done.stderr:
         # A model skipped (too large to parse: large_file_skip_fail), or a failure without a
         # violation: either way some SQL was not checked.
@@ -313,12 +307,7 @@ def as_dict(results: list[LintResult]) -> list[dict[str, Any]]:
             "files": result.files,
             "seconds": round(result.seconds, 3),
             "violations": [
-                {
-                    "path": v.path,
-                    "line": v.line,
-                    "code": v.code,
-                    "description": v.description,
-                }
+                {"path": v.path, "line": v.line, "code": v.code, "description": v.description}
                 for v in result.violations
             ],
         }

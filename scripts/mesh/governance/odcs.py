@@ -23,15 +23,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import yaml
-from jsonschema import (  # type: ignore[import-untyped,unused-ignore]
-    Draft201909Validator,
-    FormatChecker,
-)
-from jsonschema.exceptions import (  # type: ignore[import-untyped,unused-ignore]
-    ValidationError,
-    best_match,
-)
 
 from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
 from mesh.discovery.products import Product, products_of
@@ -44,35 +37,31 @@ RESTRICTED = "restricted"  # PII, or a hash of PII
 INTERNAL = "internal"  # everything else: data of the shop, for the shop
 PII_HASHED = "pii-hashed"
 
-_INTEGERS = {
-    "tinyint": "i8",
-    "int1": "i8",
-    "smallint": "i16",
-    "int2": "i16",
-    "short": "i16",
-    "integer": "i32",
-    "int": "i32",
-    "int4": "i32",
-    "signed": "i32",
-    "bigint": "i64",
-    "int8": "i64",
-    "long": "i64",
-    "hugeint": "i128",
-    "utinyint": "u8",
-    "usmallint": "u16",
-    "uinteger": "u32",
-    "ubigint": "u64",
-    "uhugeint": "u128",
+# The base of a DuckDB type (without parameters) -> its ODCS logicalType and format.
+_TYPES: dict[str, tuple[str, str | None]] = {
+    **dict.fromkeys(("tinyint", "int1"), ("integer", "i8")),
+    **dict.fromkeys(("smallint", "int2", "short"), ("integer", "i16")),
+    **dict.fromkeys(("integer", "int", "int4", "signed"), ("integer", "i32")),
+    **dict.fromkeys(("bigint", "int8", "long"), ("integer", "i64")),
+    "hugeint": ("integer", "i128"),
+    "utinyint": ("integer", "u8"),
+    "usmallint": ("integer", "u16"),
+    "uinteger": ("integer", "u32"),
+    "ubigint": ("integer", "u64"),
+    "uhugeint": ("integer", "u128"),
+    **dict.fromkeys(("double", "float8"), ("number", "f64")),
+    **dict.fromkeys(("float", "float4", "real"), ("number", "f32")),
+    **dict.fromkeys(("decimal", "numeric"), ("number", None)),
+    **dict.fromkeys(("blob", "bytea", "binary", "varbinary"), ("string", "binary")),
+    "uuid": ("string", "uuid"),
+    **dict.fromkeys(("boolean", "bool", "logical"), ("boolean", None)),
+    "date": ("date", None),
+    **dict.fromkeys(
+        ("timestamp", "datetime", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp_us"),
+        ("timestamp", None),
+    ),
+    "time": ("time", None),
 }
-_FLOATS = {"double": "f64", "float8": "f64", "float": "f32", "float4": "f32", "real": "f32"}
-_DECIMALS = frozenset({"decimal", "numeric"})
-_BINARIES = frozenset({"blob", "bytea", "binary", "varbinary"})
-_BOOLEANS = frozenset({"boolean", "bool", "logical"})
-_TIMESTAMPS = frozenset(
-    {"timestamp", "datetime", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp_us"}
-)
-_ZONED = frozenset({"timestamptz", "timestamp with time zone"})
-_TIMES = frozenset({"time", "timetz", "time with time zone"})
 
 _FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
 
@@ -134,11 +123,9 @@ def input_ports(domain: str, manifest: Manifest, unique_id: str) -> list[dict[st
         if package == domain:
             stack.extend(node.depends_on.nodes)
         elif node.is_model:
-            port = {"id": _product_id(package, node.name, node.version), "domain": package}
-            port["product"] = node.name
-            if node.version is not None:
-                port["version"] = node.version
-            found[port["id"]] = port
+            port_id = _product_id(package, node.name, node.version)
+            version = {} if node.version is None else {"version": node.version}
+            found[port_id] = {"id": port_id, "domain": package, "product": node.name, **version}
     return [found[key] for key in sorted(found)]
 
 
@@ -157,28 +144,12 @@ def logical_type(data_type: str | None) -> tuple[str, dict[str, Any]]:
         return "array", {}
     if text.startswith(("struct", "map")):
         return "object", {}
-    base = re.split(r"[(\s]", text, maxsplit=1)[0]
-    if base in _INTEGERS:
-        return "integer", {"format": _INTEGERS[base]}
-    if base in _FLOATS:
-        return "number", {"format": _FLOATS[base]}
-    if base in _DECIMALS:
-        return "number", {}
-    if base in _BINARIES:
-        return "string", {"format": "binary"}
-    if base == "uuid":
-        return "string", {"format": "uuid"}
-    if base in _BOOLEANS:
-        return "boolean", {}
-    if base == "date":
-        return "date", {}
-    if text in _ZONED:
+    if text in ("timestamptz", "timestamp with time zone"):
         return "timestamp", {"timezone": True}
-    if base in _TIMESTAMPS:
-        return "timestamp", {}
-    if text in _TIMES or base == "time":
+    if text in ("timetz", "time with time zone"):
         return "time", {}
-    return "string", {}
+    logical, option = _TYPES.get(re.split(r"[(\s]", text, maxsplit=1)[0], ("string", None))
+    return logical, {"format": option} if option else {}
 
 
 # Quality rules --------------------------------------------------------------------------------
@@ -197,14 +168,18 @@ def _literal(value: Any) -> str:
 
 
 def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
-    """One ODCS quality rule for one dbt data test of the model."""
+    """One ODCS quality rule for one dbt data test of the model, without empty values."""
     metadata = test.test_metadata or TestMetadata()
-    name, kwargs = metadata.name, metadata.arguments
-    column = test.column_name
-    relation = node.relation
+    name, kwargs, column = metadata.name, metadata.arguments, test.column_name
     where = test.config.where
-    filtered = f" and ({where})" if where else ""
     parent = _parent(manifest, node, test) if name == "relationships" else None
+
+    def counting(failing: str, dimension: str, description: str) -> dict[str, Any]:
+        """A SQL rule counting the rows that fail the test (and match its `where`)."""
+        query = f"select count(*) from {node.relation} where {failing}"
+        rule = {"type": "sql", "query": query + (f" and ({where})" if where else ""), "mustBe": 0}
+        return rule | {"dimension": dimension, "description": description}
+
     rule: dict[str, Any]
     if name == "unique":
         rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
@@ -228,34 +203,19 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
             f"{column} {'<=' if inclusive else '<'} {_literal(high)}" if high is not None else "",
         ]
         condition = " and ".join(bound for bound in bounds if bound) or "true"
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} "
-            f"where {column} is not null and not ({condition}){filtered}",
-            "mustBe": 0,
-            "dimension": "accuracy",
-            "description": f"{condition} wherever {column} is not null.",
-        }
+        description = f"{condition} wherever {column} is not null."
+        rule = counting(f"{column} is not null and not ({condition})", "accuracy", description)
     elif name == "expression_is_true":
         expression = _text(kwargs.get("expression"))
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} where not ({expression}){filtered}",
-            "mustBe": 0,
-            "dimension": "consistency",
-            "description": f"Every row satisfies: {expression}.",
-        }
+        description = f"Every row satisfies: {expression}."
+        rule = counting(f"not ({expression})", "consistency", description)
     elif name == "relationships" and parent is not None:
         field = kwargs.get("field")
-        rule = {
-            "type": "sql",
-            "query": f"select count(*) from {relation} where {column} is not null "
-            f"and {column} not in (select {field} from {parent} where {field} is not null)"
-            f"{filtered}",
-            "mustBe": 0,
-            "dimension": "consistency",
-            "description": f"Every {column} is a {field} of {parent}.",
-        }
+        keys = f"(select {field} from {parent} where {field} is not null)"
+        description = f"Every {column} is a {field} of {parent}."
+        rule = counting(
+            f"{column} is not null and {column} not in {keys}", "consistency", description
+        )
     else:  # any other generic test: run by dbt, described by its arguments
         arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
         namespace = metadata.namespace
@@ -266,20 +226,15 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
                 "test": f"{namespace}.{name}" if namespace else name,
                 "arguments": json.loads(json.dumps(arguments, default=str)),
             },
-            "description": f"dbt data test {name}"
-            + (f" on {column}." if column else " on the model."),
+            "description": f"dbt data test {name} on {f'{column}.' if column else 'the model.'}",
         }
-    properties = [{"property": "dbtTest", "value": test.name, "vendor": "dbt"}]
+    properties = [_property("dbtTest", test.name, vendor="dbt")]
     if where:
-        properties.append({"property": "where", "value": str(where), "vendor": "dbt"})
+        properties.append(_property("where", where, vendor="dbt"))
         rule["description"] += f" Rows where {where}."
-    return {
-        "name": name,
-        **rule,
-        "severity": _severity(test),
-        "unit": "rows" if rule["type"] != "custom" else None,
-        "customProperties": properties,
-    }
+    unit = None if rule["type"] == "custom" else "rows"
+    rule = {"name": name, **rule, "severity": _severity(test), "unit": unit}
+    return _clean(rule | {"customProperties": properties})
 
 
 def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
@@ -287,6 +242,11 @@ def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
     nodes = manifest.nodes
     others = [nodes[uid] for uid in test.depends_on.nodes if uid != node.unique_id and uid in nodes]
     return others[0].relation if len(others) == 1 else None
+
+
+def _property(name: str, value: Any, **more: Any) -> dict[str, Any]:
+    """An ODCS property: a custom property, or an SLA property with its unit."""
+    return {"property": name, "value": value, **more}
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +266,8 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
         own = [t for t in tests if (t.column_name or "").lower() == lower]
         test_names = {t.test_name for t in own}
         logical, options = logical_type(column.data_type)
-        tags = [str(tag) for tag in column.tags if tag != "pii"]
+        required = column.has_constraint("not_null") or "not_null" in test_names or lower in key
+        tags = [tag for tag in column.tags if tag != "pii"]
         transform = None
         if lower.endswith("_hash") and hashes:
             classification, tags = RESTRICTED, [PII_HASHED, *tags]
@@ -325,16 +286,14 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
                 "logicalTypeOptions": options,
                 "physicalType": column.data_type,
                 "description": _text(column.description) or None,
-                "required": bool(
-                    column.has_constraint("not_null") or "not_null" in test_names or lower in key
-                ),
+                "required": required,
                 "primaryKey": True if lower in key else None,
                 "primaryKeyPosition": key.index(lower) + 1 if lower in key else None,
                 "unique": True if "unique" in test_names or key == [lower] else None,
                 "classification": classification,
                 "tags": tags,
                 "transformDescription": transform,
-                "quality": [_clean(_quality(manifest, node, t)) for t in own],
+                "quality": [_quality(manifest, node, t) for t in own],
             }
         )
 
@@ -343,22 +302,15 @@ def _team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | 
     group = manifest.group_of(node) or Group(name="")
     owner = group.owner
     members = []
-    if owner.email or owner.name:
-        members.append(
-            _clean({"username": owner.email or owner.name, "name": owner.name, "role": "owner"})
-        )
+    if username := owner.email or owner.name:
+        members.append(_clean({"username": username, "name": owner.name, "role": "owner"}))
     meta_owner = node.meta.get("owner")
     if meta_owner and meta_owner not in (owner.email, owner.name):
         members.append({"username": str(meta_owner), "role": "productOwner"})
     if not members and product.owner is None:
         return None
-    return _clean(
-        {
-            "name": owner.name or group.name or product.owner,
-            "description": _text(group.description) or None,
-            "members": members,
-        }
-    )
+    name, description = owner.name or group.name or product.owner, _text(group.description)
+    return _clean({"name": name, "description": description or None, "members": members})
 
 
 def _support(product: Product) -> list[dict[str, Any]]:
@@ -375,33 +327,16 @@ def _support(product: Product) -> list[dict[str, Any]]:
     ]
 
 
-def _sla(freshness: dict[str, Any] | None) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if not freshness:
-        return found
-    max_age = freshness.get("max_age_hours")
-    if max_age is not None:
-        found.append(
-            {
-                "property": "freshness",
-                "value": max_age,
-                "unit": "h",
-                "description": f"The published data is at most {max_age} hours old.",
-            }
-        )
-    expected = freshness.get("expected_update")
-    if expected is not None:
+def _sla(freshness: dict[str, Any]) -> list[dict[str, Any]]:
+    """The freshness promise of `config.meta.freshness`."""
+    found = []
+    if (max_age := freshness.get("max_age_hours")) is not None:
+        description = f"The published data is at most {max_age} hours old."
+        found.append(_property("freshness", max_age, unit="h", description=description))
+    if (expected := freshness.get("expected_update")) is not None:
         value, unit = _FREQUENCIES.get(str(expected).lower(), (str(expected), None))
-        found.append(
-            _clean(
-                {
-                    "property": "frequency",
-                    "value": value,
-                    "unit": unit,
-                    "description": f"Updated {expected}.",
-                }
-            )
-        )
+        description = f"Updated {expected}."
+        found.append(_clean(_property("frequency", value, unit=unit, description=description)))
     return found
 
 
@@ -417,7 +352,7 @@ def _usage(domain: str, product: Product, sql_rules: bool) -> str:
     return usage + (" Its SQL quality rules run as written in `mesh query`." if sql_rules else "")
 
 
-def _limitations(product: Product, hashed: list[str], latest: str | None) -> str:
+def _limitations(product: Product, hashed: list[str]) -> str:
     parts = [
         "Internal to the shop: for its domains and analysts only, not to be shared outside it.",
         "Personal data stays in the domain that collects it; products publish PII only as "
@@ -427,6 +362,7 @@ def _limitations(product: Product, hashed: list[str], latest: str | None) -> str
         "deprecation date: after it the version is removed and builds that still use it fail.",
     ]
     if product.deprecation_date:
+        latest = product.latest_version
         successor = f" Use v{latest}." if latest and latest != product.version else ""
         parts.append(
             f"This version is deprecated and removed after {product.deprecation_date}.{successor}"
@@ -445,7 +381,6 @@ def contract(
     hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
     deprecated = product.deprecation_date is not None
     archetype = [product.archetype] if product.archetype else []
-    node_tags = [str(tag) for tag in node.tags]
     freshness = node.meta.get("freshness")
     custom = [
         ("archetype", product.archetype),
@@ -458,7 +393,7 @@ def contract(
         ("definedIn", f"domains/{domain}/{node.yaml_path}" if node.yaml_path else None),
     ]
     model_rules = [
-        _clean(_quality(manifest, node, test))
+        _quality(manifest, node, test)
         for test in tests
         if (test.column_name or "").lower() not in columns
     ]
@@ -471,7 +406,7 @@ def contract(
         "businessName": _title(product.name),
         "description": product.description or None,
         "deprecated": True if deprecated else None,
-        "tags": node_tags,
+        "tags": node.tags,
         "properties": properties,
         "quality": model_rules,
     }
@@ -488,10 +423,10 @@ def contract(
             {
                 "purpose": product.description or None,
                 "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
-                "limitations": _limitations(product, hashed, product.latest_version),
+                "limitations": _limitations(product, hashed),
             }
         ),
-        "tags": list(dict.fromkeys(["data-product", *archetype, *node_tags])),
+        "tags": list(dict.fromkeys(["data-product", *archetype, *node.tags])),
         "servers": [
             {
                 "server": "mesh",
@@ -519,10 +454,8 @@ def contract(
                 "read-only: through cross-domain refs, `mesh query` or the Parquet port.",
             }
         ],
-        "slaProperties": _sla(freshness if isinstance(freshness, dict) else None),
-        "customProperties": [
-            {"property": key, "value": value} for key, value in custom if value is not None
-        ],
+        "slaProperties": _sla(freshness if isinstance(freshness, dict) else {}),
+        "customProperties": [_property(key, value) for key, value in custom if value is not None],
         "contractCreatedTs": published_at,
     }
     return _clean(document)
@@ -532,11 +465,7 @@ def contract(
 
 
 def descriptor(
-    domain: str,
-    manifest: Manifest,
-    unique_id: str,
-    *,
-    consumes: list[dict[str, str]] | None = None,
+    domain: str, manifest: Manifest, unique_id: str, *, consumes: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """The data product descriptor of one public product version.
 
@@ -587,16 +516,16 @@ def _is_date_time(value: object) -> bool:
 def _validator() -> Any:
     text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
     schema = json.loads(text)
-    Draft201909Validator.check_schema(schema)
-    formats = FormatChecker()
+    jsonschema.Draft201909Validator.check_schema(schema)
+    formats = jsonschema.FormatChecker()
     formats.checks("date-time", raises=ValueError)(_is_date_time)
-    return Draft201909Validator(schema, format_checker=formats)
+    return jsonschema.Draft201909Validator(schema, format_checker=formats)
 
 
-def _message(error: ValidationError) -> str:
+def _message(error: jsonschema.ValidationError) -> str:
     message = f"{error.json_path}: {error.message}"
     if error.context:
-        cause = best_match(error.context)
+        cause = jsonschema.exceptions.best_match(error.context)
         message += f" ({cause.json_path}: {cause.message})"
     return message
 

@@ -75,12 +75,11 @@ def evaluate(
 
 def published_states(mesh: Mesh) -> list[DomainState]:
     """The state of every domain of `mesh` that has a published manifest (others are left out)."""
-    states = []
-    for name, domain in discover(mesh).items():
-        path = mesh.published_manifest(name)
-        if path.exists():
-            states.append(DomainState(name, domain.path, manifest.load(path)))
-    return states
+    return [
+        DomainState(name, domain.path, manifest.load(mesh.published_manifest(name)))
+        for name, domain in discover(mesh).items()
+        if mesh.published_manifest(name).exists()
+    ]
 
 
 def markdown(rules: Sequence[Rule] = RULES) -> str:
