@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
 _HASH_PII = re.compile(r"\bhash_pii\s*\(")
+
+# dbt writes null for an empty description, and a version as a number or a string.
+Text = Annotated[str, BeforeValidator(lambda value: str(value or ""))]
+Version = Annotated[
+    str | None, BeforeValidator(lambda value: None if value is None else str(value))
+]
+Date = Annotated[str | None, BeforeValidator(lambda value: str(value) if value else None)]
 
 
 class _Read(BaseModel):
@@ -47,17 +54,12 @@ class Config(_Read):
 
 class Column(_Read):
     name: str
-    description: str = ""
+    description: Text = ""
     data_type: str | None = None
     constraints: list[Constraint] = Field(default_factory=list)
     column_meta: dict[str, Any] = Field(default_factory=dict, alias="meta")
     tags: list[str] = Field(default_factory=list)
     config: Config = Field(default_factory=Config)
-
-    @field_validator("description", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> str:
-        return str(value or "")
 
     @property
     def is_pii(self) -> bool:
@@ -84,16 +86,7 @@ class TestMetadata(_Read):
 class Ref(_Read):
     name: str
     package: str | None = None
-    version: str | None = None
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: Any) -> str | None:
-        return None if value is None else str(value)
-
-
-def _version_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    version: Version = None
 
 
 class Node(_Read):
@@ -106,39 +99,27 @@ class Node(_Read):
     alias: str | None = None
     database: str | None = None
     relation_schema: str | None = Field(default=None, alias="schema")
-    original_file_path: str = ""
+    original_file_path: Text = ""
     patch_path: str | None = None
-    description: str = ""
+    description: Text = ""
     columns: dict[str, Column] = Field(default_factory=dict)
     config: Config = Field(default_factory=Config)
     node_meta: dict[str, Any] = Field(default_factory=dict, alias="meta")
     tags: list[str] = Field(default_factory=list)
     access: str | None = None
     group: str | None = None
-    version: str | None = None
-    latest_version: str | None = None
-    deprecation_date: str | None = None
+    version: Version = None
+    latest_version: Version = None
+    deprecation_date: Date = None
     node_contract: Contract | None = Field(default=None, alias="contract")
     constraints: list[Constraint] = Field(default_factory=list)
     depends_on: DependsOn = Field(default_factory=DependsOn)
     refs: list[Ref] = Field(default_factory=list)
-    raw_code: str = ""
+    raw_code: Text = ""
     compiled_code: str | None = None
     test_metadata: TestMetadata | None = None
     column_name: str | None = None
     attached_node: str | None = None
-
-    _version = field_validator("version", "latest_version", mode="before")(_version_text)
-
-    @field_validator("description", "raw_code", "original_file_path", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> str:
-        return str(value or "")
-
-    @field_validator("deprecation_date", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> str | None:
-        return None if not value else str(value)
 
     @property
     def is_model(self) -> bool:
