@@ -216,9 +216,7 @@ class Published:
         folder = link.resolve()
         try:
             manifest = manifests.load(folder / "manifest.json")
-            record = registry.PublishRecord.model_validate_json(
-                (folder / registry.RECORD).read_bytes()
-            )
+            record = registry.record_in(folder)
         except (OSError, ValueError):
             return None
         try:

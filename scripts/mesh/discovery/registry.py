@@ -127,20 +127,12 @@ def publish_ids(mesh: Mesh, domain: str) -> list[str]:
     )
 
 
+def record_in(folder: Path) -> PublishRecord:
+    """The record in a publish folder (OSError if there is none, ValueError if unreadable)."""
+    return PublishRecord.model_validate_json((folder / RECORD).read_bytes())
+
+
 def read_record(mesh: Mesh, domain: str, publish_id: str | None = None) -> PublishRecord | None:
     """The record of one publish of `domain`, the current one by default."""
     folder = (domain_dir(mesh, domain) / publish_id) if publish_id else mesh.published_dir(domain)
-    path = folder / RECORD
-    return PublishRecord.model_validate_json(path.read_bytes()) if path.exists() else None
-
-
-def history(mesh: Mesh, domain: str) -> list[HistoryEvent]:
-    """Every publish and rollback of `domain`, oldest first."""
-    path = domain_dir(mesh, domain) / HISTORY
-    if not path.exists():
-        return []
-    return [
-        HistoryEvent.model_validate_json(line)
-        for line in path.read_text().splitlines()
-        if line.strip()
-    ]
+    return record_in(folder) if (folder / RECORD).exists() else None

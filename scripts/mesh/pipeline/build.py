@@ -29,14 +29,14 @@ from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph, manifest
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
-from mesh.discovery.registry import RECORD, PublishRecord, read_record
+from mesh.discovery.registry import read_record, record_in
 from mesh.errors import MeshError, MissingLandingDataError, MissingPublishError
 from mesh.ids import new_id
 from mesh.pipeline import gates
 from mesh.pipeline.engine import Candidate, Engine, Job, Upstream
 from mesh.pipeline.fingerprint import code_fingerprint, fingerprint
 from mesh.pipeline.locks import domain_lock
-from mesh.pipeline.publish import cleanup, publish
+from mesh.pipeline.publish import cleanup, forget_fingerprint, publish
 from mesh.pipeline.report import DomainResult, Reporter, Status
 from mesh.runner import parse_cache
 from mesh.runner.dbt import dbt_args, with_packages
@@ -90,7 +90,7 @@ def current_upstream(mesh: Mesh, consumer: str, name: str, engine: Engine) -> Up
     """`name`'s current publish, its folder resolved once (a publish meanwhile is not seen)."""
     folder = mesh.published_dir(name).resolve()
     try:
-        record = PublishRecord.model_validate_json((folder / RECORD).read_bytes())
+        record = record_in(folder)
     except (OSError, ValueError):
         record = None
     if record is None or not (folder / "manifest.json").exists():
@@ -298,6 +298,7 @@ class _Scheduler:
             )
         problem = self.engine.make_current(job, record)
         if problem:
+            forget_fingerprint(self.mesh, record)
             return failed(problem)
         shutil.rmtree(job.staging, ignore_errors=True)
         return DomainResult(

@@ -153,7 +153,7 @@ class Engine(ABC):
 
     def make_current(self, job: Job, record: PublishRecord) -> str | None:
         """What else must switch once the publish is current; an error message if it failed
-        (the publish stays current for dbt consumers; the next build runs again)."""
+        (the publish stays current, and the next build of the domain runs again)."""
         return None
 
     @abstractmethod

@@ -29,7 +29,7 @@ from typing import Any
 
 from mesh.discovery.domains import discover
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.registry import RECORD, PublishRecord, domain_dir, publish_ids, read_record
+from mesh.discovery.registry import PublishRecord, publish_ids, read_record
 from mesh.engines.spark import query
 from mesh.engines.spark.local import SPARK, require_spark, settings
 from mesh.governance.expectations import Query
@@ -157,10 +157,6 @@ class Spark(Engine):
         switched = job.run(self._task(job, "publish_views", views))
         if switched.success:
             return None
-        path = domain_dir(job.mesh, job.name) / record.publish_id / RECORD
-        partial = path.with_name(f".{RECORD}.partial")
-        partial.write_text(record.model_copy(update={"fingerprint": None}).to_json())
-        partial.replace(path)
         return (
             f"publish {record.publish_id} is current for consumers' builds, but its views "
             f"still show the previous version: {switched.error}. Build it again."
