@@ -5,9 +5,9 @@ dbt's run_results.json of every build is published with it; this reads them back
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from mesh.discovery.manifest import load_run_results
 from mesh.workspace import Mesh
 
 
@@ -22,23 +22,11 @@ class NodeTiming:
 
 def timings(mesh: Mesh, domains: list[str], models_only: bool = True) -> list[NodeTiming]:
     """Every node's execution time in the current publishes of `domains`, slowest first."""
-    found = []
-    for domain in domains:
-        path = mesh.published_dir(domain) / "run_results.json"
-        if not path.exists():
-            continue
-        for result in json.loads(path.read_text()).get("results", []):
-            unique_id = str(result.get("unique_id", ""))
-            resource_type = unique_id.split(".", 1)[0]
-            if models_only and resource_type != "model":
-                continue
-            found.append(
-                NodeTiming(
-                    domain,
-                    unique_id,
-                    resource_type,
-                    float(result.get("execution_time") or 0.0),
-                    str(result.get("status", "")),
-                )
-            )
+    found = [
+        NodeTiming(domain, result.unique_id, kind, result.execution_time, result.status)
+        for domain in domains
+        if (path := mesh.published_dir(domain) / "run_results.json").exists()
+        for result in load_run_results(path).results
+        if (kind := result.unique_id.split(".", 1)[0]) == "model" or not models_only
+    ]
     return sorted(found, key=lambda timing: (-timing.seconds, timing.node))
