@@ -49,8 +49,12 @@ MANIFEST = parse(
 )
 
 
+def _relation(expectation: Expectation) -> str:
+    return f"{expectation.domain}.main.{expectation.relation}"
+
+
 def test_expectations_run_against_the_candidate(tmp_path: Path) -> None:
-    failures = verify(_candidate(tmp_path), [UNIQUE, NOT_NULL])
+    failures = verify(_candidate(tmp_path), queries([UNIQUE, NOT_NULL], _relation))
     assert [(f.expectation.check.describe(), f.detail) for f in failures] == [
         ("unique order_id", "1 duplicated values"),
         ("not_null ['order_id', 'customer_id']", "1 rows with nulls"),
@@ -80,7 +84,7 @@ def test_an_expectation_the_producer_tested_is_not_run_again(tmp_path: Path) -> 
         ("model.orders.orders.v2", "unique", "order_id"),
         ("model.orders.orders.v2", "not_null", "order_id"),
     }
-    failures = verify(_candidate(tmp_path), [UNIQUE, NOT_NULL], tested)
+    failures = verify(_candidate(tmp_path), queries([UNIQUE, NOT_NULL], _relation, tested))
     assert [f.expectation for f in failures] == [NOT_NULL]
 
 

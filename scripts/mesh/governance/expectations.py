@@ -247,14 +247,8 @@ def _failure_sql(
     return "select 0", ""
 
 
-def verify(
-    database: Path, expectations: list[Expectation], tested: set[PassedTest] | None = None
-) -> list[Failure]:
-    """Run expectations against a candidate database file (opened read-only), except those
-    the producer's passing data tests (`tested`, see `passed_tests`) already checked."""
-    pending = queries(expectations, lambda e: f"{e.domain}.main.{e.relation}", tested)
-    if not pending:
-        return []
+def verify(database: Path, pending: list[Query]) -> list[Failure]:
+    """Run expectation queries (`queries`) on a candidate DuckDB file, opened read-only."""
     failures = []
     with duckdb.connect(str(database), read_only=True) as con:
         for query in pending:

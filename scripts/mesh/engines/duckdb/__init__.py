@@ -24,6 +24,7 @@ from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
 from mesh.engines.duckdb import ports, query
 from mesh.errors import MeshError, MissingPublishError, PublishedDatabaseLockedError
+from mesh.governance import expectations
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
 from mesh.pipeline.fingerprint import only_appended
@@ -134,18 +135,8 @@ class DuckDB(Engine):
         return f"{job.name}.main.{relation}"
 
     def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
-        failures = []
-        with duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True) as con:
-            for pending in queries:
-                label = pending.expectation.label
-                try:
-                    row = con.execute(pending.sql).fetchone()
-                except duckdb.Error as error:
-                    failures.append(f"{label} -> could not be evaluated: {error}")
-                    continue
-                if row and row[0]:
-                    failures.append(f"{label} -> {row[0]} {pending.counted}")
-        return failures
+        failures = expectations.verify(job.staging / f"{job.name}.duckdb", queries)
+        return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]
 
     def publish(
         self, job: Job, candidate: Candidate, folder: Path, published_at: str
