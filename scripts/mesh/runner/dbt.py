@@ -20,11 +20,6 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
     }
 
 
-def packages_ready(mesh: Mesh, domain: Domain) -> bool:
-    installed = domain.path / "dbt_packages" / "shared_macros"
-    return installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve()
-
-
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
     """Options every dbt command of a domain takes: its project, the mesh's profiles, and
     logs in the staging folder."""
@@ -42,6 +37,7 @@ def with_packages(
     mesh: Mesh, domain: Domain, staging: Path, *commands: list[str]
 ) -> list[list[str]]:
     """`commands`, preceded by `dbt deps` when shared_macros is not installed for this mesh."""
-    if packages_ready(mesh, domain):
+    installed = domain.path / "dbt_packages" / "shared_macros"
+    if installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve():
         return list(commands)
     return [["deps", *dbt_args(mesh, domain, staging)], *commands]

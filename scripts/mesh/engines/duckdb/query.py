@@ -25,28 +25,15 @@ READING = {"SELECT", "EXPLAIN"}
 """Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
 SHOW and SUMMARIZE."""
 
-_WRITE = "which would write data"
-_SETTING = "which would change a setting"
-_FILES = "which would read or write files"
-_DATABASES = "which would change the databases the query sees"
 _WHY = {
-    "ATTACH": _DATABASES,
-    "DETACH": _DATABASES,
-    "SET": _SETTING,
-    "VARIABLE_SET": _SETTING,
-    "PRAGMA": _SETTING,
+    **dict.fromkeys(["ATTACH", "DETACH"], "which would change the databases the query sees"),
+    **dict.fromkeys(["SET", "VARIABLE_SET", "PRAGMA"], "which would change a setting"),
     "LOAD": "which would install or load an extension",
-    "COPY": _FILES,
-    "COPY_DATABASE": _FILES,
-    "EXPORT": _FILES,
-    "INSERT": _WRITE,
-    "UPDATE": _WRITE,
-    "DELETE": _WRITE,
-    "MERGE_INTO": _WRITE,
-    "CREATE": _WRITE,
-    "CREATE_FUNC": _WRITE,
-    "DROP": _WRITE,
-    "ALTER": _WRITE,
+    **dict.fromkeys(["COPY", "COPY_DATABASE", "EXPORT"], "which would read or write files"),
+    **dict.fromkeys(
+        ["INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER"],
+        "which would write data",
+    ),
 }
 # The keywords that name a statement: `CREATE SECRET`, `DROP TABLE`, `PRAGMA`, `INSTALL`...
 _KEYWORDS = re.compile(
@@ -143,8 +130,7 @@ def _failed(error: duckdb.Error) -> QueryError:
 
 
 def run(mesh: Mesh, sql: str) -> QueryResult:
-    con = sandbox(mesh)
-    try:
+    with sandbox(mesh) as con:
         try:
             refuse_unless_reading(con, sql)
             relation = con.sql(sql)
@@ -154,5 +140,3 @@ def run(mesh: Mesh, sql: str) -> QueryResult:
         except duckdb.Error as error:
             raise _failed(error) from error
         return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
-    finally:
-        con.close()
