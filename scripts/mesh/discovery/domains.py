@@ -114,10 +114,7 @@ def load_domain(path: Path) -> Domain:
 
 def discover(mesh: Mesh) -> dict[str, Domain]:
     """All domains of the mesh by name: every folder under domains/ with a dbt_project.yml."""
-    return {
-        path.parent.name: load_domain(path.parent)
-        for path in sorted(mesh.domains_dir.glob("*/dbt_project.yml"))
-    }
+    return {name: load_domain(mesh.domains_dir / name) for name in names(mesh)}
 
 
 def names(mesh: Mesh) -> list[str]:

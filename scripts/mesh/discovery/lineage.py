@@ -61,11 +61,7 @@ def as_text(found: list[Edge]) -> str:
 
 def as_mermaid(found: list[Edge]) -> str:
     """A Mermaid flowchart: domains as nodes, one labelled edge per product version used."""
-    lines = ["flowchart LR"]
-    seen: set[tuple[str, str, str]] = set()
-    for edge in found:
-        key = (edge.producer, edge.product_label, edge.consumer)
-        if key not in seen:
-            seen.add(key)
-            lines.append(f'    {edge.producer} -- "{edge.product_label}" --> {edge.consumer}')
-    return "\n".join(lines)
+    arrows = dict.fromkeys(
+        f'    {edge.producer} -- "{edge.product_label}" --> {edge.consumer}' for edge in found
+    )
+    return "\n".join(["flowchart LR", *arrows])
