@@ -50,9 +50,8 @@ def edges(mesh: Mesh) -> list[Edge]:
 def as_text(found: list[Edge]) -> str:
     by_product: dict[tuple[str, str], list[str]] = defaultdict(list)
     for edge in found:
-        by_product[(edge.producer, edge.product_label)].append(
-            f"{edge.consumer}.{edge.consumer_model}"
-        )
+        consumer = f"{edge.consumer}.{edge.consumer_model}"
+        by_product[(edge.producer, edge.product_label)].append(consumer)
     return "\n".join(
         f"{producer}.{product} -> {', '.join(consumers)}"
         for (producer, product), consumers in sorted(by_product.items())

@@ -216,12 +216,6 @@ def invoke(args: list[str]) -> DbtOutcome:
     )
 
 
-def _reset_peak_rss() -> None:
-    """Start a new high-water mark of this process's resident memory (Linux)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def _peak_rss_bytes() -> int:
     """The high-water mark of this process's resident memory since the last reset."""
     with contextlib.suppress(OSError):
@@ -250,7 +244,8 @@ def _task(task: DbtTask) -> Iterator[None]:
 
 def run_task(task: DbtTask) -> DbtOutcome:
     """Run a domain's dbt commands in this worker. Called inside a worker process."""
-    _reset_peak_rss()
+    with contextlib.suppress(OSError):  # a new high-water mark of resident memory (Linux)
+        Path("/proc/self/clear_refs").write_text("5")
     started, cpu_started = time.perf_counter(), time.process_time()
     outcome = DbtOutcome(success=True)
     command_seconds: dict[str, float] = {}

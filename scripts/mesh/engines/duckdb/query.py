@@ -52,17 +52,14 @@ _DUCKDB_REFUSALS = [
 
 def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
     """A connection that sees every published domain read-only and can touch nothing else."""
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
-    attached = 0
-    for name in domains.names(mesh):
-        database = mesh.published_database(name)
-        if database.exists():
-            path = str(database.resolve()).replace("'", "''")
-            con.execute(f"attach '{path}' as \"{name}\" (read_only)")
-            attached += 1
-    if not attached:
-        con.close()
+    databases = {name: mesh.published_database(name) for name in domains.names(mesh)}
+    published = {name: path for name, path in databases.items() if path.exists()}
+    if not published:
         raise MeshError("No domain has been published yet; run `mesh build` first.")
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    for name, database in published.items():
+        path = str(database.resolve()).replace("'", "''")
+        con.execute(f"attach '{path}' as \"{name}\" (read_only)")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
@@ -103,10 +100,9 @@ def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if kind in READING:
             continue
         name = _statement_name(statement, kind)
+        why = _WHY.get(kind, "which does not only read")
         if name == "CREATE SECRET":
             why = "which would create a secret"
-        else:
-            why = _WHY.get(kind, "which does not only read")
         article = "an" if name[:1] in "AEIOU" else "a"
         raise QueryRefusedError(
             f"mesh query is read-only: it refused {article} {name} statement, {why}. "
