@@ -118,8 +118,7 @@ def discover(mesh: Mesh) -> dict[str, Domain]:
 
 
 def names(mesh: Mesh) -> list[str]:
-    """The domains' names, sorted, without reading their projects: what `discover` finds, for
-    callers that need nothing else (it parses no YAML, so it is cheap to call often)."""
+    """The domains' names, sorted, without reading their projects (no YAML: cheap to call)."""
     return sorted(path.parent.name for path in mesh.domains_dir.glob("*/dbt_project.yml"))
 
 

@@ -33,7 +33,6 @@ from typing import Any
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
 TASKS_PER_WORKER = 20
 
-# Statuses in run_results that mean a node did not pass.
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 
@@ -144,8 +143,7 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str |
 
 
 def _on_event(event: Any) -> None:
-    """dbt callback: forward the number of nodes to run and each finished node to the parent,
-    and note every reference to a deprecated product version."""
+    """dbt callback: report planned and finished nodes; note operation errors, deprecations."""
     name = event.info.name
     if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
         _operation_errors.append(str(event.data.exc).strip())
