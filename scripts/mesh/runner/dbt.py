@@ -21,8 +21,7 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
 
 
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
-    """Options every dbt command of a domain takes: its project, the mesh's profiles, and
-    logs in the staging folder."""
+    """Options every dbt command of a domain takes: project, profiles, logs in staging."""
     return [
         "--project-dir", str(domain.path),
         "--profiles-dir", str(mesh.root),

@@ -225,8 +225,7 @@ def _peak_rss_bytes() -> int:
 
 @contextlib.contextmanager
 def _task(task: DbtTask) -> Iterator[None]:
-    """Set up this worker for the task (domain, environment, working directory), and close
-    the task's DuckDB database and return to the previous directory after it."""
+    """Enter the task's domain, environment and directory; after it, close its DuckDB, go back."""
     global _current_domain
     _current_domain = task.domain
     os.environ.update(task.env)
