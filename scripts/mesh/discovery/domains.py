@@ -114,15 +114,11 @@ def load_domain(path: Path) -> Domain:
 
 def discover(mesh: Mesh) -> dict[str, Domain]:
     """All domains of the mesh by name: every folder under domains/ with a dbt_project.yml."""
-    return {
-        path.parent.name: load_domain(path.parent)
-        for path in sorted(mesh.domains_dir.glob("*/dbt_project.yml"))
-    }
+    return {name: load_domain(mesh.domains_dir / name) for name in names(mesh)}
 
 
 def names(mesh: Mesh) -> list[str]:
-    """The domains' names, sorted, without reading their projects: what `discover` finds, for
-    callers that need nothing else (it parses no YAML, so it is cheap to call often)."""
+    """The domains' names, sorted, without reading their projects (no YAML: cheap to call)."""
     return sorted(path.parent.name for path in mesh.domains_dir.glob("*/dbt_project.yml"))
 
 

@@ -33,10 +33,7 @@ def with_upstreams(domains: dict[str, Domain], targets: list[str]) -> set[str]:
 
 
 def build_order(domains: dict[str, Domain], only: set[str] | None = None) -> list[str]:
-    """Domains in an order where every producer comes before its consumers.
-
-    Ties are broken by name so the order is the same on every machine.
-    """
+    """Producers before their consumers; ties broken by name, so every machine has one order."""
     _check_upstreams_exist(domains)
     names = set(domains) if only is None else only
     sorter: TopologicalSorter[str] = TopologicalSorter(

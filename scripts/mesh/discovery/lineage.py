@@ -50,9 +50,8 @@ def edges(mesh: Mesh) -> list[Edge]:
 def as_text(found: list[Edge]) -> str:
     by_product: dict[tuple[str, str], list[str]] = defaultdict(list)
     for edge in found:
-        by_product[(edge.producer, edge.product_label)].append(
-            f"{edge.consumer}.{edge.consumer_model}"
-        )
+        consumer = f"{edge.consumer}.{edge.consumer_model}"
+        by_product[(edge.producer, edge.product_label)].append(consumer)
     return "\n".join(
         f"{producer}.{product} -> {', '.join(consumers)}"
         for (producer, product), consumers in sorted(by_product.items())
@@ -61,11 +60,7 @@ def as_text(found: list[Edge]) -> str:
 
 def as_mermaid(found: list[Edge]) -> str:
     """A Mermaid flowchart: domains as nodes, one labelled edge per product version used."""
-    lines = ["flowchart LR"]
-    seen: set[tuple[str, str, str]] = set()
-    for edge in found:
-        key = (edge.producer, edge.product_label, edge.consumer)
-        if key not in seen:
-            seen.add(key)
-            lines.append(f'    {edge.producer} -- "{edge.product_label}" --> {edge.consumer}')
-    return "\n".join(lines)
+    arrows = dict.fromkeys(
+        f'    {edge.producer} -- "{edge.product_label}" --> {edge.consumer}' for edge in found
+    )
+    return "\n".join(["flowchart LR", *arrows])

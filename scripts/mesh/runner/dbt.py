@@ -20,14 +20,8 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
     }
 
 
-def packages_ready(mesh: Mesh, domain: Domain) -> bool:
-    installed = domain.path / "dbt_packages" / "shared_macros"
-    return installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve()
-
-
 def dbt_args(mesh: Mesh, domain: Domain, staging: Path) -> list[str]:
-    """Options every dbt command of a domain takes: its project, the mesh's profiles, and
-    logs in the staging folder."""
+    """Options every dbt command of a domain takes: project, profiles, logs in staging."""
     return [
         "--project-dir", str(domain.path),
         "--profiles-dir", str(mesh.root),
@@ -42,6 +36,7 @@ def with_packages(
     mesh: Mesh, domain: Domain, staging: Path, *commands: list[str]
 ) -> list[list[str]]:
     """`commands`, preceded by `dbt deps` when shared_macros is not installed for this mesh."""
-    if packages_ready(mesh, domain):
+    installed = domain.path / "dbt_packages" / "shared_macros"
+    if installed.exists() and installed.resolve() == (mesh.root / "shared_macros").resolve():
         return list(commands)
     return [["deps", *dbt_args(mesh, domain, staging)], *commands]

@@ -33,7 +33,6 @@ from typing import Any
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
 TASKS_PER_WORKER = 20
 
-# Statuses in run_results that mean a node did not pass.
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 
@@ -144,8 +143,7 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str |
 
 
 def _on_event(event: Any) -> None:
-    """dbt callback: forward the number of nodes to run and each finished node to the parent,
-    and note every reference to a deprecated product version."""
+    """dbt callback: report planned and finished nodes; note operation errors, deprecations."""
     name = event.info.name
     if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
         _operation_errors.append(str(event.data.exc).strip())
@@ -216,12 +214,6 @@ def invoke(args: list[str]) -> DbtOutcome:
     )
 
 
-def _reset_peak_rss() -> None:
-    """Start a new high-water mark of this process's resident memory (Linux)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def _peak_rss_bytes() -> int:
     """The high-water mark of this process's resident memory since the last reset."""
     with contextlib.suppress(OSError):
@@ -233,8 +225,7 @@ def _peak_rss_bytes() -> int:
 
 @contextlib.contextmanager
 def _task(task: DbtTask) -> Iterator[None]:
-    """Set up this worker for the task (domain, environment, working directory), and close
-    the task's DuckDB database and return to the previous directory after it."""
+    """Enter the task's domain, environment and directory; after it, close its DuckDB, go back."""
     global _current_domain
     _current_domain = task.domain
     os.environ.update(task.env)
@@ -250,7 +241,8 @@ def _task(task: DbtTask) -> Iterator[None]:
 
 def run_task(task: DbtTask) -> DbtOutcome:
     """Run a domain's dbt commands in this worker. Called inside a worker process."""
-    _reset_peak_rss()
+    with contextlib.suppress(OSError):  # a new high-water mark of resident memory (Linux)
+        Path("/proc/self/clear_refs").write_text("5")
     started, cpu_started = time.perf_counter(), time.process_time()
     outcome = DbtOutcome(success=True)
     command_seconds: dict[str, float] = {}

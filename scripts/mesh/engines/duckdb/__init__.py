@@ -199,15 +199,14 @@ def newest_export_loaded(database: Path, models: list[str]) -> str | None:
                 "where schema_name = 'main' and column_name = 'exported_at'"
             ).fetchall()
         }
-        newest: list[Any] = []
-        for model in models:
-            if model in tables:
-                row = con.execute(f'select max(exported_at) from main."{model}"').fetchone()
-                newest.append(row[0] if row else None)
-    known = [value for value in newest if value is not None]
-    if not known or len(known) < len(newest):
+        newest: list[Any] = [
+            (con.execute(f'select max(exported_at) from main."{model}"').fetchone() or [None])[0]
+            for model in models
+            if model in tables
+        ]
+    if not newest or None in newest:
         return None
-    return str(min(known))
+    return str(min(newest))
 
 
 def all_exported_after(files: list[Path], instant: str) -> bool:
@@ -216,15 +215,13 @@ def all_exported_after(files: list[Path], instant: str) -> bool:
     a row without exported_at)."""
     if not files:
         return True
-    con = duckdb.connect()
-    try:
-        row = con.execute(
-            "select min(exported_at) > ?::timestamp, count(*) = count(exported_at) "
-            "from read_parquet(?, union_by_name = true)",
-            [instant, [str(path) for path in files]],
-        ).fetchone()
-    except duckdb.Error:
-        return False  # unreadable: the full build reports it with the landing contracts
-    finally:
-        con.close()
+    with duckdb.connect() as con:
+        try:
+            row = con.execute(
+                "select min(exported_at) > ?::timestamp, count(*) = count(exported_at) "
+                "from read_parquet(?, union_by_name = true)",
+                [instant, [str(path) for path in files]],
+            ).fetchone()
+        except duckdb.Error:
+            return False  # unreadable: the full build reports it with the landing contracts
     return bool(row and row[0] and row[1])

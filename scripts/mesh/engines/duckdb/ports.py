@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.products import Product, products_of
+from mesh.discovery.products import products_of
 from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
 from mesh.governance import odcs
 
@@ -29,11 +29,6 @@ class OutputPort:
     version: str | None
     folder: Path  # relative to the publish folder
     parquet: Path  # relative to the publish folder
-
-
-def _unique_id(domain: str, product: Product) -> str:
-    suffix = f".v{product.version}" if product.version is not None else ""
-    return f"model.{domain}.{product.name}{suffix}"
 
 
 def export(
@@ -54,7 +49,8 @@ def export(
                 f"copy (select * from {product.relation}) to '{target}' "
                 "(format parquet, compression snappy)"
             )
-            unique_id = _unique_id(domain, product)
+            suffix = f".v{product.version}" if product.version is not None else ""
+            unique_id = f"model.{domain}.{product.name}{suffix}"
             contract = odcs.contract(domain, manifest, unique_id, published_at=published_at)
             (into / folder / CONTRACT).write_text(odcs.to_yaml(contract))
             descriptor = odcs.descriptor(domain, manifest, unique_id)

@@ -25,28 +25,15 @@ READING = {"SELECT", "EXPLAIN"}
 """Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
 SHOW and SUMMARIZE."""
 
-_WRITE = "which would write data"
-_SETTING = "which would change a setting"
-_FILES = "which would read or write files"
-_DATABASES = "which would change the databases the query sees"
 _WHY = {
-    "ATTACH": _DATABASES,
-    "DETACH": _DATABASES,
-    "SET": _SETTING,
-    "VARIABLE_SET": _SETTING,
-    "PRAGMA": _SETTING,
+    **dict.fromkeys(["ATTACH", "DETACH"], "which would change the databases the query sees"),
+    **dict.fromkeys(["SET", "VARIABLE_SET", "PRAGMA"], "which would change a setting"),
     "LOAD": "which would install or load an extension",
-    "COPY": _FILES,
-    "COPY_DATABASE": _FILES,
-    "EXPORT": _FILES,
-    "INSERT": _WRITE,
-    "UPDATE": _WRITE,
-    "DELETE": _WRITE,
-    "MERGE_INTO": _WRITE,
-    "CREATE": _WRITE,
-    "CREATE_FUNC": _WRITE,
-    "DROP": _WRITE,
-    "ALTER": _WRITE,
+    **dict.fromkeys(["COPY", "COPY_DATABASE", "EXPORT"], "which would read or write files"),
+    **dict.fromkeys(
+        ["INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER"],
+        "which would write data",
+    ),
 }
 # The keywords that name a statement: `CREATE SECRET`, `DROP TABLE`, `PRAGMA`, `INSTALL`...
 _KEYWORDS = re.compile(
@@ -65,17 +52,14 @@ _DUCKDB_REFUSALS = [
 
 def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
     """A connection that sees every published domain read-only and can touch nothing else."""
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
-    attached = 0
-    for name in domains.names(mesh):
-        database = mesh.published_database(name)
-        if database.exists():
-            path = str(database.resolve()).replace("'", "''")
-            con.execute(f"attach '{path}' as \"{name}\" (read_only)")
-            attached += 1
-    if not attached:
-        con.close()
+    databases = {name: mesh.published_database(name) for name in domains.names(mesh)}
+    published = {name: path for name, path in databases.items() if path.exists()}
+    if not published:
         raise MeshError("No domain has been published yet; run `mesh build` first.")
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    for name, database in published.items():
+        path = str(database.resolve()).replace("'", "''")
+        con.execute(f"attach '{path}' as \"{name}\" (read_only)")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
@@ -116,10 +100,9 @@ def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if kind in READING:
             continue
         name = _statement_name(statement, kind)
+        why = _WHY.get(kind, "which does not only read")
         if name == "CREATE SECRET":
             why = "which would create a secret"
-        else:
-            why = _WHY.get(kind, "which does not only read")
         article = "an" if name[:1] in "AEIOU" else "a"
         raise QueryRefusedError(
             f"mesh query is read-only: it refused {article} {name} statement, {why}. "
@@ -143,8 +126,7 @@ def _failed(error: duckdb.Error) -> QueryError:
 
 
 def run(mesh: Mesh, sql: str) -> QueryResult:
-    con = sandbox(mesh)
-    try:
+    with sandbox(mesh) as con:
         try:
             refuse_unless_reading(con, sql)
             relation = con.sql(sql)
@@ -154,5 +136,3 @@ def run(mesh: Mesh, sql: str) -> QueryResult:
         except duckdb.Error as error:
             raise _failed(error) from error
         return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
-    finally:
-        con.close()

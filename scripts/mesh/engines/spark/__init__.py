@@ -47,17 +47,11 @@ def version_schema(domain: str, run_id: str) -> str:
 def kept_versions(mesh: Mesh, domain: str, domains: list[str]) -> list[str]:
     """The version schemas of `domain` still read: by its kept publishes, and by the current
     publish of any other domain (whose views may read an upstream's version)."""
-    kept = set()
-    for publish_id in publish_ids(mesh, domain):
-        record = read_record(mesh, domain, publish_id)
-        if record and record.schema_:
-            kept.add(record.schema_)
-    for other in domains:
-        other_record = read_record(mesh, other)
-        read = other_record.upstream_schemas.get(domain) if other_record else None
-        if read:
-            kept.add(read)
-    return sorted(kept)
+    own = [read_record(mesh, domain, publish_id) for publish_id in publish_ids(mesh, domain)]
+    current = [read_record(mesh, other) for other in domains]
+    kept = {record.schema_ for record in own if record}
+    kept |= {record.upstream_schemas.get(domain) for record in current if record}
+    return sorted(schema for schema in kept if schema)
 
 
 def public_relations(domain: str, manifest: Manifest) -> list[str]:
@@ -106,8 +100,7 @@ class Spark(Engine):
     def before_build(self, job: Job) -> list[list[str]]:
         """Drop the versions nothing reads any more; register the landing exports as tables
         of the new version (the sources' schema is the target's)."""
-        mesh = job.mesh
-        keep = kept_versions(mesh, job.name, list(discover(mesh)))
+        keep = kept_versions(job.mesh, job.name, list(discover(job.mesh)))
         return [
             _operation(job, "drop_versions", {"domain": job.name, "keep": keep}),
             _operation(job, "register_landing_sources", {}),

@@ -68,10 +68,9 @@ def _output_to(log: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
+        for descriptor, copy in enumerate(saved, start=1):
+            os.dup2(copy, descriptor)
+            os.close(copy)
 
 
 def _session(env: dict[str, str], home: Path) -> Any:
