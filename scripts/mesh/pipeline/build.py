@@ -1,8 +1,5 @@
-"""Build domains in dependency order, `jobs` at a time, and publish each one that passes.
-
-One pipeline for every engine; each domain goes through:
-
-    plan -> lock -> unchanged? -> landing check -> run dbt -> publish gates -> publish -> clean up
+"""Build domains in dependency order, `jobs` at a time, and publish each one that passes:
+plan -> lock -> unchanged? -> landing check -> run dbt -> publish gates -> publish -> clean up.
 
 A domain builds in its own staging folder, `build/<domain>/<run-id>/`, reading its upstreams'
 current publishes, resolved once for the whole build. dbt runs in worker processes; the

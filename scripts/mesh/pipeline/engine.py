@@ -1,18 +1,8 @@
-"""What an engine must provide to the pipeline: the one seam between the two.
-
-The pipeline (`build`) does every step the same way for every engine: plan, lock, skip when
-unchanged, check the landing data, run dbt, the publish gates, publish, clean up. Where an
-engine differs it asks the `Engine`:
-
-- `env` and `before_build`: its dbt target and environment for one domain build (and any
-  dbt operations to run before `dbt build`);
-- `run_expectations`: how a candidate's products are read for the gates (consumers'
-  expectations, written in the engine's SQL dialect with `quote` and `literal`);
-- `publish` and `make_current`: what a publish folder holds besides the manifest and the
-  record, and how a publish becomes what readers see;
-- `query`: how a read-only query session over the published products opens.
-
-An engine is one module under `mesh.engines` (DuckDB, Spark); a test defines a third.
+"""What an engine must provide to the pipeline, the one seam between the two: its dbt
+environment (`env`, `before_build`), how the gates read a candidate's products
+(`run_expectations` in its SQL dialect), what a publish holds and how it becomes current
+(`publish`, `make_current`), and how a query session opens (`query`). An engine is one
+module under `mesh.engines`; tests/integration/test_engine_seam.py defines a third.
 """
 
 from __future__ import annotations
