@@ -9,6 +9,7 @@ consumers of what failed. What differs per engine is asked of the `Engine` (engi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -147,6 +148,8 @@ class _Scheduler:
     def close(self) -> None:
         if self.own_workers:
             self.workers.close()
+        for running in self.running.values():  # the build stopped early: release the domains
+            running.locks.close()
         self.drain()
 
     def _finish(self, result: DomainResult) -> None:
@@ -187,6 +190,10 @@ class _Scheduler:
             ended = DomainResult(
                 name, Status.FAILED, reason=reason or f"its build could not be prepared: {error}"
             )
+        except BaseException:  # a bug or Ctrl-C: release the domain, then stop the build
+            locks.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         if ended:
             locks.close()
             ended.seconds = time.perf_counter() - started
@@ -284,18 +291,22 @@ class _Scheduler:
         except (OSError, ValueError) as error:
             return failed("dbt's manifest or run results could not be read", [str(error)])
         consumers = [d for d in self.domains.values() if name in d.upstreams]
-        blocked = gates.evaluate(self.engine, job, candidate, consumers)
-        if blocked:
-            return failed(blocked.reason, blocked.details)
         try:
+            blocked = gates.evaluate(self.engine, job, candidate, consumers)
+            if blocked:
+                return failed(blocked.reason, blocked.details)
             record = publish(self.engine, job, candidate)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
             return failed(
                 str(error) if isinstance(error, MeshError) else f"publish failed: {error}"
             )
-        problem = self.engine.make_current(job, record)
+        try:
+            problem = self.engine.make_current(job, record)
+        except (MeshError, OSError, ValueError, duckdb.Error) as error:
+            problem = f"publish {record.publish_id} could not be made fully current: {error}"
         if problem:
-            forget_fingerprint(self.mesh, record)
+            with contextlib.suppress(OSError):  # then the next build finds it changed anyway
+                forget_fingerprint(self.mesh, record)
             return failed(problem)
         shutil.rmtree(job.staging, ignore_errors=True)
         return DomainResult(
@@ -378,6 +389,8 @@ def build(
     """
     if workers is not None and workers.events is None:
         raise ValueError("build() needs workers made with an event queue")
+    if workers is not None and engine.max_jobs == 1 and workers.size > 1:
+        raise ValueError(f"{engine.name} runs a build's dbt commands on one worker, not a pool")
     mesh = mesh.on(engine.name)
     domains, order = plan(mesh, targets, only)
     check_landing(mesh, [domains[name] for name in order])

@@ -76,10 +76,10 @@ def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
     folder = start_publish(job.mesh, job.name, publish_id)
     published_at = now()
     try:
-        parts = engine.publish(job, candidate, folder, published_at)
-        for artifact in (manifest, run_results):
+        for artifact in (manifest, run_results):  # first: the engine may move its files
             if artifact.exists():
                 shutil.copy2(artifact, folder / artifact.name)
+        parts = engine.publish(job, candidate, folder, published_at)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
