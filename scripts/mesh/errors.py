@@ -41,6 +41,10 @@ class PublishedDatabaseLockedError(MeshError):
     """A published database is held open for writing by another process."""
 
 
+class DamagedRecordError(MeshError, ValueError):
+    """A publish record (publish.json) is not valid JSON of a record."""
+
+
 class RollbackError(MeshError):
     """There is no earlier published version to return to."""
 

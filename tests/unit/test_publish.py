@@ -13,7 +13,7 @@ from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import RunResults, parse
 from mesh.discovery.registry import PublishRecord, current_publish_id, read_record
 from mesh.engines.duckdb import DuckDB
-from mesh.errors import MeshError
+from mesh.errors import DamagedRecordError, MeshError
 from mesh.ids import new_id
 from mesh.pipeline import publish as publish_step
 from mesh.pipeline.engine import Candidate, Job, Upstream
@@ -235,3 +235,15 @@ def test_the_record_lists_the_waivers_of_the_published_models(fake_mesh: Mesh) -
     assert [w.model_dump() for w in written.waivers] == [
         {"model": "orders v2", "active": True, **waiver}
     ]
+
+
+def test_a_damaged_record_is_named_in_one_line(fake_mesh: Mesh) -> None:
+    publish_run(fake_mesh, 1)
+    (fake_mesh.published_dir("orders") / "publish.json").write_text("{garbage")
+
+    with pytest.raises(DamagedRecordError) as raised:
+        read_record(fake_mesh, "orders")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "publish.json is damaged" in message and "--full" in message

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mesh.errors import DamagedRecordError
 from mesh.workspace import Mesh
 
 RECORD = "publish.json"
@@ -128,8 +129,18 @@ def publish_ids(mesh: Mesh, domain: str) -> list[str]:
 
 
 def record_in(folder: Path) -> PublishRecord:
-    """The record in a publish folder (OSError if there is none, ValueError if unreadable)."""
-    return PublishRecord.model_validate_json((folder / RECORD).read_bytes())
+    """The record in a publish folder (OSError if there is none, DamagedRecordError if it
+    cannot be read as one)."""
+    path = folder / RECORD
+    try:
+        return PublishRecord.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        raise DamagedRecordError(
+            f"The publish record {path} is damaged ({where}: {first['msg']}); restore it from "
+            "a backup or build the domain again with --full."
+        ) from None
 
 
 def read_record(mesh: Mesh, domain: str, publish_id: str | None = None) -> PublishRecord | None:

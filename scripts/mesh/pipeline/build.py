@@ -28,7 +28,7 @@ from mesh.data.landing import landing_state
 from mesh.discovery import graph, manifest
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.discovery.registry import read_record, record_in
-from mesh.errors import MeshError, MissingLandingDataError, MissingPublishError
+from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
 from mesh.ids import new_id
 from mesh.pipeline import gates
 from mesh.pipeline.engine import Candidate, Engine, Job, Upstream
@@ -89,7 +89,7 @@ def current_upstream(mesh: Mesh, consumer: str, name: str, engine: Engine) -> Up
     folder = mesh.published_dir(name).resolve()
     try:
         record = record_in(folder)
-    except (OSError, ValueError):
+    except OSError:  # a damaged record is its own error, not a missing publish
         record = None
     if record is None or not (folder / "manifest.json").exists():
         on, target = (
@@ -213,7 +213,12 @@ class _Scheduler:
         code = code_fingerprint(mesh, domain, self.engine.toolchain)
         landing_read = landing_state(mesh, domain)
         print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
-        current = read_record(mesh, name)
+        try:
+            current = read_record(mesh, name)
+        except DamagedRecordError:
+            if not self.full:
+                raise
+            current = None  # --full rebuilds from nothing: the damaged record is not needed
         if not self.full and current and current.fingerprint == print_:
             reason = "code, landing data and upstreams as at its last publish"
             return DomainResult(
