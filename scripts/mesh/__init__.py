@@ -1,6 +1,22 @@
 """The self-serve platform of a Data Mesh built on dbt-core and DuckDB: the `mesh` command.
 
 Its subpackages, the one build pipeline and the engines behind it: docs/architecture.md.
+From Python, `mesh.connect()` reads the data products of one consistent snapshot of the mesh
+(docs/analysis.md).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """`mesh.connect()`, the Python API for consumers (mesh.client), imported when first
+    used: the command and dbt's workers, which import this package, do not need it."""
+    if name in {"connect", "Connection", "Result"}:
+        from mesh import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'mesh' has no attribute {name!r}")

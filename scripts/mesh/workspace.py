@@ -70,6 +70,12 @@ class Mesh:
         return self.engine_dir / "published"
 
     @property
+    def private(self) -> Path:
+        """Each publish's private store: `private/<domain>/<publish-id>/`, what only the
+        domain's own builds read (its models' data beyond the products, incremental state)."""
+        return self.engine_dir / "private"
+
+    @property
     def locks(self) -> Path:
         """One lock file per domain: one build of a domain at a time (on this engine)."""
         return self.engine_dir / "locks"
@@ -86,7 +92,9 @@ class Mesh:
         return self.landing / domain
 
     def published_dir(self, domain: str) -> Path:
-        """The live published version of a domain (a symlink to one publish folder)."""
+        """The domain's newest accepted publish (a symlink to one publish folder): what its
+        next build compares with. Readers resolve domains through a mesh snapshot instead
+        (`mesh.discovery.snapshots`)."""
         return self.published / domain / "current"
 
     def published_database(self, domain: str) -> Path:

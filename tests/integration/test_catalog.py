@@ -20,8 +20,9 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from mesh.catalog import build_catalog
+from mesh.discovery import snapshots
 from mesh.discovery.domains import discover
-from mesh.discovery.products import list_products
+from mesh.discovery.products import Product, list_products
 from mesh.workspace import Mesh
 from tests.integration.conftest import Run
 
@@ -160,7 +161,7 @@ def test_clicking_a_product_opens_its_page_with_owner_and_schema(
 ) -> None:
     mesh, index = site
     shipments = next(
-        p for p in list_products(mesh) if (p.domain, p.name) == ("fulfillment", "shipments")
+        p for p in _products(mesh) if (p.domain, p.name) == ("fulfillment", "shipments")
     )
     watched.open(index)
 
@@ -180,7 +181,7 @@ def test_the_search_box_and_filters_hide_what_does_not_match(
     watched: Watched, site: tuple[Mesh, Path]
 ) -> None:
     mesh, index = site
-    every = sorted({f"{p.domain}.{p.name}" for p in list_products(mesh)})
+    every = sorted({f"{p.domain}.{p.name}" for p in _products(mesh)})
     watched.open(index)
     assert watched.visible_products() == every
 
@@ -239,7 +240,7 @@ def test_every_version_links_its_contract_or_says_there_is_none(
     watched: Watched, site: tuple[Mesh, Path]
 ) -> None:
     mesh, index = site
-    for product in list_products(mesh):
+    for product in _products(mesh):
         watched.open(index.parent / "products" / f"{product.domain}.{product.name}.html")
         panel = watched.page.locator(f"section#v{product.version}")
         link = panel.locator("a.contract-link")
@@ -261,3 +262,8 @@ def test_every_version_links_its_contract_or_says_there_is_none(
             assert link.count() == 0
             assert "no contract published" in panel.locator(".contract").inner_text()
     assert watched.errors == []
+
+
+def _products(mesh: Mesh) -> list[Product]:
+    """The products readers see: those of the current mesh snapshot."""
+    return list_products(snapshots.view(mesh, sorted(discover(mesh))))

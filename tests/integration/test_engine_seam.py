@@ -8,7 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mesh.discovery import snapshots
 from mesh.discovery.registry import PublishRecord, read_record
+from mesh.discovery.snapshots import View
 from mesh.governance.expectations import Query
 from mesh.pipeline.build import build
 from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult
@@ -40,7 +42,7 @@ class ParquetFiles(Engine):
         return [f"{q.expectation.label} -> {row[0]}" for q, row in counts if row and row[0]]
 
     def publish(
-        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+        self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
         ports = {}
         with duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True) as con:
@@ -54,11 +56,11 @@ class ParquetFiles(Engine):
         self.became_current.append(record.publish_id)
         return None
 
-    def query(self, mesh: Mesh, sql: str) -> QueryResult:
-        mesh = mesh.on(self.name)
+    def query(self, view: View, sql: str) -> QueryResult:
         with duckdb.connect() as con:
-            for port in sorted(mesh.published.glob("*/current/*.parquet")):
-                con.execute(f"create view {port.stem} as select * from '{port}'")
+            for domain in sorted(view.publishes):
+                for port in sorted(view.folder(domain).glob("*.parquet")):
+                    con.execute(f"create view {port.stem} as select * from '{port}'")
             relation = con.sql(sql)
             return QueryResult(
                 relation.columns, [str(t) for t in relation.types], relation.fetchall()
@@ -87,7 +89,11 @@ def test_a_third_engine_runs_through_the_same_pipeline(mesh_copy: Path) -> None:
     assert not (on_engine.builds / "customers").exists() or not any(
         (on_engine.builds / "customers").iterdir()
     )  # staging cleaned up
-    rows = engine.query(mesh, "select count(*) from customers_v1").rows
+    snapshot = snapshots.current(on_engine)  # the build committed one on the engine
+    assert snapshot is not None and snapshot.publishes == {"customers": record.publish_id}
+    rows = engine.query(
+        snapshots.view(on_engine, ["customers"]), "select count(*) from customers_v1"
+    ).rows
     expected = duckdb.connect(str(mesh.published_database("customers")), read_only=True)
     try:
         assert (

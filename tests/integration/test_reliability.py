@@ -23,7 +23,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh.engines.duckdb.query import run
+from mesh.discovery import snapshots
+from mesh.discovery.domains import discover
+from mesh.engines.duckdb import query
+from mesh.pipeline.engine import QueryResult
 from mesh.workspace import Mesh
 from tests.integration.conftest import MESH_BIN, mesh
 
@@ -94,6 +97,11 @@ def _start_build(root: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def run(mesh: Mesh, sql: str) -> QueryResult:
+    """What `mesh query` runs: `sql` over the mesh's current snapshot."""
+    return query.run(snapshots.view(mesh, sorted(discover(mesh))), sql)
 
 
 def _checksum(content_hash: str) -> str:

@@ -16,6 +16,9 @@ import duckdb
 import pytest
 import yaml
 
+from mesh.discovery.snapshots import Snapshot
+from mesh.ids import new_id, now
+from mesh.pipeline import snapshot as pipeline_snapshot
 from mesh.workspace import Mesh
 
 
@@ -98,7 +101,23 @@ def publish_database(
     if current.is_symlink():
         current.unlink()
     current.symlink_to(publish_id)
+    commit_heads(mesh)
     return folder
+
+
+def commit_heads(mesh: Mesh) -> Snapshot:
+    """A mesh snapshot of every domain's `current` publish, as readers resolve domains (a
+    fake: the real commit checks what each publish was built from)."""
+    heads = {
+        link.parent.name: link.readlink().name
+        for link in sorted(mesh.published.glob("*/current"))
+        if link.is_symlink()
+    }
+    snapshot = Snapshot(
+        snapshot_id=new_id(), committed_at=now(), cause="test", publishes=heads, behind={}
+    )
+    pipeline_snapshot._write(mesh, snapshot)
+    return snapshot
 
 
 @pytest.fixture

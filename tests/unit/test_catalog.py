@@ -286,7 +286,11 @@ def test_building_again_replaces_the_catalog(shop_mesh: Mesh) -> None:
 
     assert not stale.exists()
     assert (shop_mesh.warehouse / "catalog" / "index.html").is_file()
-    assert sorted(p.name for p in shop_mesh.warehouse.iterdir()) == ["catalog", "published"]
+    assert sorted(p.name for p in shop_mesh.warehouse.iterdir()) == [
+        "catalog",
+        "published",
+        "snapshots",
+    ]
 
 
 def test_a_folder_that_is_not_a_catalog_is_never_replaced(shop_mesh: Mesh, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from mesh.discovery.manifest import parse
 from mesh.discovery.products import list_products, products_of
+from mesh.discovery.snapshots import view
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, publish_database
 
@@ -164,19 +165,21 @@ def test_list_products_reads_every_published_domain(fake_mesh: Mesh) -> None:
         record={"published_at": "2026-06-30T23:00:00+00:00"},
     )
 
-    found = list_products(fake_mesh)
+    found = list_products(view(fake_mesh, ["orders", "customers"]))
 
     assert [(p.domain, p.name, p.version) for p in found] == [
         ("orders", "orders", "1"),
         ("orders", "orders", "2"),
     ]
     assert {p.published_at for p in found} == {"2026-06-30T23:00:00+00:00"}
+    assert {p.publish_id for p in found} == {"20260630T230000000000Z-abcdef"}
+    assert len({p.snapshot_id for p in found} - {None}) == 1
 
 
 def test_list_products_of_an_unpublished_mesh_is_empty(fake_mesh: Mesh) -> None:
     add_domain(fake_mesh, "orders")
 
-    assert list_products(fake_mesh) == []
+    assert list_products(view(fake_mesh, ["orders"])) == []
 
 
 def test_versions_are_listed_in_numeric_order() -> None:

@@ -1,4 +1,5 @@
-"""Publishing: a build becomes the live version in one step, with a short history."""
+"""Publishing: a build's products become a new version in one step, with a short history;
+its private models' data goes to the publish's private store, never into the products file."""
 
 from __future__ import annotations
 
@@ -16,13 +17,42 @@ from mesh.engines.duckdb import DuckDB
 from mesh.errors import DamagedRecordError, MeshError
 from mesh.ids import new_id
 from mesh.pipeline import publish as publish_step
+from mesh.pipeline import snapshot
 from mesh.pipeline.engine import Candidate, Job, Upstream
-from mesh.pipeline.publish import KEEP_PUBLISHES
+from mesh.pipeline.snapshot import KEEP_PUBLISHES
 from mesh.runner.workers import DbtOutcome
 from mesh.workspace import Mesh
 
 UPSTREAMS = {"customers": "20260601T000000000000Z-abcdef"}
 RESULTS = {"success": 12, "warn": 1}
+
+
+SECRET = "private-row-of-a-staging-model"
+
+
+def _model(name: str, access: str, version: int | None = None) -> dict[str, object]:
+    alias = f"{name}_v{version}" if version else name
+    return {
+        "resource_type": "model",
+        "package_name": "orders",
+        "name": name,
+        "version": version,
+        "access": access,
+        "database": "orders",
+        "schema": "main",
+        "alias": alias,
+    }
+
+
+def manifest_of(marker: int) -> dict[str, object]:
+    """A manifest with one product (orders v2) and one private staging model."""
+    return {
+        "metadata": {"run": marker},
+        "nodes": {
+            "model.orders.orders.v2": _model("orders", "public", 2),
+            "model.orders.stg_orders": _model("stg_orders", "private"),
+        },
+    }
 
 
 def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> Path:
@@ -31,10 +61,14 @@ def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> 
     (staging / "target").mkdir(parents=True)
     con = duckdb.connect(str(staging / "orders.duckdb"))
     try:
-        con.execute("create table orders_v2 as select ? as marker", [marker])
+        con.execute("create table orders_v2 (marker integer not null)")
+        con.execute("insert into orders_v2 values (?)", [marker])
+        con.execute(
+            "create table stg_orders as select ? || range as secret from range(500)", [SECRET]
+        )
     finally:
         con.close()
-    (staging / "target" / "manifest.json").write_text(json.dumps({"metadata": {"run": marker}}))
+    (staging / "target" / "manifest.json").write_text(json.dumps(manifest_of(marker)))
     if run_results:
         (staging / "target" / "run_results.json").write_text(json.dumps({"results": []}))
     return staging
@@ -104,6 +138,7 @@ def test_publish_creates_a_folder_and_points_current_at_it(fake_mesh: Mesh) -> N
     assert sorted(p.name for p in folder.iterdir()) == [
         "manifest.json",
         "orders.duckdb",
+        "products",
         "publish.json",
         "run_results.json",
     ]
@@ -112,10 +147,26 @@ def test_publish_creates_a_folder_and_points_current_at_it(fake_mesh: Mesh) -> N
     assert current.readlink() == Path(record.publish_id)  # relative: a copied mesh keeps working
     assert current_publish_id(fake_mesh, "orders") == record.publish_id
     assert published_marker(fake_mesh) == 1
-    assert json.loads(fake_mesh.published_manifest("orders").read_text()) == {
-        "metadata": {"run": 1}
-    }
+    assert json.loads(fake_mesh.published_manifest("orders").read_text()) == manifest_of(1)
     assert not (staging / "orders.duckdb").exists()  # moved, not copied
+
+
+def test_the_products_file_holds_the_products_and_nothing_private(fake_mesh: Mesh) -> None:
+    record = publish_run(fake_mesh, 1)
+
+    products = fake_mesh.published / "orders" / record.publish_id / "orders.duckdb"
+    with duckdb.connect(str(products), read_only=True) as con:
+        tables = con.execute("select table_name from duckdb_tables()").fetchall()
+        views = con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        ddl = con.execute("select sql from duckdb_tables()").fetchall()
+    assert tables == [("orders_v2",)] and views == []
+    assert "NOT NULL" in ddl[0][0]  # created as the build defined it
+    # Not even fragments in the file: it was written new, not copied and pruned.
+    assert SECRET.encode() not in products.read_bytes()
+    private = fake_mesh.private / "orders" / record.publish_id / "orders.duckdb"
+    assert SECRET.encode() in private.read_bytes()  # the check can see it where it is
+    with duckdb.connect(str(private), read_only=True) as con:
+        assert con.execute("select count(*) from stg_orders").fetchone() == (500,)
 
 
 def test_publish_json_records_the_publish(fake_mesh: Mesh) -> None:
@@ -158,15 +209,28 @@ def test_publishing_again_switches_current_and_keeps_the_older_folder(fake_mesh:
     assert sorted(leftovers) == sorted(
         [first.publish_id, second.publish_id, "current", "history.jsonl"]
     )
+    assert sorted(p.name for p in (fake_mesh.private / "orders").iterdir()) == sorted(
+        [first.publish_id, second.publish_id]
+    )
 
 
-def test_pruning_keeps_the_newest_publishes(fake_mesh: Mesh) -> None:
-    records = [publish_run(fake_mesh, marker) for marker in range(KEEP_PUBLISHES + 2)]
+def test_pruning_keeps_the_newest_publishes_and_those_a_snapshot_needs(fake_mesh: Mesh) -> None:
+    (fake_mesh.domains_dir / "orders").mkdir(parents=True)
+    (fake_mesh.domains_dir / "orders" / "dbt_project.yml").write_text("name: orders\n")
+    first = publish(fake_mesh, "orders", stage(fake_mesh, "run-0", 0), "run-0", {}, RESULTS)
+    committed = snapshot.commit(fake_mesh, "test")
+    assert committed is not None and committed.publishes == {"orders": first.publish_id}
+    records = [
+        publish(fake_mesh, "orders", stage(fake_mesh, f"run-{n}", n), f"run-{n}", {}, RESULTS)
+        for n in range(1, KEEP_PUBLISHES + 2)
+    ]
+
+    snapshot.prune(fake_mesh, ["orders"])
 
     kept = publish_folders(fake_mesh)
-
-    assert len(kept) == KEEP_PUBLISHES
-    assert kept == [r.publish_id for r in records[-KEEP_PUBLISHES:]]
+    # The first is older than the newest five, but a kept snapshot reads it.
+    assert kept == [first.publish_id, *[r.publish_id for r in records[-KEEP_PUBLISHES:]]]
+    assert sorted(p.name for p in (fake_mesh.private / "orders").iterdir()) == kept
     assert current_publish_id(fake_mesh, "orders") == records[-1].publish_id
     assert published_marker(fake_mesh) == KEEP_PUBLISHES + 1
 
@@ -225,7 +289,8 @@ def test_the_record_lists_the_waivers_of_the_published_models(fake_mesh: Mesh) -
         "version": 2,
         "config": {"meta": {"waivers": [waiver]}},
     }
-    manifest = {"nodes": {"model.orders.orders.v2": model}}
+    manifest = manifest_of(1)
+    manifest["nodes"]["model.orders.orders.v2"].update(model)  # type: ignore[index]
     (staging / "target" / "manifest.json").write_text(json.dumps(manifest))
 
     publish(fake_mesh, "orders", staging, "run-1", {}, {})

@@ -11,8 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh.engines.duckdb.query import read_sql, run
+from mesh.discovery.domains import discover
+from mesh.discovery.snapshots import view
+from mesh.engines.duckdb import query
+from mesh.engines.duckdb.query import read_sql
 from mesh.errors import MeshError, QueryError, QueryRefusedError
+from mesh.pipeline.engine import QueryResult
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, make_mesh, publish_database
 
@@ -28,6 +32,11 @@ CUSTOMERS = """
     create table customers_v1 as
     select * from (values (101, 'Europe'), (102, 'Asia Pacific')) as t(customer_id, region)
 """
+
+
+def run(mesh: Mesh, sql: str) -> QueryResult:
+    """What `mesh query` runs: `sql` over the mesh's current snapshot."""
+    return query.run(view(mesh, sorted(discover(mesh))), sql)
 
 
 @pytest.fixture

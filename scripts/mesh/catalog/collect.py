@@ -17,9 +17,9 @@ from mesh.discovery import manifest as manifests
 from mesh.discovery.domains import discover
 from mesh.discovery.manifest import Manifest, RunResults
 from mesh.discovery.products import Column, Product, products_of
+from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 from mesh.governance.odcs import input_ports
-from mesh.workspace import Mesh
 
 PASSED = frozenset({"pass", "success"})
 
@@ -138,6 +138,7 @@ class Site:
     order: list[str]
     upstreams: dict[str, tuple[str, ...]]
     files: dict[str, Path]
+    snapshot: str  # which mesh snapshot it shows
 
 
 # Names and links --------------------------------------------------------------------------------
@@ -209,11 +210,10 @@ class Published:
     run_results: RunResults | None
 
     @classmethod
-    def read(cls, mesh: Mesh, domain: str) -> Published | None:
-        link = mesh.published_dir(domain)
-        if not link.exists():
+    def read(cls, view: View, domain: str) -> Published | None:
+        if domain not in view.publishes:
             return None
-        folder = link.resolve()
+        folder = view.folder(domain)
         try:
             manifest = manifests.load(folder / "manifest.json")
             record = registry.record_in(folder)
@@ -412,13 +412,14 @@ class _Collector:
         )
 
 
-def collect(mesh: Mesh, now: datetime) -> Site:
-    """Everything the catalog of `mesh` shows, judged (freshness, deprecation) at `now`."""
-    domains = discover(mesh)
+def collect(view: View, now: datetime) -> Site:
+    """Everything the catalog shows of the publishes in `view` (a mesh snapshot), judged
+    (freshness, deprecation) at `now`."""
+    domains = discover(view.mesh)
     published = {
-        name: found for name in sorted(domains) if (found := Published.read(mesh, name)) is not None
+        name: found for name in sorted(domains) if (found := Published.read(view, name)) is not None
     }
-    edges = lineage.edges(mesh)
+    edges = lineage.edges(view)
     upstreams = {name: domain.upstreams for name, domain in domains.items()}
     try:
         order = graph.build_order(domains)
@@ -448,4 +449,4 @@ def collect(mesh: Mesh, now: datetime) -> Site:
         )
         for name in [*order, *sorted({p.domain for p in pages} - set(order))]
     ]
-    return Site(sections, pages, edges, order, upstreams, collector.files)
+    return Site(sections, pages, edges, order, upstreams, collector.files, view.label)

@@ -12,6 +12,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mesh.catalog.collect import collect
 from mesh.catalog.svg import site_svg
+from mesh.discovery import snapshots
+from mesh.discovery.domains import discover
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
 
@@ -97,7 +99,8 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
     out = (out_dir or mesh.warehouse / "catalog").absolute()
     _check_replaceable(out)
     moment = now or datetime.now(UTC)
-    site = collect(mesh, moment)
+    names = sorted(discover(mesh))
+    site = collect(snapshots.view(mesh, names), moment)
     env = _environment()
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp-{os.urandom(3).hex()}")
@@ -113,6 +116,7 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
             "built_at": moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "product_count": len(site.products),
             "domain_count": sum(1 for section in site.sections if section.products),
+            "snapshot": site.snapshot,
         }
         archetypes = sorted({p.archetype for p in site.products if p.archetype})
         (temporary / "index.html").write_text(

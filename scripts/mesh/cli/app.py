@@ -20,7 +20,7 @@ from mesh.cli.output import Format, to_csv, to_json, to_table
 from mesh.cli.progress import LiveReporter, PlainReporter, summary_line, summary_table
 from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
-from mesh.discovery import graph, registry
+from mesh.discovery import graph, registry, snapshots
 from mesh.discovery import lineage as lineage_module
 from mesh.discovery.domains import discover, select
 from mesh.discovery.products import list_products
@@ -51,6 +51,21 @@ TargetOption = Annotated[
     ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f")]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Read the mesh snapshot that was current at this time (ISO 8601, UTC unless it "
+        "names an offset), within the kept history.",
+    ),
+]
+LatestOption = Annotated[
+    bool,
+    typer.Option(
+        "--latest",
+        help="Read the newest publish of each domain, even where they were not built together.",
+    ),
+]
 
 app = typer.Typer(
     help="Self-serve platform of the data mesh: generate, build, query and list data products.",
@@ -138,6 +153,7 @@ def build(
             mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full
         )
     out.print(summary_table(results))
+    _print_snapshot(Mesh.find().on(target))
     failed = [r.domain for r in results if not r.ok]
     if failed:
         err.print(
@@ -161,18 +177,49 @@ def query(
     ] = None,
     format: FormatOption = Format.table,
     target: TargetOption = Engine.duckdb,
+    at: AtOption = None,
+    latest: LatestOption = False,
 ) -> None:
-    """Run read-only SQL across the published data products of all domains."""
-    result = engines.get(target).query(Mesh.find(), read_sql(sql, file))
+    """Run read-only SQL across the data products of all domains, in one consistent snapshot
+    of the mesh."""
+    text = read_sql(sql, file)
+    view = _view(Mesh.find().on(target), at, latest)
+    result = engines.get(target).query(view, text)
     _print_rows(format, result.columns, result.rows)
     if format is Format.table:
-        out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+        rows = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+        out.print(f"{rows}, from {view.label}", highlight=False)
+
+
+def _print_snapshot(mesh: Mesh) -> None:
+    """Which mesh snapshot readers see now, and which domains it holds behind."""
+    snapshot = snapshots.current(mesh)
+    if snapshot is None:
+        return
+    out.print(f"Readers see {snapshot.label}.", highlight=False)
+    for name, why in sorted(snapshot.behind.items()):
+        out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
+
+
+def _view(mesh: Mesh, at: str | None, latest: bool) -> snapshots.View:
+    """What a reader command reads: the mesh snapshot, one `--at` a time, or `--latest`."""
+    view = snapshots.view(mesh, sorted(discover(mesh)), at_time=at, latest=latest)
+    if view.mixed:
+        err.print(
+            f"[yellow]--latest mixes publishes that were not built together:[/] "
+            f"{'; '.join(view.mixed)}.",
+            highlight=False,
+        )
+    return view
 
 
 @app.command()
-def products(format: FormatOption = Format.table) -> None:
-    """List the published data products, one entry per version."""
-    found = list_products(Mesh.find())
+def products(
+    format: FormatOption = Format.table, at: AtOption = None, latest: LatestOption = False
+) -> None:
+    """List the data products of the mesh snapshot readers see, one entry per version."""
+    view = _view(Mesh.find(), at, latest)
+    found = list_products(view)
     if format is Format.json:
         sys.stdout.write(json.dumps([p.model_dump() for p in found], indent=2) + "\n")
         return
@@ -200,6 +247,10 @@ def products(format: FormatOption = Format.table) -> None:
         )
     columns = ["domain", "product", "v", "status", "relation", "owner", "published (UTC)"]
     out.print(to_table(columns, rows))
+    out.print(f"{len(found)} product versions in {view.label}", highlight=False)
+    if view.snapshot:
+        for name, why in sorted(view.snapshot.behind.items()):
+            out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
 
 
 @app.command()
@@ -376,8 +427,12 @@ def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back
     mesh = Mesh.find()
     select(discover(mesh), [domain])
     with domain_lock(mesh.locks, domain, timeout=0):
-        record = publish_module.rollback(mesh, domain)
+        record, snapshot = publish_module.rollback(mesh, domain)
     out.print(f"{domain} rolled back to {record.publish_id}, published {record.published_at}.")
+    if snapshot:
+        out.print(f"Readers now see {snapshot.label}.", highlight=False)
+        for name, why in sorted(snapshot.behind.items()):
+            out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
 
 
 @app.command()
@@ -387,7 +442,8 @@ def lineage(
     """Print which domain consumes which product version, as text or Mermaid."""
     if format not in {"text", "mermaid"}:
         raise MeshError(f"--format must be text or mermaid, not {format!r}.")
-    found = lineage_module.edges(Mesh.find())
+    mesh = Mesh.find()
+    found = lineage_module.edges(snapshots.view(mesh, sorted(discover(mesh))))
     if not found:
         raise MeshError("No published domain consumes another yet; run `mesh build` first.")
     render = lineage_module.as_mermaid if format == "mermaid" else lineage_module.as_text

@@ -1,7 +1,8 @@
 """The cross-domain graph: which domain consumes which product version of which domain.
 
-Read from the consumers' published manifests: a consumer model that depends on a node of
-another package is a cross-domain ref (dbt-loom injected that node from the producer).
+Read from the consumers' published manifests in one mesh snapshot: a consumer model that
+depends on a node of another package is a cross-domain ref (dbt-loom injected that node from
+the producer).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from mesh.discovery import manifest
-from mesh.discovery.domains import discover
-from mesh.workspace import Mesh
+from mesh.discovery.snapshots import View
 
 
 @dataclass(frozen=True, order=True)
@@ -27,11 +27,11 @@ class Edge:
         return f"{self.product} v{self.version}" if self.version else self.product
 
 
-def edges(mesh: Mesh) -> list[Edge]:
-    """Every (product version -> consumer model) edge among the published domains."""
+def edges(view: View) -> list[Edge]:
+    """Every (product version -> consumer model) edge among the publishes of `view`."""
     found: set[Edge] = set()
-    for consumer in discover(mesh):
-        path = mesh.published_manifest(consumer)
+    for consumer in sorted(view.publishes):
+        path = view.manifest(consumer)
         if not path.exists():
             continue
         nodes = manifest.load(path).nodes

@@ -1,6 +1,7 @@
 """The data products of the mesh: public models of every domain, one entry per version.
 
-Read from each domain's published manifest, so the list shows what consumers can use now.
+Read from the published manifest of each domain's publish in one mesh snapshot, so the list
+shows what consumers can read together now.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from mesh.discovery import manifest
-from mesh.discovery.domains import discover
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.registry import CONTRACT, parquet_name, port_folder, read_record
-from mesh.workspace import Mesh
+from mesh.discovery.registry import CONTRACT, parquet_name, port_folder, record_in
+from mesh.discovery.snapshots import View
 
 
 class Column(BaseModel):
@@ -38,6 +38,8 @@ class Product(BaseModel):
     columns: list[Column]
     parquet: str | None = None  # output port: the product version as a Parquet file
     contract: str | None = None  # its ODCS contract
+    publish_id: str | None = None  # the publish it is read from
+    snapshot_id: str | None = None  # the mesh snapshot that publish is read in
 
     @property
     def ref(self) -> str:
@@ -82,20 +84,21 @@ def _version_key(version: str | None) -> tuple[int, str]:
     return (int(version), "") if version.isdigit() else (1 << 30, version)
 
 
-def list_products(mesh: Mesh) -> list[Product]:
-    """Every published data product version, by domain, name and version."""
+def list_products(view: View) -> list[Product]:
+    """Every data product version of `view`'s publishes, by domain, name and version."""
     products: list[Product] = []
-    for name in sorted(discover(mesh)):
-        manifest_path = mesh.published_manifest(name)
+    for name in sorted(view.publishes):
+        manifest_path = view.manifest(name)
         if not manifest_path.exists():
             continue
-        record = read_record(mesh, name)
-        folder = mesh.published_dir(name).resolve()
-        published_at = record.published_at if record else None
+        folder = view.folder(name)
+        published_at = record_in(folder).published_at
         for product in products_of(name, manifest.load(manifest_path), published_at):
             port = folder / port_folder(product.name, product.version)
             parquet = port / parquet_name(product.name, product.version)
             product.parquet = str(parquet) if parquet.exists() else None
             product.contract = str(port / CONTRACT) if (port / CONTRACT).exists() else None
+            product.publish_id = view.publishes[name]
+            product.snapshot_id = view.snapshot.snapshot_id if view.snapshot else None
             products.append(product)
     return products

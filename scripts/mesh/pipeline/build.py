@@ -1,10 +1,12 @@
 """Build domains in dependency order, `jobs` at a time, and publish each one that passes:
 plan -> lock -> unchanged? -> landing check -> run dbt -> publish gates -> publish -> clean up.
 
-A domain builds in its own staging folder, `build/<domain>/<run-id>/`, reading its upstreams'
-current publishes, resolved once for the whole build. dbt runs in worker processes; the
-parent holds each domain's lock, runs the gates, publishes what passed and skips the
-consumers of what failed. What differs per engine is asked of the `Engine` (engine.py).
+A domain builds in its own staging folder, `build/<domain>/<run-id>/`, reading one publish of
+each upstream, resolved once: the one this build published (or found unchanged), else the one
+in the mesh snapshot. dbt runs in worker processes; the parent holds each domain's lock, runs
+the gates, publishes what passed and skips the consumers of what failed. When the build ends
+it commits the newest consistent mesh snapshot (snapshot.py): only then do readers see what it
+published. What differs per engine is asked of the `Engine` (engine.py).
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ import duckdb
 
 from mesh.data import landing
 from mesh.data.landing import landing_state
-from mesh.discovery import graph, manifest
+from mesh.discovery import graph, manifest, snapshots
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
-from mesh.discovery.registry import read_record, record_in
+from mesh.discovery.registry import current_publish_id, domain_dir, read_record, record_in
 from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
 from mesh.ids import new_id
-from mesh.pipeline import gates
-from mesh.pipeline.engine import Candidate, Engine, Job, Upstream
+from mesh.pipeline import gates, snapshot
+from mesh.pipeline.engine import UPSTREAMS, Candidate, Engine, Job, Upstream
 from mesh.pipeline.fingerprint import code_fingerprint, fingerprint
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.publish import cleanup, forget_fingerprint, publish
@@ -84,14 +86,16 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
         )
 
 
-def current_upstream(mesh: Mesh, consumer: str, name: str, engine: Engine) -> Upstream:
-    """`name`'s current publish, its folder resolved once (a publish meanwhile is not seen)."""
-    folder = mesh.published_dir(name).resolve()
+def upstream_publish(
+    mesh: Mesh, consumer: str, name: str, publish_id: str | None, engine: Engine
+) -> Upstream:
+    """The publish `publish_id` of upstream `name`, as `consumer`'s build reads it."""
+    folder = domain_dir(mesh, name) / publish_id if publish_id else None
     try:
-        record = record_in(folder)
+        record = record_in(folder) if folder else None
     except OSError:  # a damaged record is its own error, not a missing publish
         record = None
-    if record is None or not (folder / "manifest.json").exists():
+    if folder is None or record is None or not (folder / "manifest.json").exists():
         on, target = (
             ("", "")
             if engine.name == DEFAULT_ENGINE
@@ -130,6 +134,7 @@ class _Scheduler:
         self.pending, self.selected = list(order), set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
         self.results: dict[str, DomainResult] = {}
+        self.reading = snapshots.current(mesh)  # what upstreams built before this run are read at
         self.running: dict[Future[DbtOutcome], _Running] = {}
         self.own_workers = workers is None
         self.events: Queue[ProgressEvent] = (
@@ -207,7 +212,10 @@ class _Scheduler:
         notice = lambda message: self.reporter.notice(name, message)  # noqa: E731
         locks.enter_context(domain_lock(mesh.locks, name, self.lock_timeout, notice))
         cleanup(mesh, name)
-        upstreams = {u: current_upstream(mesh, name, u, self.engine) for u in domain.upstreams}
+        upstreams = {
+            u: upstream_publish(mesh, name, u, self._upstream_id(u), self.engine)
+            for u in domain.upstreams
+        }
         for upstream in upstreams.values():
             self.engine.check_upstream(mesh, name, upstream)
         code = code_fingerprint(mesh, domain, self.engine.toolchain)
@@ -234,6 +242,9 @@ class _Scheduler:
             )
             return DomainResult(name, Status.FAILED, reason=reason, details=problems)
         staging.mkdir(parents=True)
+        for upstream in upstreams.values():  # what dbt-loom and the engine read, never `current`
+            (staging / UPSTREAMS / upstream.name).mkdir(parents=True)
+            (staging / UPSTREAMS / upstream.name / "current").symlink_to(upstream.folder)
         job = Job(
             mesh=mesh,
             domain=domain,
@@ -249,7 +260,8 @@ class _Scheduler:
             notice=notice,
             run=self.run_now,
         )
-        env = self.engine.env(job)
+        # dbt-loom's config reads `${MESH_PUBLISHED_DIR}/<upstream>/current/manifest.json`.
+        env = {**self.engine.env(job), "MESH_PUBLISHED_DIR": UPSTREAMS}
         build = [
             "build",
             *dbt_args(mesh, domain, staging),
@@ -262,6 +274,16 @@ class _Scheduler:
         future = self._submit(DbtTask(name, commands, env, cwd=str(staging)))
         self.running[future] = _Running(job, started, locks)
         return None
+
+    def _upstream_id(self, name: str) -> str | None:
+        """The publish of upstream `name` a build reads: this run's (published or unchanged),
+        else the mesh snapshot's; the domain's newest before any snapshot was committed."""
+        result = self.results.get(name)
+        if result is not None and result.ok and result.publish_id:
+            return result.publish_id
+        if self.reading is None:
+            return current_publish_id(self.mesh, name)
+        return self.reading.publishes.get(name)
 
     # -> publish gates -> publish -> clean up ---------------------------------------------------
 
@@ -413,4 +435,9 @@ def build(
         scheduler.run()
     finally:
         scheduler.close()
+        # Even after Ctrl-C: what was published becomes readable once it is consistent.
+        try:
+            snapshot.commit(mesh, cause=f"build of {', '.join(targets) or 'every domain'}")
+        except (MeshError, OSError) as error:
+            reporter.notice("mesh", f"no new mesh snapshot was committed: {error}")
     return [scheduler.results[name] for name in order]

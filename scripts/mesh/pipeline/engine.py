@@ -16,10 +16,14 @@ from typing import Any
 from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, RunResults
 from mesh.discovery.registry import ProductStats, PublishRecord
+from mesh.discovery.snapshots import View
 from mesh.governance import expectations
 from mesh.governance.expectations import Query
 from mesh.runner.workers import TASKS_PER_WORKER, DbtOutcome, DbtTask
 from mesh.workspace import Mesh
+
+# The staging folder's links to the upstream publishes a build reads: `upstreams/<name>/current`.
+UPSTREAMS = "upstreams"
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Upstream:
     """An upstream domain's current publish, resolved once for the whole build."""
 
     name: str
-    folder: Path  # its publish folder (not the `current` link)
+    folder: Path  # its publish folder (not a link)
     record: PublishRecord
 
 
@@ -137,9 +141,11 @@ class Engine(ABC):
 
     @abstractmethod
     def publish(
-        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+        self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
-        """Put the candidate's products into the (hidden, new) publish folder."""
+        """Put the candidate's products, and nothing else of it, into the (hidden, new)
+        publish folder; what the domain's next builds need of the rest (incremental state)
+        into `private`, the publish's private store, which no reader opens."""
 
     def make_current(self, job: Job, record: PublishRecord) -> str | None:
         """What else must switch once the publish is current; an error message if it failed
@@ -147,5 +153,6 @@ class Engine(ABC):
         return None
 
     @abstractmethod
-    def query(self, mesh: Mesh, sql: str) -> QueryResult:
-        """Run one read-only statement over every domain's published products."""
+    def query(self, view: View, sql: str) -> QueryResult:
+        """Run one read-only statement over the products of the publishes in `view` (a mesh
+        snapshot, one publish per domain)."""

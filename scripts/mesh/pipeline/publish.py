@@ -1,17 +1,19 @@
-"""Publishing: a built and tested domain becomes the version every reader sees, in one step.
+"""Publishing: a built and tested domain's products become a new version, in one step.
 
-    published/<domain>/<publish-id>/   <domain>.duckdb, manifest.json, run_results.json,
-                                       publish.json (the record of this publish),
+    published/<domain>/<publish-id>/   <domain>.duckdb (its products only), manifest.json,
+                                       run_results.json, publish.json (the record),
                                        products/<product>/v<N>/ (Parquet, contract)
-    published/<domain>/current         symlink to the live <publish-id>
+    published/<domain>/current         symlink to the domain's newest accepted publish
+    private/<domain>/<publish-id>/     what only the domain's own next builds read (on
+                                       DuckDB: the build's whole database)
 
 What a publish holds besides dbt's artifacts and the record is the engine's (above: DuckDB's).
-The files are moved into a hidden folder, the folder is renamed into place, and `current`
-is re-pointed by renaming a new symlink over it (atomic on POSIX). Readers that opened the
-old database keep reading it; new readers see the new one. Until that last rename nothing a
-reader can see has changed, so a crash at any moment leaves the previous version intact;
-`cleanup` removes what a crash left behind. Old publish folders are the history that
-`rollback` returns to.
+The files are gathered in hidden folders, the folders are renamed into place, and `current`
+is re-pointed by renaming a new symlink over it (atomic on POSIX). Readers do not follow
+`current`: they see a publish once the mesh snapshot committed after the build includes it
+(`mesh.pipeline.snapshot`). A crash at any moment leaves every earlier version intact;
+`cleanup` removes what it left behind. Old publish folders, with their private stores, are the
+history that `rollback` returns to.
 """
 
 from __future__ import annotations
@@ -34,13 +36,14 @@ from mesh.discovery.registry import (
     publish_ids,
     read_record,
 )
+from mesh.discovery.snapshots import Snapshot, rolled_back
 from mesh.errors import MeshError, RollbackError
 from mesh.governance import policies
 from mesh.ids import new_id, now
+from mesh.pipeline import snapshot
 from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.workspace import Mesh
 
-KEEP_PUBLISHES = 5
 ARTIFACTS = ("manifest.json", "run_results.json")  # dbt's, published with every publish
 
 
@@ -74,14 +77,16 @@ def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
         raise MeshError(f"Cannot publish {job.name}: the build left no {manifest}.")
     publish_id = new_id()
     folder = start_publish(job.mesh, job.name, publish_id)
+    private = _partial(job.mesh.private / job.name, publish_id)
     published_at = now()
     try:
         for artifact in (manifest, run_results):  # first: the engine may move its files
             if artifact.exists():
                 shutil.copy2(artifact, folder / artifact.name)
-        parts = engine.publish(job, candidate, folder, published_at)
+        parts = engine.publish(job, candidate, folder, private, published_at)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
         raise
     outcome = candidate.outcome
     record = PublishRecord(
@@ -124,19 +129,25 @@ def forget_fingerprint(mesh: Mesh, record: PublishRecord) -> None:
     partial.replace(path)
 
 
-def start_publish(mesh: Mesh, domain: str, publish_id: str) -> Path:
-    """A new, hidden folder to gather a publish in (no reader looks at it)."""
-    folder = domain_dir(mesh, domain)
+def _partial(folder: Path, publish_id: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{publish_id}.partial"
     partial.mkdir()
     return partial
 
 
+def start_publish(mesh: Mesh, domain: str, publish_id: str) -> Path:
+    """A new, hidden folder to gather a publish in (no reader looks at it)."""
+    return _partial(domain_dir(mesh, domain), publish_id)
+
+
 def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
-    """Write the record into the gathered folder, rename it into place and make it current,
-    then note it in the history and prune old publishes."""
+    """Write the record into the gathered folder, rename it (and its private store) into
+    place and make it the domain's current publish, then note it in the history."""
     (partial / RECORD).write_text(record.to_json())
+    private = mesh.private / record.domain / partial.name
+    if private.is_dir():
+        private.replace(private.parent / record.publish_id)
     folder = partial.parent
     partial.replace(folder / record.publish_id)
     _point_current(folder, record.publish_id)
@@ -145,30 +156,34 @@ def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
         record.domain,
         HistoryEvent(event="publish", publish_id=record.publish_id, at=record.published_at),
     )
-    _prune(mesh, record.domain, keep=KEEP_PUBLISHES)
 
 
-def _prune(mesh: Mesh, domain: str, keep: int) -> None:
-    """Delete all but the newest `keep` publish folders (never the current one)."""
-    current = current_publish_id(mesh, domain)
-    for old in publish_ids(mesh, domain)[:-keep]:
-        if old != current:
-            shutil.rmtree(domain_dir(mesh, domain) / old, ignore_errors=True)
-
-
-def rollback(mesh: Mesh, domain: str) -> PublishRecord:
-    """Make the publish before the current one current again; returns its record."""
+def rollback(mesh: Mesh, domain: str) -> tuple[PublishRecord, Snapshot | None]:
+    """Make the publish before the current one (never one rolled back from before) the
+    domain's current one again, with its private store, and commit a snapshot: consumers built
+    from the withdrawn publish go back with it. Returns its record and the snapshot."""
     current = current_publish_id(mesh, domain)
     if current is None:
         raise RollbackError(f"{domain} has never been published; there is nothing to roll back.")
-    earlier = [publish_id for publish_id in publish_ids(mesh, domain) if publish_id < current]
+    withdrawn = rolled_back(mesh, domain)
+    earlier = [p for p in publish_ids(mesh, domain) if p < current and p not in withdrawn]
     if not earlier:
         raise RollbackError(
-            f"{domain} has no publish older than {current} to roll back to "
-            f"(the last {KEEP_PUBLISHES} publishes are kept)."
+            f"{domain} has no publish older than {current} to roll back to (the last "
+            f"{snapshot.KEEP_PUBLISHES} publishes, and those a kept snapshot needs, are kept)."
         )
     target = earlier[-1]
     _point_current(domain_dir(mesh, domain), target)
+    try:
+        committed = snapshot.commit(mesh, cause=f"rollback of {domain}", strict=True)
+    except BaseException as error:
+        _point_current(domain_dir(mesh, domain), current)
+        if isinstance(error, snapshot.SnapshotError):
+            raise RollbackError(
+                f"{domain} was not rolled back to {target}: {error} Rebuild its consumers "
+                f"first, or roll them back too."
+            ) from None
+        raise
     _append_history(
         mesh,
         domain,
@@ -176,7 +191,7 @@ def rollback(mesh: Mesh, domain: str) -> PublishRecord:
     )
     record = read_record(mesh, domain, target)
     assert record is not None
-    return record
+    return record, committed
 
 
 def cleanup(mesh: Mesh, domain: str) -> list[Path]:
@@ -191,6 +206,13 @@ def cleanup(mesh: Mesh, domain: str) -> list[Path]:
         for run in staging_root.iterdir():
             shutil.rmtree(run, ignore_errors=True)
             removed.append(run)
+    private = mesh.private / domain
+    if private.is_dir():  # half-made, or of a publish that never made it into place
+        published = set(publish_ids(mesh, domain))
+        for store in private.iterdir():
+            if store.name not in published:
+                shutil.rmtree(store, ignore_errors=True)
+                removed.append(store)
     folder = domain_dir(mesh, domain)
     if folder.is_dir():
         for path in folder.iterdir():

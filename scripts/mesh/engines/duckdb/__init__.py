@@ -1,12 +1,14 @@
-"""The DuckDB engine (the default): one DuckDB file per domain, published by a rename.
+"""The DuckDB engine (the default): one DuckDB file of products per domain publish.
 
 A build writes `<domain>.duckdb` in its staging folder (the same file name as the published
-one, so dbt's database name never changes), with each upstream's published file linked into
-`upstreams/` and attached read-only under the upstream's name. Publishing moves the file into
-the new publish folder with each product version's output ports (Parquet and its ODCS
-contract, `ports`); `mesh query` attaches every current file read-only (`query`). While a
-domain's code is the one that built its current publish, its incremental models continue from
-a copy of that publish and process only the new exports.
+one, so dbt's database name never changes), with each upstream's published products file
+attached read-only under the upstream's name. Publishing writes a new `<domain>.duckdb` into
+the publish folder holding only the products (`write_products`), each product version's
+output ports (Parquet and its ODCS contract, `ports`), and moves the build's whole database
+into the publish's private store. `mesh query` attaches the products files of one mesh
+snapshot read-only (`query`). While a domain's code is the one that built its current publish,
+its incremental models continue from a copy of that publish's private store and process only
+the new exports.
 """
 
 from __future__ import annotations
@@ -20,19 +22,25 @@ from typing import Any
 import duckdb
 
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.products import products_of
+from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import ProductStats
+from mesh.discovery.snapshots import View
 from mesh.engines.duckdb import ports, query
 from mesh.errors import MeshError, MissingPublishError, PublishedDatabaseLockedError
 from mesh.governance import expectations
 from mesh.governance.expectations import Query
-from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
+from mesh.pipeline.engine import (
+    UPSTREAMS,
+    Candidate,
+    Engine,
+    Job,
+    PublishedParts,
+    QueryResult,
+    Upstream,
+)
 from mesh.pipeline.fingerprint import only_appended
 from mesh.runner.dbt import base_env
 from mesh.workspace import Mesh
-
-# Folder of a staging area where the upstreams' published databases are linked.
-UPSTREAMS = "upstreams"
 
 # What every DuckDB of a build may use together; each of the `jobs` domain builds running
 # at once gets its share. Leaves room for the Python processes within 4 GB.
@@ -70,15 +78,11 @@ class DuckDB(Engine):
             ) from error
 
     def env(self, job: Job) -> dict[str, str]:
-        """Database paths are relative to the staging folder, where each upstream's published
-        file is linked: the rendered profile is then the same in every build of the domain,
-        so dbt can parse partially (a changed profile makes dbt parse every file again)."""
-        for name, upstream in job.upstreams.items():
-            link = job.staging / UPSTREAMS / f"{name}.duckdb"
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(upstream.folder / f"{name}.duckdb")
+        """Database paths are relative to the staging folder, where the pipeline links each
+        upstream's publish: the rendered profile is then the same in every build of the
+        domain, so dbt can parse partially (a changed profile makes dbt parse every file)."""
         attach = [
-            {"path": f"{UPSTREAMS}/{name}.duckdb", "alias": name, "read_only": True}
+            {"path": f"{UPSTREAMS}/{name}/current/{name}.duckdb", "alias": name, "read_only": True}
             for name in sorted(job.upstreams)
         ]
         return {
@@ -115,9 +119,13 @@ class DuckDB(Engine):
                 f"{name}: an upstream published a new version {since}: every model is rebuilt"
             )
             return None
-        published = job.mesh.published / name / current.publish_id / f"{name}.duckdb"
-        copy = job.staging / published.name
-        shutil.copyfile(published, copy)
+        private = job.mesh.private / name / current.publish_id / f"{name}.duckdb"
+        if not private.is_file():
+            job.notice(f"{name}: publish {current.publish_id} kept no private store to continue "
+                       "from: every model is rebuilt")  # fmt: skip
+            return None
+        copy = job.staging / private.name
+        shutil.copyfile(private, copy)
         loaded_through = newest_export_loaded(copy, current.incremental_models)
         new_files = [job.mesh.root / path for path in job.landing if path not in current.landing]
         if loaded_through is None or not all_exported_after(new_files, loaded_through):
@@ -139,9 +147,10 @@ class DuckDB(Engine):
         return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]
 
     def publish(
-        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+        self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
-        """Each product version's output ports, then the database itself, moved."""
+        """A new products file, each product version's output ports; the build's database
+        moves into the private store."""
         database = job.staging / f"{job.name}.duckdb"
         if not database.exists():
             raise MeshError(f"Cannot publish {job.name}: the build left no {database}.")
@@ -150,9 +159,11 @@ class DuckDB(Engine):
                 f"Cannot publish {job.name}: {database} still has a write-ahead log, so a "
                 "process may still be writing it. Rebuild the domain."
             )
-        stats = product_stats(job.name, database, candidate.manifest)
-        exported = ports.export(job.name, database, candidate.manifest, folder, published_at)
-        database.replace(folder / database.name)
+        products = folder / database.name
+        write_products(database, products, products_of(job.name, candidate.manifest, None))
+        stats = product_stats(job.name, products, candidate.manifest)
+        exported = ports.export(job.name, products, candidate.manifest, folder, published_at)
+        database.replace(private / database.name)
         return PublishedParts(
             products=stats,
             output_ports={
@@ -160,11 +171,39 @@ class DuckDB(Engine):
             },
         )
 
-    def query(self, mesh: Mesh, sql: str) -> QueryResult:
-        return query.run(mesh, sql)
+    def query(self, view: View, sql: str) -> QueryResult:
+        return query.run(view, sql)
 
 
 ENGINE = DuckDB()
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def write_products(build: Path, into: Path, products: list[Product]) -> None:
+    """A new database holding the product versions of `build` and nothing else: each table
+    created as the build defined it (columns, types, constraints), then filled; a product
+    built as a view becomes a table, so nothing in the file reads another. A new file rather
+    than a copy with the rest dropped: DuckDB keeps fragments of dropped tables in its file."""
+    with duckdb.connect(str(into)) as con:
+        con.execute(f"attach {_literal(build)} as build (read_only)")
+        for product in products:
+            _, schema, table = product.relation.split(".", 2)
+            target, source = f'"{schema}"."{table}"', f'build."{schema}"."{table}"'
+            con.execute(f'create schema if not exists "{schema}"')
+            ddl = con.execute(
+                "select sql from duckdb_tables() "
+                "where database_name = 'build' and schema_name = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()
+            if ddl:
+                con.execute(ddl[0])
+                con.execute(f"insert into {target} select * from {source}")
+            else:
+                con.execute(f"create table {target} as select * from {source}")
+        con.execute("detach build")
 
 
 def product_stats(domain: str, database: Path, manifest: Manifest) -> list[ProductStats]:

@@ -1,8 +1,9 @@
-"""Read-only SQL across the published data products of every domain.
+"""Read-only SQL across the published data products of one mesh snapshot.
 
-An in-memory DuckDB attaches each domain's published database read-only under the domain's
-name (`orders.main.orders_v2`), then turns off external access and locks the configuration
-before any user SQL runs. Two guards keep a query to reading products:
+An in-memory DuckDB attaches the products file of each domain's publish in the snapshot
+read-only under the domain's name (`orders.main.orders_v2`), then turns off external access
+and locks the configuration before any user SQL runs. The files hold products only, so that
+is all a query can name. Two guards keep a query to reading them:
 - only reading statements run (SELECT in all its forms, EXPLAIN); any other statement is
   refused by name before DuckDB executes anything;
 - DuckDB itself refuses what a reading statement could still try: files (`read_csv`,
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from mesh.discovery import domains
+from mesh.discovery.snapshots import View
 from mesh.errors import MeshError, QueryError, QueryRefusedError
 from mesh.pipeline.engine import QueryResult
-from mesh.workspace import Mesh
 
 READING = {"SELECT", "EXPLAIN"}
 """Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
@@ -50,19 +50,35 @@ _DUCKDB_REFUSALS = [
 ]
 
 
-def sandbox(mesh: Mesh, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
-    """A connection that sees every published domain read-only and can touch nothing else."""
-    databases = {name: mesh.published_database(name) for name in domains.names(mesh)}
-    published = {name: path for name, path in databases.items() if path.exists()}
-    if not published:
+def sandbox(view: View, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+    """A connection that sees the products of `view`'s publishes, read-only, and can touch
+    nothing else."""
+    if not view.publishes:
         raise MeshError("No domain has been published yet; run `mesh build` first.")
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
-    for name, database in published.items():
-        path = str(database.resolve()).replace("'", "''")
+    for name in sorted(view.publishes):
+        database = view.database(name)
+        if not database.is_file():
+            con.close()
+            raise MeshError(
+                f"{name}'s publish {view.publishes[name]} in {view.label} has no products "
+                f"file {database}; run `mesh build {name} --full`."
+            )
+        path = str(database).replace("'", "''")
         con.execute(f"attach '{path}' as \"{name}\" (read_only)")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
+
+
+def readable(con: duckdb.DuckDBPyConnection, view: View) -> list[str]:
+    """The relations a query in the sandbox can read: the products of `view`."""
+    rows = con.execute(
+        "select database_name || '.' || schema_name || '.' || table_name from duckdb_tables() "
+        "where list_contains(?, database_name) order by 1",
+        [sorted(view.publishes)],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def read_sql(sql: str | None, file: Path | None) -> str:
@@ -111,9 +127,33 @@ def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         )
 
 
-def _failed(error: duckdb.Error) -> QueryError:
-    """The error to raise for DuckDB's `error`: a refusal when one of its guards stopped it."""
+# DuckDB's words for a name that is not there: "Table with name x does not exist!"
+_MISSING = re.compile(r"(Table|Catalog|Schema) with name (\S+) does not exist")
+
+
+def _as_written(name: str, sql: str) -> str:
+    """`name` as the query wrote it, with its database and schema (`customers.main.x`)."""
+    found = re.search(rf'((?:"?\w+"?\.){{0,2}}"?{re.escape(name)}"?)(?![\w"])', sql, re.I)
+    return found.group(1) if found else name
+
+
+def _failed(
+    error: duckdb.Error,
+    con: duckdb.DuckDBPyConnection | None = None,
+    view: View | None = None,
+    sql: str = "",
+) -> QueryError:
+    """The error to raise for DuckDB's `error`: a refusal when one of its guards stopped it;
+    for a name that is not a published product, the products there are."""
     message = str(error)
+    missing = _MISSING.search(message)
+    if missing and con is not None and view is not None:
+        name, products = _as_written(missing.group(2), sql), readable(con, view)
+        return QueryError(
+            f"{name} is not a published product in {view.label}: only products are "
+            "published, not a domain's staging or intermediate models. The products you can "
+            f"read: {', '.join(products)}."
+        )
     if isinstance(error, duckdb.PermissionException):  # external access is off
         return QueryRefusedError(
             f"mesh query is read-only: it refused to reach outside the published products "
@@ -125,14 +165,19 @@ def _failed(error: duckdb.Error) -> QueryError:
     return QueryError(f"Query failed: {message}")
 
 
-def run(mesh: Mesh, sql: str) -> QueryResult:
-    with sandbox(mesh) as con:
-        try:
-            refuse_unless_reading(con, sql)
-            relation = con.sql(sql)
-            if relation is None:
-                raise QueryError("The query is empty: give a SELECT statement to run.")
-            rows = relation.fetchall()
-        except duckdb.Error as error:
-            raise _failed(error) from error
-        return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
+def run_in(con: duckdb.DuckDBPyConnection, view: View, sql: str) -> QueryResult:
+    """Run `sql` in a sandbox of `view`, if it only reads."""
+    try:
+        refuse_unless_reading(con, sql)
+        relation = con.sql(sql)
+        if relation is None:
+            raise QueryError("The query is empty: give a SELECT statement to run.")
+        rows = relation.fetchall()
+    except duckdb.Error as error:
+        raise _failed(error, con, view, sql) from error
+    return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
+
+
+def run(view: View, sql: str) -> QueryResult:
+    with sandbox(view) as con:
+        return run_in(con, view, sql)

@@ -30,6 +30,7 @@ from typing import Any
 from mesh.discovery.domains import discover
 from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import PublishRecord, publish_ids, read_record
+from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
 from mesh.engines.spark.local import SPARK, require_spark, settings
 from mesh.governance.expectations import Query
@@ -131,7 +132,7 @@ class Spark(Engine):
         return found or [outcome.error or "the expectations could not be run"]
 
     def publish(
-        self, job: Job, candidate: Candidate, folder: Path, published_at: str
+        self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
         """The manifest (copied by the pipeline) is the publish for consumers' builds; the
         views switch once it is current (`make_current`)."""
@@ -160,8 +161,8 @@ class Spark(Engine):
             job.name, [_operation(job, macro, args)], self.env(job), cwd=str(job.staging)
         )
 
-    def query(self, mesh: Mesh, sql: str) -> QueryResult:
-        return query.query(mesh, sql)
+    def query(self, view: View, sql: str) -> QueryResult:
+        return query.query(view.mesh, sql)
 
 
 ENGINE = Spark()
