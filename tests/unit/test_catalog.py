@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from mesh import catalog
 from mesh.catalog.collect import freshness, pii_flag
 from mesh.catalog.layout import Box, DomainNode, depths, layout_lineage
 from mesh.catalog.svg import lineage_svg
+from mesh.discovery import snapshots
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, publish_database
@@ -203,6 +205,26 @@ def test_the_site_has_an_index_a_page_per_product_the_lineage_and_the_files(
     assert (site / "files" / "shop.items.v2.parquet").read_bytes() == b"PAR1 fake PAR1"
     assert not (site / "files" / "shop.items.v1.odcs.yaml").exists()
     assert not list(shop_mesh.warehouse.glob(".catalog.*")), "temporary folders are left"
+    snapshot = snapshots.current(shop_mesh)
+    assert snapshot is not None
+    assert f"Shows the mesh snapshot {snapshot.snapshot_id}" in index.read_text()
+
+
+def test_the_catalog_shows_the_snapshot_not_each_domains_newest_publish(shop_mesh: Mesh) -> None:
+    shown = snapshots.current(shop_mesh)
+    newer = shop_mesh.published / "shop" / "shop-2"
+    shutil.copytree(shop_mesh.published / "shop" / "shop-1", newer)
+    (newer / "publish.json").write_text(
+        (newer / "publish.json").read_text().replace("2026-07-01T10:00", "2026-07-09T10:00")
+    )
+    shop_mesh.published_dir("shop").unlink()
+    shop_mesh.published_dir("shop").symlink_to("shop-2")  # published, not in a snapshot yet
+
+    index = catalog.build_catalog(shop_mesh, now=NOW)
+
+    assert shown is not None and shown.snapshot_id in index.read_text()
+    page = (index.parent / "products" / "shop.items.html").read_text()
+    assert "2026-07-01" in page and "2026-07-09" not in page
 
 
 def test_a_product_page_shows_versions_schema_pii_contract_tests_and_consumers(

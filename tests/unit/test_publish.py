@@ -38,9 +38,10 @@ def _model(name: str, access: str, version: int | None = None) -> dict[str, obje
         "name": name,
         "version": version,
         "access": access,
-        "database": "orders",
+        "database": "orders" if access == "public" else "orders__private",
         "schema": "main",
         "alias": alias,
+        "config": {"contract": {"enforced": access == "public"}},
     }
 
 
@@ -56,18 +57,16 @@ def manifest_of(marker: int) -> dict[str, object]:
 
 
 def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> Path:
-    """What a successful build leaves: the domain's database and dbt's target/ files."""
+    """What a successful build leaves: the domain's products database, its private one, and
+    dbt's target/ files."""
     staging = mesh.builds / "orders" / run_id
     (staging / "target").mkdir(parents=True)
-    con = duckdb.connect(str(staging / "orders.duckdb"))
-    try:
+    with duckdb.connect(str(staging / "orders.duckdb")) as con:
         con.execute("create table orders_v2 (marker integer not null)")
         con.execute("insert into orders_v2 values (?)", [marker])
-        con.execute(
-            "create table stg_orders as select ? || range as secret from range(500)", [SECRET]
-        )
-    finally:
-        con.close()
+    with duckdb.connect(str(staging / "orders__private.duckdb")) as con:
+        secrets = "select ? || range as secret from range(500)"
+        con.execute(f"create table stg_orders as {secrets}", [SECRET])
     (staging / "target" / "manifest.json").write_text(json.dumps(manifest_of(marker)))
     if run_results:
         (staging / "target" / "run_results.json").write_text(json.dumps({"results": []}))
@@ -158,12 +157,10 @@ def test_the_products_file_holds_the_products_and_nothing_private(fake_mesh: Mes
     with duckdb.connect(str(products), read_only=True) as con:
         tables = con.execute("select table_name from duckdb_tables()").fetchall()
         views = con.execute("select view_name from duckdb_views() where not internal").fetchall()
-        ddl = con.execute("select sql from duckdb_tables()").fetchall()
     assert tables == [("orders_v2",)] and views == []
-    assert "NOT NULL" in ddl[0][0]  # created as the build defined it
     # Not even fragments in the file: it was written new, not copied and pruned.
     assert SECRET.encode() not in products.read_bytes()
-    private = fake_mesh.private / "orders" / record.publish_id / "orders.duckdb"
+    private = fake_mesh.private / "orders" / record.publish_id / "orders__private.duckdb"
     assert SECRET.encode() in private.read_bytes()  # the check can see it where it is
     with duckdb.connect(str(private), read_only=True) as con:
         assert con.execute("select count(*) from stg_orders").fetchone() == (500,)
@@ -235,7 +232,9 @@ def test_pruning_keeps_the_newest_publishes_and_those_a_snapshot_needs(fake_mesh
     assert published_marker(fake_mesh) == KEEP_PUBLISHES + 1
 
 
-@pytest.mark.parametrize("missing", ["orders.duckdb", "target/manifest.json"])
+@pytest.mark.parametrize(
+    "missing", ["orders.duckdb", "orders__private.duckdb", "target/manifest.json"]
+)
 def test_a_build_without_its_files_is_not_published(fake_mesh: Mesh, missing: str) -> None:
     live = publish_run(fake_mesh, 1)
     staging = stage(fake_mesh, "run-2", 2)
@@ -248,6 +247,45 @@ def test_a_build_without_its_files_is_not_published(fake_mesh: Mesh, missing: st
     assert current_publish_id(fake_mesh, "orders") == live.publish_id
     assert published_marker(fake_mesh) == 1
     assert publish_folders(fake_mesh) == [live.publish_id]
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("create table stg_orders as select 1 as x", "also holds main.stg_orders"),
+        (
+            "create view leak as select * from orders__private.main.stg_orders",
+            "also holds main.leak",
+        ),
+        ("drop table orders_v2", "lacks main.orders_v2"),
+    ],
+    ids=["private-table", "view-of-private-data", "missing-product"],
+)
+def test_a_products_file_with_anything_but_the_products_is_not_published(
+    fake_mesh: Mesh, sql: str, named: str
+) -> None:
+    live = publish_run(fake_mesh, 1)
+    staging = stage(fake_mesh, "run-2", 2)
+    with duckdb.connect(str(staging / "orders.duckdb")) as con:
+        con.execute(f"attach '{staging / 'orders__private.duckdb'}' as orders__private")
+        con.execute(sql)
+
+    with pytest.raises(MeshError, match="must hold exactly its public model versions") as raised:
+        publish(fake_mesh, "orders", staging, "run-2", UPSTREAMS, RESULTS)
+
+    assert named in str(raised.value)
+    assert current_publish_id(fake_mesh, "orders") == live.publish_id
+    assert publish_folders(fake_mesh) == [live.publish_id]
+
+
+def test_a_public_model_without_a_contract_is_not_published(fake_mesh: Mesh) -> None:
+    staging = stage(fake_mesh, "run-1", 1)
+    manifest = manifest_of(1)
+    manifest["nodes"]["model.orders.orders.v2"]["config"] = {}  # type: ignore[index]
+    (staging / "target" / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(MeshError, match="public model orders v2 has no enforced contract"):
+        publish(fake_mesh, "orders", staging, "run-1", UPSTREAMS, RESULTS)
 
 
 def test_a_database_with_a_write_ahead_log_is_not_published(fake_mesh: Mesh) -> None:
@@ -287,7 +325,7 @@ def test_the_record_lists_the_waivers_of_the_published_models(fake_mesh: Mesh) -
         "package_name": "orders",
         "name": "orders",
         "version": 2,
-        "config": {"meta": {"waivers": [waiver]}},
+        "config": {"meta": {"waivers": [waiver]}, "contract": {"enforced": True}},
     }
     manifest = manifest_of(1)
     manifest["nodes"]["model.orders.orders.v2"].update(model)  # type: ignore[index]

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import mesh
 from mesh.discovery.domains import discover
 from mesh.discovery.snapshots import view
 from mesh.engines.duckdb import query
@@ -243,9 +244,61 @@ def test_a_syntax_error_is_a_query_error(shop: Mesh) -> None:
         run(shop, "selec 1")
 
 
-def test_an_unknown_table_is_a_query_error(shop: Mesh) -> None:
-    with pytest.raises(QueryError, match="orders_v9"):
-        run(shop, "select * from orders.main.orders_v9")
+def test_a_name_that_is_not_a_product_is_named_with_the_products_there_are(shop: Mesh) -> None:
+    with pytest.raises(QueryError) as raised:
+        run(shop, "select * from orders.main.int_orders_latest")
+
+    message = str(raised.value)
+    assert message.startswith("orders.main.int_orders_latest is not a published product in ")
+    assert message.endswith(
+        "The products you can read: customers.main.customers_v1, orders.main.orders_v2."
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("sql", "named"), REFUSED)
+def test_the_python_api_refuses_what_mesh_query_refuses(
+    shop: Mesh, outside: Path, sql: str, named: str
+) -> None:
+    before = {path.name: _digest(path) for path in outside.iterdir()}
+    published_before = _digest(shop.published_database("orders").resolve())
+
+    with mesh.connect(shop.root) as con, pytest.raises(QueryRefusedError, match=READ_ONLY):
+        con.sql(sql.format(dir=outside))
+
+    assert {path.name: _digest(path) for path in outside.iterdir()} == before
+    assert _digest(shop.published_database("orders").resolve()) == published_before
+
+
+def test_the_python_api_cannot_attach_a_product_for_writing(shop: Mesh) -> None:
+    published = shop.published_database("orders").resolve()
+    before = _digest(published)
+
+    with mesh.connect(shop.root) as con:
+        with pytest.raises(QueryRefusedError, match="an ATTACH statement"):
+            con.sql(
+                f"attach '{published}' as w (read_only false); insert into w.orders_v2 values (9)"
+            )
+        assert not hasattr(con, "execute")  # no raw DuckDB connection is handed out
+    assert _digest(published) == before
+
+
+def test_a_python_connection_reads_one_snapshot_for_its_whole_life(shop: Mesh) -> None:
+    with mesh.connect(shop.root / "domains") as con:
+        assert con.snapshot is not None and set(con.publishes) == {"orders", "customers"}
+        assert con.products() == ["customers.main.customers_v1", "orders.main.orders_v2"]
+        publish_database(
+            shop,
+            "orders",
+            "20260602T000000000000Z-cccccc",
+            "create table orders_v2 as select 42 as x",
+        )
+        assert len(con.sql("select * from orders.main.orders_v2")) == 3  # still its snapshot
+        assert con.sql("select count(*) as n from orders.main.orders_v2").records() == [{"n": 3}]
+    with mesh.connect(shop.root) as con:
+        assert con.sql("select * from orders.main.orders_v2").fetchall() == [(42,)]
+    with pytest.raises(MeshError, match="closed"):
+        con.sql("select 1")
 
 
 def test_an_unpublished_domain_is_not_attached(shop: Mesh) -> None:

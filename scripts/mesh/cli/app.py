@@ -401,10 +401,13 @@ def _print_rows(
 def history(
     domain: Annotated[str, typer.Argument(help="The domain whose publishes to list.")],
 ) -> None:
-    """List a domain's kept publishes: when, from which commit, with which products."""
+    """List a domain's kept publishes: when, from which commit, with which products; its
+    current one, and the one readers see in the mesh snapshot."""
     mesh = Mesh.find()
     select(discover(mesh), [domain])
     current = registry.current_publish_id(mesh, domain)
+    snapshot = snapshots.current(mesh)
+    read = snapshot.publishes.get(domain) if snapshot else None
     rows = []
     for publish_id in reversed(registry.publish_ids(mesh, domain)):
         record = registry.read_record(mesh, domain, publish_id)
@@ -415,10 +418,12 @@ def history(
         )
         mark = "*" if publish_id == current else ""
         commit = (record.git_commit or "")[:10]
-        rows.append((mark, publish_id, record.published_at, commit, products))
+        rows.append((mark, "*" if publish_id == read else "", publish_id, record.published_at,
+                     commit, products))  # fmt: skip
     if not rows:
         raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
-    out.print(to_table(["current", "publish", "published at", "commit", "products"], rows))
+    columns = ["current", "readers", "publish", "published at", "commit", "products"]
+    out.print(to_table(columns, rows))
 
 
 @app.command()

@@ -1,14 +1,17 @@
-"""The DuckDB engine (the default): one DuckDB file of products per domain publish.
+"""The DuckDB engine (the default): per domain publish, one DuckDB file of its products.
 
-A build writes `<domain>.duckdb` in its staging folder (the same file name as the published
-one, so dbt's database name never changes), with each upstream's published products file
-attached read-only under the upstream's name. Publishing writes a new `<domain>.duckdb` into
-the publish folder holding only the products (`write_products`), each product version's
-output ports (Parquet and its ODCS contract, `ports`), and moves the build's whole database
-into the publish's private store. `mesh query` attaches the products files of one mesh
-snapshot read-only (`query`). While a domain's code is the one that built its current publish,
-its incremental models continue from a copy of that publish's private store and process only
-the new exports.
+A build writes two databases in its staging folder: `<domain>.duckdb`, which holds the
+domain's products (public models) and nothing else, and `<domain>__private.duckdb`, which
+holds every other model (shared_macros' `duckdb__generate_database_name` routes them). The
+products file has the same name as the published one, so dbt's database name never changes;
+each upstream's published products file is attached read-only under the upstream's name.
+Publishing checks that the products file holds exactly the domain's contracted public model
+versions, writes each one's output ports (Parquet and its ODCS contract, `ports`), and moves
+the products file into the publish folder and the private one into the publish's private
+store: renames, no copy. `mesh query` attaches the products files of one mesh snapshot
+read-only (`query`). While a domain's code is the one that built its current publish, its
+incremental models continue from copies of that publish's two files and process only the
+new exports.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import duckdb
 
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.products import Product, products_of
+from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
 from mesh.discovery.snapshots import View
 from mesh.engines.duckdb import ports, query
@@ -82,9 +85,13 @@ class DuckDB(Engine):
         upstream's publish: the rendered profile is then the same in every build of the
         domain, so dbt can parse partially (a changed profile makes dbt parse every file)."""
         attach = [
-            {"path": f"{UPSTREAMS}/{name}/current/{name}.duckdb", "alias": name, "read_only": True}
-            for name in sorted(job.upstreams)
-        ]
+            {"path": f"{private_name(job.name)}.duckdb", "alias": private_name(job.name)},
+            *[
+                {"path": f"{UPSTREAMS}/{name}/current/{name}.duckdb", "alias": name,
+                 "read_only": True}
+                for name in sorted(job.upstreams)
+            ],
+        ]  # fmt: skip
         return {
             **base_env(job.mesh, job.domain, "dev"),
             "MESH_DB_PATH": f"{job.name}.duckdb",
@@ -119,17 +126,20 @@ class DuckDB(Engine):
                 f"{name}: an upstream published a new version {since}: every model is rebuilt"
             )
             return None
-        private = job.mesh.private / name / current.publish_id / f"{name}.duckdb"
+        products = job.mesh.published / name / current.publish_id / f"{name}.duckdb"
+        private = job.mesh.private / name / current.publish_id / f"{private_name(name)}.duckdb"
         if not private.is_file():
             job.notice(f"{name}: publish {current.publish_id} kept no private store to continue "
                        "from: every model is rebuilt")  # fmt: skip
             return None
-        copy = job.staging / private.name
-        shutil.copyfile(private, copy)
-        loaded_through = newest_export_loaded(copy, current.incremental_models)
+        copies = [job.staging / products.name, job.staging / private.name]
+        shutil.copyfile(products, copies[0])
+        shutil.copyfile(private, copies[1])
+        loaded_through = newest_export_loaded(copies[0], copies[1], current.incremental_models)
         new_files = [job.mesh.root / path for path in job.landing if path not in current.landing]
         if loaded_through is None or not all_exported_after(new_files, loaded_through):
-            copy.unlink()
+            for copy in copies:
+                copy.unlink()
             job.notice(
                 f"{name}: a new export is not newer than what publish {current.publish_id} "
                 "loaded, or has rows without exported_at: every model is rebuilt"
@@ -149,21 +159,23 @@ class DuckDB(Engine):
     def publish(
         self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
-        """A new products file, each product version's output ports; the build's database
-        moves into the private store."""
-        database = job.staging / f"{job.name}.duckdb"
-        if not database.exists():
-            raise MeshError(f"Cannot publish {job.name}: the build left no {database}.")
-        if database.with_suffix(".duckdb.wal").exists():
-            raise MeshError(
-                f"Cannot publish {job.name}: {database} still has a write-ahead log, so a "
-                "process may still be writing it. Rebuild the domain."
-            )
-        products = folder / database.name
-        write_products(database, products, products_of(job.name, candidate.manifest, None))
+        """Check the products file, write the output ports, then move the products file into
+        the publish folder and the private database into the private store."""
+        products = job.staging / f"{job.name}.duckdb"
+        internals = job.staging / f"{private_name(job.name)}.duckdb"
+        for database in (products, internals):
+            if not database.exists():
+                raise MeshError(f"Cannot publish {job.name}: the build left no {database}.")
+            if database.with_suffix(".duckdb.wal").exists():
+                raise MeshError(
+                    f"Cannot publish {job.name}: {database} still has a write-ahead log, so a "
+                    "process may still be writing it. Rebuild the domain."
+                )
+        check_products(job.name, products, candidate.manifest)
         stats = product_stats(job.name, products, candidate.manifest)
         exported = ports.export(job.name, products, candidate.manifest, folder, published_at)
-        database.replace(private / database.name)
+        products.replace(folder / products.name)
+        internals.replace(private / internals.name)
         return PublishedParts(
             products=stats,
             output_ports={
@@ -182,28 +194,37 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def write_products(build: Path, into: Path, products: list[Product]) -> None:
-    """A new database holding the product versions of `build` and nothing else: each table
-    created as the build defined it (columns, types, constraints), then filled; a product
-    built as a view becomes a table, so nothing in the file reads another. A new file rather
-    than a copy with the rest dropped: DuckDB keeps fragments of dropped tables in its file."""
-    with duckdb.connect(str(into)) as con:
-        con.execute(f"attach {_literal(build)} as build (read_only)")
-        for product in products:
-            _, schema, table = product.relation.split(".", 2)
-            target, source = f'"{schema}"."{table}"', f'build."{schema}"."{table}"'
-            con.execute(f'create schema if not exists "{schema}"')
-            ddl = con.execute(
-                "select sql from duckdb_tables() "
-                "where database_name = 'build' and schema_name = ? and table_name = ?",
-                [schema, table],
-            ).fetchone()
-            if ddl:
-                con.execute(ddl[0])
-                con.execute(f"insert into {target} select * from {source}")
-            else:
-                con.execute(f"create table {target} as select * from {source}")
-        con.execute("detach build")
+def private_name(domain: str) -> str:
+    """The database of a domain's models that are not products (see the module docstring)."""
+    return f"{domain}__private"
+
+
+def check_products(domain: str, database: Path, manifest: Manifest) -> None:
+    """Raise a MeshError unless `database` holds exactly the relations of the domain's public
+    model versions, each a table and under an enforced contract: nothing a consumer must not
+    read (a private model, a view reading the private database) is ever published."""
+    public = manifest.public_models(domain)
+    uncontracted = sorted(node.label for node in public if not node.contract_enforced)
+    if uncontracted:
+        raise MeshError(
+            f"Cannot publish {domain}: public model {', '.join(uncontracted)} has no enforced "
+            "contract; a product needs one (config: contract: enforced: true)."
+        )
+    expected = {(node.relation_schema or "main", node.relation_name) for node in public}
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+        views = con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal"
+        ).fetchall()
+    unexpected = sorted(f"{schema}.{name}" for schema, name in (tables - expected) | set(views))
+    missing = sorted(f"{schema}.{name}" for schema, name in expected - tables)
+    if unexpected or missing:
+        raise MeshError(
+            f"Cannot publish {domain}: its products database must hold exactly its public "
+            f"model versions, as tables; it also holds {', '.join(unexpected) or 'nothing else'}"
+            f" and lacks {', '.join(missing) or 'none of them'}. Make products tables and "
+            f"build nothing else into database {domain}."
+        )
 
 
 def product_stats(domain: str, database: Path, manifest: Manifest) -> list[ProductStats]:
@@ -227,22 +248,23 @@ def product_stats(domain: str, database: Path, manifest: Manifest) -> list[Produ
     return stats
 
 
-def newest_export_loaded(database: Path, models: list[str]) -> str | None:
-    """The newest `exported_at` every incremental model of a domain's database holds (the
-    oldest of their newest: rows after it are new to all of them), or None if unknown."""
-    with duckdb.connect(str(database), read_only=True) as con:
-        tables = {
-            row[0]
-            for row in con.execute(
-                "select table_name from duckdb_columns() "
+def newest_export_loaded(products: Path, internals: Path, models: list[str]) -> str | None:
+    """The newest `exported_at` every incremental model of a domain's two databases holds
+    (the oldest of their newest: rows after it are new to all of them), or None if unknown."""
+    with duckdb.connect(str(products), read_only=True) as con:
+        con.execute(f'attach {_literal(internals)} as "{internals.stem}" (read_only)')
+        where = dict(  # table -> the database holding it
+            con.execute(
+                "select table_name, database_name from duckdb_columns() "
                 "where schema_name = 'main' and column_name = 'exported_at'"
             ).fetchall()
-        }
+        )
         newest: list[Any] = [
-            (con.execute(f'select max(exported_at) from main."{model}"').fetchone() or [None])[0]
+            (con.execute(f'select max(exported_at) from "{where[model]}".main."{model}"')
+             .fetchone() or [None])[0]
             for model in models
-            if model in tables
-        ]
+            if model in where
+        ]  # fmt: skip
     if not newest or None in newest:
         return None
     return str(min(newest))
