@@ -3,7 +3,8 @@ dependency order in one DuckDB process, with nothing else (no dbt, no publish).
 
 It reads each domain's published manifest (which holds the SQL dbt compiled for that
 build), creates each model as its materialization says (a view, or a table for tables and
-incremental models), into fresh database files attached under the domains' names, with the
+incremental models), into fresh database files attached under the domains' database names
+(`<domain>` for the products, `<domain>__private` for the rest, as the build does), with the
 same DuckDB threads and memory limit as the mesh build. Run it as a process of its own so
 its CPU time and peak memory are its alone:
 
@@ -114,8 +115,9 @@ def run(
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     seconds: dict[str, float] = {}
     try:
-        for name in order:
-            con.execute(f"attach '{output / name}.duckdb' as {name}{attach_mode}")
+        for name in order:  # each domain's products file and its private database
+            for database in (name, f"{name}__private"):
+                con.execute(f"attach '{output / database}.duckdb' as {database}{attach_mode}")
         for name in order:
             domain_started = time.perf_counter()
             step(con, name, manifests[name])

@@ -167,7 +167,7 @@ def _count_private(root: Path, domain: str, table: str) -> int:
     """Rows of a private model in the private store of the domain's current publish: what
     only the domain's own builds read (and its team, opening the file)."""
     publish_id = (root / "warehouse/published" / domain / "current").readlink().name
-    store = root / "warehouse/private" / domain / publish_id / f"{domain}.duckdb"
+    store = root / "warehouse/private" / domain / publish_id / f"{domain}__private.duckdb"
     with duckdb.connect(str(store), read_only=True) as con:
         row = con.execute(f"select count(*) from {table}").fetchone()
     assert row is not None

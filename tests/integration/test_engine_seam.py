@@ -3,6 +3,7 @@ pipeline (plan, lock, unchanged?, landing check, real dbt, gates, publish, clean
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -31,7 +32,13 @@ class ParquetFiles(Engine):
         self.became_current: list[str] = []
 
     def env(self, job: Job) -> dict[str, str]:
-        return {**base_env(job.mesh, job.domain, "dev"), "MESH_DB_PATH": f"{job.name}.duckdb"}
+        # dbt-duckdb builds the private models in `<domain>__private` (shared_macros).
+        private = [{"path": f"{job.name}__private.duckdb", "alias": f"{job.name}__private"}]
+        return {
+            **base_env(job.mesh, job.domain, "dev"),
+            "MESH_DB_PATH": f"{job.name}.duckdb",
+            "MESH_ATTACH": json.dumps(private),
+        }
 
     def relation(self, job: Job, relation: str) -> str:
         return f"{job.name}.main.{relation}"

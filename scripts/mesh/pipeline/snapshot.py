@@ -104,8 +104,8 @@ def choose(found: dict[str, list[PublishRecord]]) -> Choice:
                     index[upstream] = older[0]
                     why.setdefault(
                         upstream,
-                        f"{consumer}'s publish {record.publish_id} was built from {upstream} "
-                        f"{read_id}; {consumer} has no publish built from a newer one",
+                        f"{consumer}'s publish {record.publish_id} in the snapshot was built "
+                        f"from {upstream} {read_id}",
                     )
                     break
                 # Back to the consumer's newest publish built from `have` or an older one.
@@ -130,12 +130,37 @@ def choose(found: dict[str, list[PublishRecord]]) -> Choice:
                 break
     publishes = {name: record.publish_id for name in index if (record := chosen(name))}
     behind = {
-        name: why.get(name, "held back")
+        name: _blocked_by(name, records[0].publish_id, publishes, found) or why.get(name, "")
         for name, records in found.items()
         if publishes.get(name) != records[0].publish_id
     }
     dropped = sorted(name for name in found if name not in publishes)
     return Choice(publishes, behind, dropped)
+
+
+def _blocked_by(
+    name: str, newest: str, publishes: dict[str, str], found: dict[str, list[PublishRecord]]
+) -> str | None:
+    """Why `name` is held back, when consumers hold it: those with no publish built from its
+    newest publish (their build failed, was skipped or has not run since)."""
+    if name not in publishes:
+        return None
+    blockers = [
+        consumer
+        for consumer, publish_id in sorted(publishes.items())
+        for record in found[consumer]
+        if record.publish_id == publish_id
+        and record.upstreams.get(name) == publishes[name]
+        and not any(r.upstreams.get(name) == newest for r in found[consumer])
+    ]
+    if not blockers:
+        return None
+    who = blockers[0] if len(blockers) == 1 else f"{', '.join(blockers[:-1])} and {blockers[-1]}"
+    has = "has" if len(blockers) == 1 else "have"
+    return (
+        f"{who} {has} no publish built from its newest publish {newest} (a build failed, was "
+        f"skipped or has not run since); readers see {publishes[name]}, which {who} read"
+    )
 
 
 def commit(mesh: Mesh, cause: str, strict: bool = False) -> Snapshot | None:
