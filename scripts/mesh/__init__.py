@@ -7,8 +7,12 @@ From Python, `mesh.connect()` reads the data products of one consistent snapshot
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:  # what type checkers see of `mesh.connect`
+    from mesh.client import Connection, Result, connect
+
+__all__ = ["Connection", "Result", "connect"]
 __version__ = "0.1.0"
 
 

@@ -135,7 +135,8 @@ def build(
         bool,
         typer.Option(
             "--only",
-            help="Build just the named domains, reading their upstreams' published versions.",
+            help="Build just the named domains, reading their upstreams as the mesh snapshot has "
+            "them.",
         ),
     ] = False,
     lock_timeout: Annotated[

@@ -61,7 +61,7 @@ def default_jobs() -> int:
 def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, Domain], list[str]]:
     """The domains to build for `targets` (all when empty), upstreams first.
 
-    With `only`, just the targets: their upstreams are read as currently published.
+    With `only`, just the targets: their upstreams are read as the mesh snapshot has them.
     """
     domains = discover(mesh)
     if not targets:
