@@ -252,14 +252,26 @@ def test_a_build_without_its_files_is_not_published(fake_mesh: Mesh, missing: st
 @pytest.mark.parametrize(
     ("sql", "named"),
     [
-        ("create table stg_orders as select 1 as x", "also holds main.stg_orders"),
+        ("create table stg_orders as select 1 as x", "also holds table main.stg_orders"),
         (
             "create view leak as select * from orders__private.main.stg_orders",
-            "also holds main.leak",
+            "also holds view main.leak",
         ),
         ("drop table orders_v2", "lacks main.orders_v2"),
+        ("create macro leak() as 'someone@example.com'", "also holds macro main.leak"),
+        ("create type leak as enum ('someone@example.com')", "also holds type main.leak"),
+        ("create sequence leak", "also holds sequence main.leak"),
+        ("comment on table orders_v2 is 'someone@example.com'", "comment on main.orders_v2"),
     ],
-    ids=["private-table", "view-of-private-data", "missing-product"],
+    ids=[
+        "private-table",
+        "view-of-private-data",
+        "missing-product",
+        "macro",
+        "type",
+        "sequence",
+        "comment",
+    ],
 )
 def test_a_products_file_with_anything_but_the_products_is_not_published(
     fake_mesh: Mesh, sql: str, named: str

@@ -195,12 +195,23 @@ REFUSED = [
     ),
     pytest.param(
         "explain analyze delete from orders.main.orders_v2",
-        "to write into a published product",
+        "a DELETE statement",
         id="explain-analyze-delete",
     ),
     pytest.param("checkpoint orders", "a CHECKPOINT statement", id="checkpoint"),
     pytest.param(
         "create table scratch as select 1 as x", "a CREATE TABLE statement", id="create-in-memory"
+    ),
+    # EXPLAIN ANALYZE runs the statement it explains
+    pytest.param(
+        "explain analyze create table scratch as select 1 as x",
+        "a CREATE TABLE statement",
+        id="explain-analyze-create",
+    ),
+    pytest.param(
+        "explain (analyze) copy (select 1) to '{dir}/out.csv'",
+        "a COPY statement",
+        id="explain-analyze-copy",
     ),
 ]
 
@@ -232,6 +243,7 @@ def test_anything_but_reading_products_is_refused(
         "from orders.main.orders_v2 select count(*)",
         "with big as (select * from orders.main.orders_v2 where amount > 6) select * from big",
         "explain select * from orders.main.orders_v2",
+        "explain analyze select count(*) from orders.main.orders_v2",
         "select 1; select count(*) from orders.main.orders_v2;",
     ],
 )

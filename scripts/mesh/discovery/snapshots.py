@@ -71,19 +71,30 @@ def read(path: Path) -> Snapshot:
         ) from None
 
 
-def current(mesh: Mesh) -> Snapshot | None:
-    """The snapshot readers see now (None before the first build commits one)."""
+def current(mesh: Mesh, damaged_is_none: bool = False) -> Snapshot | None:
+    """The snapshot readers see now (None before the first build commits one). A damaged
+    file raises DamagedRecordError, or with `damaged_is_none` (for the build, which commits
+    a new one) counts as none."""
     link = folder(mesh) / CURRENT
     try:
         return read(link)  # opens the file the link names at this instant: one snapshot
     except FileNotFoundError:
         return None
+    except DamagedRecordError:
+        if damaged_is_none:
+            return None
+        raise
 
 
 def kept(mesh: Mesh) -> list[Snapshot]:
-    """Every kept snapshot, oldest first (ids sort by time)."""
-    found = sorted(folder(mesh).glob("*.json")) if folder(mesh).is_dir() else []
-    return [read(path) for path in found]
+    """Every kept snapshot that can be read, oldest first (ids sort by time)."""
+    found = []
+    for path in sorted(folder(mesh).glob("*.json")) if folder(mesh).is_dir() else []:
+        try:
+            found.append(read(path))
+        except (DamagedRecordError, OSError):
+            continue
+    return found
 
 
 def _instant(text: str) -> datetime:
@@ -169,7 +180,7 @@ class View:
 def view(mesh: Mesh, domains: list[str], at_time: str | None = None, latest: bool = False) -> View:
     """The publishes a reader of `domains` sees: the current snapshot, the one current
     `at_time`, or with `latest` each domain's newest publish (and where that mixes)."""
-    if latest and at_time:
+    if latest and at_time is not None:
         raise MeshError("Give --at or --latest, not both.")
     if latest:
         heads = {name: current_publish_id(mesh, name) for name in domains}
@@ -177,7 +188,7 @@ def view(mesh: Mesh, domains: list[str], at_time: str | None = None, latest: boo
         records = {name: read_record(mesh, name, pid) for name, pid in publishes.items()}
         found = {name: record for name, record in records.items() if record}
         return View(mesh, publishes, None, mixes(found), latest=True)
-    snapshot = at(mesh, at_time) if at_time else current(mesh)
+    snapshot = at(mesh, at_time) if at_time is not None else current(mesh)
     if snapshot is None:
         return View(mesh, {}, None)
     wanted = set(domains)

@@ -134,7 +134,8 @@ class _Scheduler:
         self.pending, self.selected = list(order), set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
         self.results: dict[str, DomainResult] = {}
-        self.reading = snapshots.current(mesh)  # what upstreams built before this run are read at
+        # What upstreams built before this run are read at (a damaged one: their newest).
+        self.reading = snapshots.current(mesh, damaged_is_none=True)
         self.running: dict[Future[DbtOutcome], _Running] = {}
         self.own_workers = workers is None
         self.events: Queue[ProgressEvent] = (

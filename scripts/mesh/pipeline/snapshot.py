@@ -15,9 +15,11 @@ mixed. The domains left behind are listed in the snapshot with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mesh.discovery.domains import discover
 from mesh.discovery.registry import (
@@ -29,7 +31,7 @@ from mesh.discovery.registry import (
 )
 from mesh.discovery.snapshots import CURRENT, Snapshot, current, folder, kept, rolled_back
 from mesh.errors import DamagedRecordError, MeshError
-from mesh.ids import new_id, now
+from mesh.ids import new_id
 from mesh.pipeline.locks import domain_lock
 from mesh.workspace import Mesh
 
@@ -169,7 +171,7 @@ def commit(mesh: Mesh, cause: str, strict: bool = False) -> Snapshot | None:
     set can keep stays at the previous snapshot (`strict`: raise SnapshotError instead)."""
     names = sorted(discover(mesh))
     with domain_lock(mesh.locks, LOCK, LOCK_TIMEOUT):
-        previous = current(mesh)
+        previous = current(mesh, damaged_is_none=True)  # a damaged one is replaced
         choice = choose(candidates(mesh, names))
         lost = [name for name in choice.dropped if previous and name in previous.publishes]
         if lost:
@@ -186,13 +188,14 @@ def commit(mesh: Mesh, cause: str, strict: bool = False) -> Snapshot | None:
             return previous
         snapshot = Snapshot(
             snapshot_id=new_id(),
-            committed_at=now(),
+            committed_at=datetime.now(UTC).isoformat(),  # to the microsecond, for `--at`
             cause=cause,
             publishes=choice.publishes,
             behind=choice.behind,
         )
         _write(mesh, snapshot)
-        prune(mesh, names)
+        with contextlib.suppress(MeshError, OSError):  # committed: the next commit prunes
+            prune(mesh, names)
     return snapshot
 
 

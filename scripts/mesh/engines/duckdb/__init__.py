@@ -201,8 +201,9 @@ def private_name(domain: str) -> str:
 
 def check_products(domain: str, database: Path, manifest: Manifest) -> None:
     """Raise a MeshError unless `database` holds exactly the relations of the domain's public
-    model versions, each a table and under an enforced contract: nothing a consumer must not
-    read (a private model, a view reading the private database) is ever published."""
+    model versions, each a table under an enforced contract, and nothing else a reader could
+    query (views, macros, types, sequences, comments other than the products' descriptions):
+    nothing a consumer must not read is ever published."""
     public = manifest.public_models(domain)
     uncontracted = sorted(node.label for node in public if not node.contract_enforced)
     if uncontracted:
@@ -210,20 +211,47 @@ def check_products(domain: str, database: Path, manifest: Manifest) -> None:
             f"Cannot publish {domain}: public model {', '.join(uncontracted)} has no enforced "
             "contract; a product needs one (config: contract: enforced: true)."
         )
-    expected = {(node.relation_schema or "main", node.relation_name) for node in public}
+    expected = {(node.relation_schema or "main", node.relation_name): node for node in public}
     with duckdb.connect(str(database), read_only=True) as con:
-        tables = set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
-        views = con.execute(
-            "select schema_name, view_name from duckdb_views() where not internal"
+
+        def names(sql: str) -> set[tuple[str, str]]:
+            rows = con.execute(sql, [database.stem]).fetchall()
+            return {(str(schema), str(name)) for schema, name in rows}
+
+        tables = names(
+            "select schema_name, table_name from duckdb_tables() where database_name = ?"
+        )
+        others = {
+            (kind, f"{schema}.{name}")
+            for kind, sql in [
+                ("view", "select schema_name, view_name from duckdb_views() where not internal"),
+                ("macro", "select schema_name, function_name from duckdb_functions() "
+                          "where not internal"),
+                ("type", "select schema_name, type_name from duckdb_types() where not internal"),
+                ("sequence", "select schema_name, sequence_name from duckdb_sequences() "
+                             "where true"),
+            ]
+            for schema, name in names(f"{sql} and database_name = ?")
+        }  # fmt: skip
+        comments = con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() "
+            "where database_name = ? and comment is not null",
+            [database.stem],
         ).fetchall()
-    unexpected = sorted(f"{schema}.{name}" for schema, name in (tables - expected) | set(views))
-    missing = sorted(f"{schema}.{name}" for schema, name in expected - tables)
-    if unexpected or missing:
+    others |= {("table", f"{schema}.{name}") for schema, name in tables - set(expected)}
+    others |= {
+        ("comment on", f"{schema}.{name}")
+        for schema, name, comment in comments
+        if (node := expected.get((schema, name))) is None or comment != node.description
+    }
+    missing = sorted(f"{schema}.{name}" for schema, name in set(expected) - tables)
+    if others or missing:
+        found = ", ".join(f"{kind} {name}" for kind, name in sorted(others))
         raise MeshError(
             f"Cannot publish {domain}: its products database must hold exactly its public "
-            f"model versions, as tables; it also holds {', '.join(unexpected) or 'nothing else'}"
-            f" and lacks {', '.join(missing) or 'none of them'}. Make products tables and "
-            f"build nothing else into database {domain}."
+            f"model versions, as tables; it also holds {found or 'nothing else'} and lacks "
+            f"{', '.join(missing) or 'none of them'} (a product must be a table). Build "
+            f"nothing but products into database {domain}."
         )
 
 

@@ -109,10 +109,19 @@ def _statement_name(statement: duckdb.Statement, kind: str) -> str:
     return kind if not words or words == "WITH" else words
 
 
+# `EXPLAIN`, `EXPLAIN ANALYZE`, `EXPLAIN (FORMAT json, ANALYZE)`: the words before what it explains.
+_EXPLAIN = re.compile(r"^explain\s*(\([^)]*\)|analy[sz]e)?\s*", re.IGNORECASE)
+
+
 def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Raise QueryRefusedError naming the first statement of `sql` that does not only read."""
     for statement in con.extract_statements(sql):
         kind = _kind(statement)
+        if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs what it explains: check that too
+            explained = _EXPLAIN.sub("", statement.query.strip(), count=1)
+            if explained and explained != statement.query.strip():
+                refuse_unless_reading(con, explained)
+            continue
         if kind in READING:
             continue
         name = _statement_name(statement, kind)
