@@ -14,6 +14,7 @@ from mesh.discovery import manifest
 from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import CONTRACT, parquet_name, port_folder, record_in
 from mesh.discovery.snapshots import View
+from mesh.errors import MeshError
 
 
 class Column(BaseModel):
@@ -92,7 +93,13 @@ def list_products(view: View) -> list[Product]:
         if not manifest_path.exists():
             continue
         folder = view.folder(name)
-        published_at = record_in(folder).published_at
+        try:
+            published_at = record_in(folder).published_at
+        except OSError as error:
+            raise MeshError(
+                f"{view.label} reads {name}'s publish {folder.name}, whose record cannot be "
+                f"read ({error.strerror}); run `mesh build {name} --full`."
+            ) from None
         for product in products_of(name, manifest.load(manifest_path), published_at):
             port = folder / port_folder(product.name, product.version)
             parquet = port / parquet_name(product.name, product.version)

@@ -278,13 +278,13 @@ class _Scheduler:
 
     def _upstream_id(self, name: str) -> str | None:
         """The publish of upstream `name` a build reads: this run's (published or unchanged),
-        else the mesh snapshot's; the domain's newest before any snapshot was committed."""
+        else the mesh snapshot's, else (no snapshot yet, or none that can hold it) its newest."""
         result = self.results.get(name)
         if result is not None and result.ok and result.publish_id:
             return result.publish_id
-        if self.reading is None:
-            return current_publish_id(self.mesh, name)
-        return self.reading.publishes.get(name)
+        if self.reading is not None and name in self.reading.publishes:
+            return self.reading.publishes[name]
+        return current_publish_id(self.mesh, name)
 
     # -> publish gates -> publish -> clean up ---------------------------------------------------
 
