@@ -96,7 +96,21 @@ def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], dom
     con.close()
 
 
-def test_query_reads_the_published_views(both_engines: tuple[Path, Run]) -> None:
+def _snapshot(root: Path) -> dict[str, object]:
+    """The Spark mesh snapshot readers see now."""
+    current = root / "warehouse" / "spark" / "snapshots" / "current"
+    snapshot: dict[str, object] = json.loads(current.read_text())
+    return snapshot
+
+
+def _one_line(run: Run) -> str:
+    """What the command printed, as one line (the terminal's width wraps long messages)."""
+    return " ".join(run.output.split())
+
+
+def test_query_reads_the_products_of_the_current_snapshot(
+    both_engines: tuple[Path, Run],
+) -> None:
     root, _ = both_engines
     sql = "select region, sum(revenue_usd) as revenue from {} group by region order by region"
     spark = mesh(
@@ -108,6 +122,39 @@ def test_query_reads_the_published_views(both_engines: tuple[Path, Run]) -> None
         sql.format("analytics.main.sales_by_region_and_category_v1"),
     ).json()  # fmt: skip
     assert spark == duck and len(spark) == 4
+
+
+def test_the_reader_catalog_holds_only_products(both_engines: tuple[Path, Run]) -> None:
+    """The session's catalog has a database per domain of the snapshot and in it the
+    domain's products: no version schemas, no staging or intermediate models."""
+    root, _ = both_engines
+    publishes = _snapshot(root)["publishes"]
+    assert isinstance(publishes, dict) and set(publishes) == set(DOMAINS)
+    databases = mesh(root, "query", "--target", "spark", "--format", "json", "show databases")
+    assert {row["namespace"] for row in databases.json()} == {"default", *DOMAINS}
+    tables = mesh(root, "query", "--target", "spark", "--format", "json", "show tables in orders")
+    assert {row["tableName"] for row in tables.json()} == _contracted(root, "orders")
+    assert _contracted(root, "orders") == {"orders_v1", "orders_v2", "order_lines_v1"}
+
+
+@pytest.mark.parametrize(
+    "relation",
+    ["orders.int_orders_latest", "{schema}.orders_v2"],
+)
+def test_query_refuses_what_is_not_a_product(both_engines: tuple[Path, Run], relation: str) -> None:
+    """A private model, or any table of a version schema (the build's own names, a product's
+    too), is not in the reader's catalog: one line names it, the snapshot, and the products
+    there are."""
+    root, _ = both_engines
+    relation = relation.format(schema=_record(root, "orders")["schema"])
+    refused = mesh(root, "query", "--target", "spark", f"select * from {relation}", check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.output
+    said = _one_line(refused)
+    snapshot = _snapshot(root)["snapshot_id"]
+    assert f"error: {relation} is not a published product in snapshot {snapshot}" in said
+    listed = said.split("The products you can read: ")[1].rstrip(".").split(", ")
+    assert "orders.orders_v2" in listed and "analytics.sales_by_region_and_category_v1" in listed
+    assert not [name for name in listed if "__" in name or "int_" in name], "not products"
 
 
 @pytest.mark.parametrize(
@@ -154,8 +201,8 @@ def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Ru
 
 
 def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, Run]) -> None:
-    """A data test fails in analytics: nothing is published, the views and the manifest still
-    point at the last version. The next passing build publishes and drops the failed version.
+    """A data test fails in analytics: nothing is published, readers and the manifest still
+    see the last version. The next passing build publishes and drops the failed version.
     (In place, and last: a copied Spark catalog would still point at the original's tables.)"""
     root, _ = both_engines
     before = _record(root, "analytics")

@@ -162,7 +162,7 @@ class Spark(Engine):
         )
 
     def query(self, view: View, sql: str) -> QueryResult:
-        return query.query(view.mesh, sql)
+        return query.query(view, sql)
 
 
 ENGINE = Spark()
