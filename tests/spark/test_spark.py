@@ -9,6 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mesh.discovery import snapshots
+from mesh.engines.spark import query
+from mesh.errors import QueryError, QueryRefusedError
+from mesh.pipeline.engine import QueryResult
+from mesh.workspace import Mesh
 from tests.integration.conftest import Run, mesh
 
 DOMAINS = ("catalog", "customers", "orders", "fulfillment", "analytics")
@@ -73,7 +78,9 @@ def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], dom
     contracted = _contracted(root, domain)
     assert contracted, f"{domain} has no contracted tables"
     assert tables, f"{domain} wrote no tables on Spark"
-    database = root / "warehouse" / "published" / domain / "current" / f"{domain}.duckdb"
+    # The DuckDB build's every model: the private store of its current publish.
+    publish = (root / "warehouse" / "published" / domain / "current").resolve().name
+    database = root / "warehouse" / "private" / domain / publish / f"{domain}.duckdb"
     con = duckdb.connect()
     con.execute(f"attach '{database}' as duck (read_only)")
     for table in tables:
@@ -103,11 +110,6 @@ def _snapshot(root: Path) -> dict[str, object]:
     return snapshot
 
 
-def _one_line(run: Run) -> str:
-    """What the command printed, as one line (the terminal's width wraps long messages)."""
-    return " ".join(run.output.split())
-
-
 def test_query_reads_the_products_of_the_current_snapshot(
     both_engines: tuple[Path, Run],
 ) -> None:
@@ -124,43 +126,53 @@ def test_query_reads_the_products_of_the_current_snapshot(
     assert spark == duck and len(spark) == 4
 
 
+def _read(root: Path, sql: str) -> QueryResult:
+    """`mesh query --target spark` in this process: its Spark starts once for every call."""
+    return query.query(snapshots.view(Mesh(root).on("spark"), list(DOMAINS)), sql)
+
+
 def test_the_reader_catalog_holds_only_products(both_engines: tuple[Path, Run]) -> None:
     """The session's catalog has a database per domain of the snapshot and in it the
     domain's products: no version schemas, no staging or intermediate models."""
     root, _ = both_engines
     publishes = _snapshot(root)["publishes"]
     assert isinstance(publishes, dict) and set(publishes) == set(DOMAINS)
-    databases = mesh(root, "query", "--target", "spark", "--format", "json", "show databases")
-    assert {row["namespace"] for row in databases.json()} == {"default", *DOMAINS}
-    tables = mesh(root, "query", "--target", "spark", "--format", "json", "show tables in orders")
-    assert {row["tableName"] for row in tables.json()} == _contracted(root, "orders")
+    databases = _read(root, "show databases")
+    assert {row[0] for row in databases.rows} == {"default", *DOMAINS}
+    tables = _read(root, "show tables in orders")
+    assert {row[1] for row in tables.rows} == {"orders_v1", "orders_v2", "order_lines_v1"}
     assert _contracted(root, "orders") == {"orders_v1", "orders_v2", "order_lines_v1"}
 
 
-@pytest.mark.parametrize(
-    "relation",
-    ["orders.int_orders_latest", "{schema}.orders_v2"],
-)
-def test_query_refuses_what_is_not_a_product(both_engines: tuple[Path, Run], relation: str) -> None:
-    """A private model, or any table of a version schema (the build's own names, a product's
-    too), is not in the reader's catalog: one line names it, the snapshot, and the products
-    there are."""
+def test_query_refuses_a_private_model(both_engines: tuple[Path, Run]) -> None:
+    """One line names the relation, the snapshot, and the products there are."""
     root, _ = both_engines
-    relation = relation.format(schema=_record(root, "orders")["schema"])
-    refused = mesh(root, "query", "--target", "spark", f"select * from {relation}", check=False)
+    sql = "select * from orders.int_orders_latest"
+    refused = mesh(root, "query", "--target", "spark", sql, check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.output
-    said = _one_line(refused)
+    said = " ".join(refused.output.split())  # the terminal's width wraps the line
     snapshot = _snapshot(root)["snapshot_id"]
-    assert f"error: {relation} is not a published product in snapshot {snapshot}" in said
+    assert said.startswith(
+        f"error: orders.int_orders_latest is not a published product in snapshot {snapshot}"
+    )
     listed = said.split("The products you can read: ")[1].rstrip(".").split(", ")
     assert "orders.orders_v2" in listed and "analytics.sales_by_region_and_category_v1" in listed
     assert not [name for name in listed if "__" in name or "int_" in name], "not products"
 
 
+def test_query_refuses_a_version_schema(both_engines: tuple[Path, Run]) -> None:
+    """The build's own names are not in the reader's catalog, a product's table neither."""
+    root, _ = both_engines
+    version = _record(root, "orders")["schema"]
+    for sql in (f"select * from {version}.orders_v2", f"show tables in {version}"):
+        with pytest.raises(QueryError, match=f"{version}.* is not a published product in snap"):
+            _read(root, sql)
+
+
 @pytest.mark.parametrize(
     ("sql", "refused"),
     [
-        ("drop view orders.orders_v2", "a DropView"),
+        ("drop table orders.orders_v2", "a DropTable"),
         (  # a write under a WITH
             "with o as (select * from orders.orders_v2) "
             "insert into orders.orders_v2 select * from o",
@@ -170,9 +182,8 @@ def test_query_refuses_what_is_not_a_product(both_engines: tuple[Path, Run], rel
 )
 def test_query_refuses_to_write(both_engines: tuple[Path, Run], sql: str, refused: str) -> None:
     root, _ = both_engines
-    run = mesh(root, "query", "--target", "spark", sql, check=False)
-    assert run.returncode != 0
-    assert f"read-only: it refused {refused} statement" in run.output
+    with pytest.raises(QueryRefusedError, match=f"read-only: it refused {refused} statement"):
+        _read(root, sql)
 
 
 def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Run]) -> None:
