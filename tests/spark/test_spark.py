@@ -9,6 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mesh.cli.output import to_json
+from mesh.discovery import snapshots
+from mesh.engines.spark import query
+from mesh.errors import QueryError, QueryRefusedError
+from mesh.pipeline.engine import QueryResult
+from mesh.workspace import Mesh
 from tests.integration.conftest import Run, mesh
 
 DOMAINS = ("catalog", "customers", "orders", "fulfillment", "analytics")
@@ -54,14 +60,6 @@ def test_every_domain_builds_and_publishes_on_spark(both_engines: tuple[Path, Ru
     assert (root / "warehouse" / "spark" / "hive-resources").is_dir()
 
 
-def test_a_spark_query_leaves_no_folder_in_tmp(both_engines: tuple[Path, Run]) -> None:
-    root, _ = both_engines
-    java_tmp = Path("/tmp")  # java.io.tmpdir on Linux, where Hive puts it unless told
-    before = set(java_tmp.glob("*_resources"))
-    mesh(root, "query", "--target", "spark", "select 1 as one")
-    assert set(java_tmp.glob("*_resources")) <= before
-
-
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], domain: str) -> None:
     """Every table a domain's Spark build wrote has the DuckDB build's columns and rows
@@ -73,7 +71,9 @@ def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], dom
     contracted = _contracted(root, domain)
     assert contracted, f"{domain} has no contracted tables"
     assert tables, f"{domain} wrote no tables on Spark"
-    database = root / "warehouse" / "published" / domain / "current" / f"{domain}.duckdb"
+    # The DuckDB build's every model: the private store of its current publish.
+    publish = (root / "warehouse" / "published" / domain / "current").resolve().name
+    database = root / "warehouse" / "private" / domain / publish / f"{domain}.duckdb"
     con = duckdb.connect()
     con.execute(f"attach '{database}' as duck (read_only)")
     for table in tables:
@@ -96,24 +96,73 @@ def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], dom
     con.close()
 
 
-def test_query_reads_the_published_views(both_engines: tuple[Path, Run]) -> None:
+def _snapshot(root: Path) -> dict[str, object]:
+    """The Spark mesh snapshot readers see now."""
+    current = root / "warehouse" / "spark" / "snapshots" / "current"
+    snapshot: dict[str, object] = json.loads(current.read_text())
+    return snapshot
+
+
+def _read(root: Path, sql: str) -> QueryResult:
+    """`mesh query --target spark` in this process: its Spark starts once for every call."""
+    return query.query(snapshots.view(Mesh(root).on("spark"), list(DOMAINS)), sql)
+
+
+def test_query_reads_the_products_of_the_current_snapshot(
+    both_engines: tuple[Path, Run],
+) -> None:
     root, _ = both_engines
     sql = "select region, sum(revenue_usd) as revenue from {} group by region order by region"
-    spark = mesh(
-        root, "query", "--target", "spark", "--format", "json",
-        sql.format("analytics.sales_by_region_and_category_v1"),
-    ).json()  # fmt: skip
+    spark = _read(root, sql.format("analytics.sales_by_region_and_category_v1"))
     duck = mesh(
         root, "query", "--format", "json",
         sql.format("analytics.main.sales_by_region_and_category_v1"),
     ).json()  # fmt: skip
-    assert spark == duck and len(spark) == 4
+    assert json.loads(to_json(spark.columns, spark.rows)) == duck and len(duck) == 4
+
+
+def test_the_reader_catalog_holds_only_products(both_engines: tuple[Path, Run]) -> None:
+    """The session's catalog has a database per domain of the snapshot and in it the
+    domain's products: no version schemas, no staging or intermediate models."""
+    root, _ = both_engines
+    publishes = _snapshot(root)["publishes"]
+    assert isinstance(publishes, dict) and set(publishes) == set(DOMAINS)
+    databases = _read(root, "show databases")
+    assert {row[0] for row in databases.rows} == {"default", *DOMAINS}
+    tables = _read(root, "show tables in orders")
+    assert {row[1] for row in tables.rows} == {"orders_v1", "orders_v2", "order_lines_v1"}
+    assert _contracted(root, "orders") == {"orders_v1", "orders_v2", "order_lines_v1"}
+
+
+def test_query_refuses_a_private_model(both_engines: tuple[Path, Run]) -> None:
+    """One line names the relation, the snapshot, and the products there are."""
+    root, _ = both_engines
+    sql = "select * from orders.int_orders_latest"
+    refused = mesh(root, "query", "--target", "spark", sql, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.output
+    said = " ".join(refused.output.split())  # the terminal's width wraps the line
+    snapshot = _snapshot(root)["snapshot_id"]
+    assert said.startswith(
+        f"error: orders.int_orders_latest is not a published product in snapshot {snapshot}"
+    )
+    listed = said.split("The products you can read: ")[1].rstrip(".").split(", ")
+    assert "orders.orders_v2" in listed and "analytics.sales_by_region_and_category_v1" in listed
+    assert not [name for name in listed if "__" in name or "int_" in name], "not products"
+
+
+def test_query_refuses_a_version_schema(both_engines: tuple[Path, Run]) -> None:
+    """The build's own names are not in the reader's catalog, a product's table neither."""
+    root, _ = both_engines
+    version = _record(root, "orders")["schema"]
+    for sql in (f"select * from {version}.orders_v2", f"show tables in {version}"):
+        with pytest.raises(QueryError, match=f"{version}.* is not a published product in snap"):
+            _read(root, sql)
 
 
 @pytest.mark.parametrize(
     ("sql", "refused"),
     [
-        ("drop view orders.orders_v2", "a DropView"),
+        ("drop table orders.orders_v2", "a DropTable"),
         (  # a write under a WITH
             "with o as (select * from orders.orders_v2) "
             "insert into orders.orders_v2 select * from o",
@@ -123,9 +172,8 @@ def test_query_reads_the_published_views(both_engines: tuple[Path, Run]) -> None
 )
 def test_query_refuses_to_write(both_engines: tuple[Path, Run], sql: str, refused: str) -> None:
     root, _ = both_engines
-    run = mesh(root, "query", "--target", "spark", sql, check=False)
-    assert run.returncode != 0
-    assert f"read-only: it refused {refused} statement" in run.output
+    with pytest.raises(QueryRefusedError, match=f"read-only: it refused {refused} statement"):
+        _read(root, sql)
 
 
 def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Run]) -> None:
@@ -154,8 +202,8 @@ def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Ru
 
 
 def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, Run]) -> None:
-    """A data test fails in analytics: nothing is published, the views and the manifest still
-    point at the last version. The next passing build publishes and drops the failed version.
+    """A data test fails in analytics: nothing is published, readers and the manifest still
+    see the last version. The next passing build publishes and drops the failed version.
     (In place, and last: a copied Spark catalog would still point at the original's tables.)"""
     root, _ = both_engines
     before = _record(root, "analytics")

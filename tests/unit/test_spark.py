@@ -1,5 +1,5 @@
 """The Spark target's bookkeeping, without Spark: Java detection, version schemas, what a
-publish switches and which versions stay. (tests/spark builds the mesh on Spark itself.)"""
+publish holds and which versions stay. (tests/spark builds the mesh on Spark itself.)"""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from mesh.discovery import snapshots
 from mesh.discovery.manifest import parse
+from mesh.discovery.snapshots import Snapshot
 from mesh.engines import spark
 from mesh.engines.spark import java
+from mesh.pipeline.snapshot import prune
 from mesh.workspace import Mesh
 from tests.unit.conftest import full_record
 
@@ -39,7 +42,7 @@ def test_version_schema_is_a_spark_identifier() -> None:
     assert schema == "orders__20261124t213437806125z_3dc6f4"
 
 
-def test_views_are_published_for_public_models_only() -> None:
+def test_products_are_the_public_models_only() -> None:
     def model(name: str, access: str, package: str = "orders") -> dict[str, str]:
         return {
             "resource_type": "model",
@@ -65,19 +68,19 @@ def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None
     (folder / "publish.json").write_text(json.dumps(full_record(domain, publish_id, record)))
 
 
-def test_kept_versions_include_those_consumers_read(tmp_path: Path) -> None:
-    """A version stays while a kept publish of the domain, or the current publish of a
-    consumer (whose views read it), reads it."""
+def test_kept_versions_hold_every_version_a_kept_snapshot_reads(tmp_path: Path) -> None:
+    """Pruning keeps the newest publishes and those a kept mesh snapshot names (here the
+    oldest, for `mesh query --at`); their version schemas stay, the pruned ones' do not."""
     mesh = Mesh(tmp_path).on("spark")
-    _publish(mesh, "orders", "2", schema="orders__2")
-    _publish(
-        mesh, "analytics", "9", schema="analytics__9", upstream_schemas={"orders": "orders__1"}
-    )
-    (mesh.published / "analytics" / "current").symlink_to("9")
-    assert spark.kept_versions(mesh, "orders", ["orders", "analytics"]) == [
-        "orders__1",
-        "orders__2",
-    ]
+    for number in range(1, 9):
+        _publish(mesh, "orders", str(number), schema=f"orders__{number}")
+    (mesh.published / "orders" / "current").symlink_to("8")
+    old = Snapshot(snapshot_id="s1", committed_at="2026-06-30T23:00:00+00:00", cause="test",
+                   publishes={"orders": "1"})  # fmt: skip
+    snapshots.folder(mesh).mkdir(parents=True)
+    (snapshots.folder(mesh) / "s1.json").write_text(old.to_json())
+    prune(mesh, ["orders"])
+    assert spark.kept_versions(mesh, "orders") == [f"orders__{n}" for n in (1, 4, 5, 6, 7, 8)]
 
 
 def test_spark_keeps_its_state_apart_from_duckdb(tmp_path: Path) -> None:

@@ -70,12 +70,11 @@ class PublishRecord(BaseModel):
     # The landing files the build read (path -> "size mtime"): the next build continues
     # incrementally only if they are all still there, unchanged.
     landing: dict[str, str] = Field(default_factory=dict)
-    # The engine, and on one whose publishes are views over a version schema (Spark): the
-    # schema holding this publish's tables, and each upstream's schema it read.
+    # The engine, and on one that writes a version schema per build (Spark): the schema
+    # holding this publish's tables (its products' among them).
     engine: str = "duckdb"
     waivers: list[RecordedWaiver] = Field(default_factory=list)
     schema_: str | None = Field(default=None, alias="schema")
-    upstream_schemas: dict[str, str] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"

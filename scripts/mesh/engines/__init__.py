@@ -1,8 +1,8 @@
 """Engines: where dbt runs and products live, behind the pipeline's `Engine` interface.
 
 `duckdb` (the default: one DuckDB file per domain, published by a rename) and `spark`
-(dbt-spark; a version schema per build, behind published views). Each engine is a module
-that implements `mesh.pipeline.engine.Engine`; `get` maps a `--target` name to one.
+(dbt-spark; a version schema per build, whose products readers register). Each engine is a
+module that implements `mesh.pipeline.engine.Engine`; `get` maps a `--target` name to one.
 
 May import: mesh.errors, mesh.ids, mesh.workspace, mesh.discovery, mesh.data, mesh.runner,
 mesh.governance, mesh.pipeline.

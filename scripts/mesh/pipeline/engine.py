@@ -79,7 +79,6 @@ class PublishedParts:
     products: list[ProductStats] = field(default_factory=list)
     output_ports: dict[str, str] = field(default_factory=dict)
     schema: str | None = None
-    upstream_schemas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

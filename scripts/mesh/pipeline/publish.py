@@ -114,7 +114,6 @@ def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
             )
         ],
         schema_=parts.schema,
-        upstream_schemas=parts.upstream_schemas,
     )
     finish_publish(job.mesh, folder, record)
     return record

@@ -1,8 +1,8 @@
 {#- The steps `mesh build --target spark` runs around a domain's `dbt build`, as
     `dbt run-operation`s on the build's own Spark connection.
 
-    A domain's build writes a new version schema, `<domain>__<run>`; its published views,
-    `<domain>.<relation>`, are switched to it only after every model and test passed. -#}
+    A domain's build writes a new version schema, `<domain>__<run>`; readers never use this
+    catalog: `mesh query` registers the products of a snapshot's versions in its own. -#}
 
 {#- Before the build: expose the landing exports ($MESH_LANDING_DIR/<table>/*.parquet) as
     the relations `source()` resolves to: one unmanaged Parquet table per source table, in
@@ -30,24 +30,6 @@
         {%- if version.match(schema) and schema not in keep -%}
             {%- do run_query('drop schema if exists ' ~ schema ~ ' cascade') -%}
             {{ log('dropped ' ~ schema, info=true) }}
-        {%- endif -%}
-    {%- endfor -%}
-{%- endmacro %}
-
-{#- After the build passed: point each published view `<domain>.<relation>` at the new
-    version's table, and drop the views of products the domain no longer has. Each view
-    switches in one statement: its readers see the old version or the new one. -#}
-{% macro publish_views(domain, version, relations) -%}
-    {%- do run_query('create schema if not exists ' ~ domain) -%}
-    {%- for relation in relations -%}
-        {%- do run_query(
-            'create or replace view ' ~ domain ~ '.' ~ relation
-            ~ ' as select * from ' ~ version ~ '.' ~ relation
-        ) -%}
-    {%- endfor -%}
-    {%- for row in run_query('show views in ' ~ domain) -%}
-        {%- if row[1] not in relations -%}
-            {%- do run_query('drop view if exists ' ~ domain ~ '.' ~ row[1]) -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}

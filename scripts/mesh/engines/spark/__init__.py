@@ -3,18 +3,20 @@
 The same domain projects run on Spark through dbt-spark (the profile's `spark` target);
 engine differences live in shared_macros (macros/spark/). What the platform does
 differently from DuckDB, and why:
-- Storage: one Spark catalog for the mesh. In session mode (a local Spark inside the dbt
+- Storage: one Spark catalog for the builds. In session mode (a local Spark inside the dbt
   worker) that is a metastore and a table folder under `warehouse/spark/`; on a cluster,
-  its metastore. Each domain writes only schemas of its own: `<domain>__<run>`, one per
-  build (a version), and `<domain>`, its published views.
-- Publishing: a build writes a new version. Only after every model and test passed, its
-  sources are fresh and its consumers' expectations hold, is its manifest published
-  (`warehouse/spark/published/<domain>/current`, records as on DuckDB), and then the
-  domain's views (`<domain>.<relation>`, what `mesh query` and outside readers use) pointed
-  at it. Consumers' dbt-loom resolves refs through that manifest to the version's tables,
-  so a consumer build reads one version of each upstream throughout, while a build that
-  fails changes nothing anyone reads. Versions nothing reads are dropped when the domain
-  next builds.
+  its metastore. Each build of a domain writes one schema, `<domain>__<run>` (a version):
+  its products and its private models together, as Parquet tables.
+- Publishing: only after every model and test passed, its sources are fresh and its
+  consumers' expectations hold, is a version's manifest published
+  (`warehouse/spark/published/<domain>/<publish>`, records as on DuckDB); the record names
+  the version schema and the products' relations in it. Consumers' dbt-loom resolves refs
+  through that manifest to the version's tables, so a consumer build reads one version of
+  each upstream throughout, while a build that fails changes nothing anyone reads.
+- Reading: readers do not use the builds' catalog, which holds private models. `mesh query`
+  builds its own catalog per query from one mesh snapshot, holding only the products of
+  each domain's publish in it (`query`). Versions no kept publish or snapshot reads are
+  dropped when the domain next builds.
 - One domain at a time: the local metastore (Derby) admits one Spark process, and one
   worker keeps its Spark session (about 15 s to start) from domain to domain.
 - Every build is a full build of a new version; continuing incremental models from the
@@ -27,9 +29,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mesh.discovery.domains import discover
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.registry import PublishRecord, publish_ids, read_record
+from mesh.discovery.registry import publish_ids, read_record
 from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
 from mesh.engines.spark.local import SPARK, require_spark, settings
@@ -45,18 +46,17 @@ def version_schema(domain: str, run_id: str) -> str:
     return f"{domain}__{run_id.lower().replace('-', '_')}"
 
 
-def kept_versions(mesh: Mesh, domain: str, domains: list[str]) -> list[str]:
-    """The version schemas of `domain` still read: by its kept publishes, and by the current
-    publish of any other domain (whose views may read an upstream's version)."""
-    own = [read_record(mesh, domain, publish_id) for publish_id in publish_ids(mesh, domain)]
-    current = [read_record(mesh, other) for other in domains]
-    kept = {record.schema_ for record in own if record}
-    kept |= {record.upstream_schemas.get(domain) for record in current if record}
-    return sorted(schema for schema in kept if schema)
+def kept_versions(mesh: Mesh, domain: str) -> list[str]:
+    """The version schemas of `domain` still read: those of its kept publishes. Pruning keeps
+    every publish a kept mesh snapshot names (`mesh.pipeline.snapshot.prune`), so this holds
+    every version `mesh query`, `--at` included, may read."""
+    records = [read_record(mesh, domain, publish_id) for publish_id in publish_ids(mesh, domain)]
+    return sorted({record.schema_ for record in records if record and record.schema_})
 
 
 def public_relations(domain: str, manifest: Manifest) -> list[str]:
-    """The relation names of the domain's public models: its products' published views."""
+    """The relation names of the domain's public models: its products, the tables of its
+    version schema that readers see."""
     return sorted(node.relation_name for node in manifest.public_models(domain))
 
 
@@ -101,7 +101,7 @@ class Spark(Engine):
     def before_build(self, job: Job) -> list[list[str]]:
         """Drop the versions nothing reads any more; register the landing exports as tables
         of the new version (the sources' schema is the target's)."""
-        keep = kept_versions(job.mesh, job.name, list(discover(job.mesh)))
+        keep = kept_versions(job.mesh, job.name)
         return [
             _operation(job, "drop_versions", {"domain": job.name, "keep": keep}),
             _operation(job, "register_landing_sources", {}),
@@ -135,25 +135,11 @@ class Spark(Engine):
         self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
         """The manifest (copied by the pipeline) is the publish for consumers' builds; the
-        views switch once it is current (`make_current`)."""
+        record names the products' tables in the version schema, which readers register."""
         relations = public_relations(job.name, candidate.manifest)
         return PublishedParts(
             output_ports={relation: f"{job.name}.{relation}" for relation in relations},
             schema=self._schema(job),
-            upstream_schemas={u: up.record.schema_ or "" for u, up in job.upstreams.items()},
-        )
-
-    def make_current(self, job: Job, record: PublishRecord) -> str | None:
-        """Point the domain's views at the new version. Should that fail, they still show the
-        previous version, which is kept, and the next build runs again."""
-        relations = list(record.output_ports)
-        views = {"domain": job.name, "version": self._schema(job), "relations": relations}
-        switched = job.run(self._task(job, "publish_views", views))
-        if switched.success:
-            return None
-        return (
-            f"publish {record.publish_id} is current for consumers' builds, but its views "
-            f"still show the previous version: {switched.error}. Build it again."
         )
 
     def _task(self, job: Job, macro: str, args: dict[str, Any]) -> DbtTask:
@@ -162,7 +148,7 @@ class Spark(Engine):
         )
 
     def query(self, view: View, sql: str) -> QueryResult:
-        return query.query(view.mesh, sql)
+        return query.query(view, sql)
 
 
 ENGINE = Spark()

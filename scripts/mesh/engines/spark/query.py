@@ -1,5 +1,17 @@
-"""`mesh query --target spark`: one read-only statement on a local Spark over the published
-views (`<domain>.<relation>`, e.g. `orders.orders_v2`)."""
+"""`mesh query --target spark`: one read-only statement over the data products of one mesh
+snapshot, on a local Spark.
+
+The session does not open the build's metastore. Its catalog is Spark's in-memory one, and
+before any user SQL runs it holds only the products of the snapshot: for each domain's
+publish, each public product version as `<domain>.<relation>` (e.g. `orders.orders_v2`), an
+unmanaged Parquet table over the files of that publish's version schema. Nothing else of a
+build (staging and intermediate models, other versions) is in the catalog, so a query cannot
+name it, and every domain is read at the snapshot's publish, never one switched meanwhile.
+Two guards keep a query to those tables: only queries and SHOW/DESCRIBE/EXPLAIN run
+(`_refuse_unless_reading`, on the parsed plan), and no query reads files by path
+(`spark.sql.runSQLOnFiles` is off). With no Derby to open, it also runs while a Spark build
+does.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mesh.discovery.snapshots import View
 from mesh.engines.spark.local import SPARK, SPARK_MEMORY, require_spark, settings
 from mesh.errors import MeshError, QueryError, QueryRefusedError
 from mesh.pipeline.engine import QueryResult
-from mesh.workspace import Mesh
 
 # Statements `mesh query --target spark` runs: queries, and commands that only read.
 READING_COMMANDS = {
     "ShowNamespaces",
+    "ShowNamespacesCommand",  # SHOW DATABASES, as Spark 4 parses it
     "ShowTables",
     "ShowViews",
     "ShowColumns",
@@ -28,31 +41,91 @@ READING_COMMANDS = {
     "ExplainCommand",
 }
 
+# Spark's error conditions for a name its catalog does not hold, and the parameter naming it.
+_MISSING = {
+    "TABLE_OR_VIEW_NOT_FOUND": "relationName",
+    "SCHEMA_NOT_FOUND": "schemaName",
+}
 
-def query(mesh: Mesh, sql: str) -> QueryResult:
-    """Run one read-only statement on the mesh's local Spark (its published views are
-    `<domain>.<relation>`, e.g. `orders.orders_v2`)."""
-    mesh = mesh.on(SPARK)
+
+def query(view: View, sql: str) -> QueryResult:
+    """Run one read-only statement over the products of `view`'s publishes."""
     require_spark()
-    if not (mesh.engine_dir / "metastore_db").exists():
-        raise MeshError("Nothing has been published on Spark yet; run `mesh build --target spark`.")
+    mesh = view.mesh.on(SPARK)
+    found = products(view)
     env = settings(mesh)
     os.environ.setdefault("SPARK_LOCAL_IP", env["SPARK_LOCAL_IP"])
+    # Spark's own logging of a failed statement too: the user gets one line (_failed).
     with _output_to(mesh.engine_dir / "spark.log"):
-        spark = _session(env, mesh.engine_dir)
-    try:
-        _refuse_unless_reading(spark, sql)
-        frame = spark.sql(sql)
-        rows = [tuple(row) for row in frame.collect()]
-        return QueryResult(
-            list(frame.columns), [field.dataType.simpleString() for field in frame.schema], rows
+        spark = _session(env)
+        try:
+            _register(spark, found)
+            _refuse_unless_reading(spark, sql)
+            frame = spark.sql(sql)
+            rows = [tuple(row) for row in frame.collect()]
+            types = [field.dataType.simpleString() for field in frame.schema]
+            return QueryResult(list(frame.columns), types, rows)
+        except MeshError:
+            raise
+        except Exception as error:  # pyspark's AnalysisException, ParseException...
+            raise _failed(error, view, found) from error
+        finally:
+            spark.stop()
+
+
+def products(view: View) -> dict[str, Path]:
+    """The product tables of `view`, `<domain>.<relation>` -> the folder of its files: the
+    table of that name in the version schema its publish wrote (its record's `schema`)."""
+    if not view.publishes:
+        raise MeshError("Nothing has been published on Spark yet; run `mesh build --target spark`.")
+    tables = Path(settings(view.mesh)["MESH_SPARK_WAREHOUSE"])
+    found: dict[str, Path] = {}
+    for domain, publish_id in sorted(view.publishes.items()):
+        record = view.record(domain)
+        for relation in sorted(record.output_ports):
+            folder = tables / f"{record.schema_}.db" / relation
+            if not folder.is_dir():
+                raise MeshError(
+                    f"{domain}'s publish {publish_id} in {view.label} has no table {relation} "
+                    f"at {folder}; run `mesh build --target spark --only {domain} --full`."
+                )
+            found[f"{domain}.{relation}"] = folder
+    return found
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _register(spark: Any, found: dict[str, Path]) -> None:
+    """Make the session's catalog hold `found`, and nothing else but Spark's empty `default`
+    database. Each domain's database is located at its version schema's folder, so creating
+    it makes no folder (the in-memory catalog makes one where none is)."""
+    for name, folder in found.items():
+        domain, relation = name.split(".")
+        location = _literal(str(folder.parent))
+        spark.sql(f"create database if not exists `{domain}` location {location}")
+        spark.sql(
+            f"create table `{domain}`.`{relation}` using parquet location {_literal(str(folder))}"
         )
-    except MeshError:
-        raise
-    except Exception as error:  # pyspark's AnalysisException, ParseException...
-        raise QueryError(f"Query failed: {str(error).strip().splitlines()[0]}") from error
-    finally:
-        spark.stop()
+
+
+def _failed(error: Exception, view: View, found: dict[str, Path]) -> QueryError:
+    """The error to raise for Spark's `error`: for a name that is not a published product
+    (a private model, a version schema), the products there are."""
+    from pyspark.errors import PySparkException  # only with `make test-spark`'s install
+
+    if isinstance(error, PySparkException):
+        parameter = _MISSING.get(error.getCondition() or "")
+        named = (error.getMessageParameters() or {}).get(parameter or "")
+        if named:
+            name = named.replace("`", "")
+            return QueryError(
+                f"{name} is not a published product in {view.label}: only products are "
+                "published, not a domain's staging or intermediate models or its versions. "
+                f"The products you can read: {', '.join(found)}."
+            )
+    return QueryError(f"Query failed: {str(error).strip().splitlines()[0]}")
 
 
 @contextlib.contextmanager
@@ -68,36 +141,28 @@ def _output_to(log: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
         for descriptor, copy in enumerate(saved, start=1):
             os.dup2(copy, descriptor)
             os.close(copy)
 
 
-def _session(env: dict[str, str], home: Path) -> Any:
-    """A local Spark session on the mesh's catalog, configured as the profile's target."""
+def _session(env: dict[str, str]) -> Any:
+    """A local Spark session with an in-memory catalog (not the build's metastore),
+    configured as the profile's target."""
     from pyspark.sql import SparkSession  # only with `make test-spark`'s install
 
     return (
         SparkSession.builder.master("local[*]")
         .appName("mesh query")
-        .enableHiveSupport()
+        .config("spark.sql.catalogImplementation", "in-memory")
+        # The `default` database's location: a folder that exists, so none is made.
         .config("spark.sql.warehouse.dir", env["MESH_SPARK_WAREHOUSE"])
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={env['MESH_SPARK_METASTORE']};create=true",
-        )
-        .config(
-            "spark.driver.extraJavaOptions",
-            f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}",
-        )
-        .config(  # not a folder per session left in the system's temporary folder
-            "spark.hadoop.hive.downloaded.resources.dir",
-            f"{home / 'hive-resources'}/${{hive.session.id}}",
-        )
         .config("spark.log.level", "ERROR")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", env["MESH_SPARK_PARTITIONS"])
-        # No `select ... from parquet.\`/any/path\``: a query reads the published views.
+        # No `select ... from parquet.\`/any/path\``: a query reads the products' tables.
         .config("spark.sql.runSQLOnFiles", "false")
         .config("spark.driver.memory", SPARK_MEMORY)
         .config("spark.sql.session.timeZone", "UTC")
