@@ -71,14 +71,27 @@ def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], dom
     contracted = _contracted(root, domain)
     assert contracted, f"{domain} has no contracted tables"
     assert tables, f"{domain} wrote no tables on Spark"
-    # The DuckDB build's every model: the private store of its current publish.
+    # The DuckDB build's every model: its current publish's products file and private store,
+    # attached under their own names (the private store's views name them).
     publish = (root / "warehouse" / "published" / domain / "current").resolve().name
-    database = root / "warehouse" / "private" / domain / publish / f"{domain}.duckdb"
     con = duckdb.connect()
-    con.execute(f"attach '{database}' as duck (read_only)")
+    for name, database in [
+        (domain, root / "warehouse" / "published" / domain / publish / f"{domain}.duckdb"),
+        (
+            f"{domain}__private",
+            root / "warehouse" / "private" / domain / publish / f"{domain}__private.duckdb",
+        ),
+    ]:
+        con.execute(f"attach '{database}' as {name} (read_only)")
+    where = dict(
+        con.execute(
+            "select table_name, database_name from duckdb_tables() "
+            "union all select view_name, database_name from duckdb_views() where not internal"
+        ).fetchall()
+    )
     for table in tables:
         spark = f"read_parquet('{table}/*.parquet')"
-        duck = f"duck.main.{table.name}"
+        duck = f"{where[table.name]}.main.{table.name}"
         shape = "select column_name, column_type from (describe select * from {})"
         if table.name not in contracted:
             shape = "select column_name from (describe select * from {})"
