@@ -13,7 +13,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from mesh.catalog.collect import collect
 from mesh.catalog.svg import site_svg
 from mesh.discovery import snapshots
-from mesh.discovery.domains import discover
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
 
@@ -99,8 +98,7 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
     out = (out_dir or mesh.warehouse / "catalog").absolute()
     _check_replaceable(out)
     moment = now or datetime.now(UTC)
-    names = sorted(discover(mesh))
-    site = collect(snapshots.view(mesh, names), moment)
+    site = collect(snapshots.view(mesh), moment)
     env = _environment()
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp-{os.urandom(3).hex()}")

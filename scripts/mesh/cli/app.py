@@ -154,7 +154,7 @@ def build(
             mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full
         )
     out.print(summary_table(results))
-    _print_snapshot(Mesh.find().on(target))
+    _print_snapshot(snapshots.current(Mesh.find().on(target)))
     failed = [r.domain for r in results if not r.ok]
     if failed:
         err.print(
@@ -192,19 +192,20 @@ def query(
         out.print(f"{rows}, from {view.label}", highlight=False)
 
 
-def _print_snapshot(mesh: Mesh) -> None:
-    """Which mesh snapshot readers see now, and which domains it holds behind."""
-    snapshot = snapshots.current(mesh)
+def _print_snapshot(snapshot: snapshots.Snapshot | None, lead: str = "Readers see") -> None:
+    """Which mesh snapshot readers see, and which domains it holds behind (with `lead` "",
+    only those)."""
     if snapshot is None:
         return
-    out.print(f"Readers see {snapshot.label}.", highlight=False)
+    if lead:
+        out.print(f"{lead} {snapshot.label}.", highlight=False)
     for name, why in sorted(snapshot.behind.items()):
         out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
 
 
 def _view(mesh: Mesh, at: str | None, latest: bool) -> snapshots.View:
     """What a reader command reads: the mesh snapshot, one `--at` a time, or `--latest`."""
-    view = snapshots.view(mesh, sorted(discover(mesh)), at_time=at, latest=latest)
+    view = snapshots.view(mesh, at_time=at, latest=latest)
     if view.mixed:
         err.print(
             f"[yellow]--latest mixes publishes that were not built together:[/] "
@@ -249,9 +250,7 @@ def products(
     columns = ["domain", "product", "v", "status", "relation", "owner", "published (UTC)"]
     out.print(to_table(columns, rows))
     out.print(f"{len(found)} product versions in {view.label}", highlight=False)
-    if view.snapshot:
-        for name, why in sorted(view.snapshot.behind.items()):
-            out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
+    _print_snapshot(view.snapshot, lead="")
 
 
 @app.command()
@@ -435,10 +434,7 @@ def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back
     with domain_lock(mesh.locks, domain, timeout=0):
         record, snapshot = publish_module.rollback(mesh, domain)
     out.print(f"{domain} rolled back to {record.publish_id}, published {record.published_at}.")
-    if snapshot:
-        out.print(f"Readers now see {snapshot.label}.", highlight=False)
-        for name, why in sorted(snapshot.behind.items()):
-            out.print(f"  {name} is behind its newest publish: {why}", highlight=False)
+    _print_snapshot(snapshot, lead="Readers now see")
 
 
 @app.command()
@@ -448,8 +444,7 @@ def lineage(
     """Print which domain consumes which product version, as text or Mermaid."""
     if format not in {"text", "mermaid"}:
         raise MeshError(f"--format must be text or mermaid, not {format!r}.")
-    mesh = Mesh.find()
-    found = lineage_module.edges(snapshots.view(mesh, sorted(discover(mesh))))
+    found = lineage_module.edges(snapshots.view(Mesh.find()))
     if not found:
         raise MeshError("No published domain consumes another yet; run `mesh build` first.")
     render = lineage_module.as_mermaid if format == "mermaid" else lineage_module.as_text

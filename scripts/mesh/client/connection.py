@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 
-from mesh.discovery.domains import discover
 from mesh.discovery.snapshots import Snapshot, View, view
 from mesh.engines.duckdb import query
 from mesh.errors import MeshError
@@ -147,4 +146,4 @@ def connect(
     directory): its current snapshot, the one current `at` a time (ISO 8601), or with
     `latest` the newest publish of each domain (`Connection.mixed` says where they mix)."""
     mesh = Mesh.find(Path(path) if path is not None else None)
-    return Connection(view(mesh, sorted(discover(mesh)), at_time=at, latest=latest))
+    return Connection(view(mesh, at_time=at, latest=latest))

@@ -127,6 +127,15 @@ def publish_ids(mesh: Mesh, domain: str) -> list[str]:
     )
 
 
+def rolled_back(mesh: Mesh, domain: str) -> set[str]:
+    """Publishes of `domain` a rollback withdrew: never read or returned to again."""
+    path = domain_dir(mesh, domain) / HISTORY
+    if not path.exists():
+        return set()
+    events = [HistoryEvent.model_validate_json(line) for line in path.read_text().splitlines()]
+    return {e.rolled_back_from for e in events if e.event == "rollback" and e.rolled_back_from}
+
+
 def record_in(folder: Path) -> PublishRecord:
     """The record in a publish folder (OSError if there is none, DamagedRecordError if it
     cannot be read as one)."""

@@ -22,9 +22,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mesh.discovery.domains import discover
 from mesh.discovery.registry import (
-    HISTORY,
-    HistoryEvent,
     PublishRecord,
     current_publish_id,
     domain_dir,
@@ -123,15 +122,6 @@ def at(mesh: Mesh, when: str) -> Snapshot:
     return before[-1]
 
 
-def rolled_back(mesh: Mesh, domain: str) -> set[str]:
-    """Publishes of `domain` a rollback withdrew: never read or returned to again."""
-    path = domain_dir(mesh, domain) / HISTORY
-    if not path.exists():
-        return set()
-    events = [HistoryEvent.model_validate_json(line) for line in path.read_text().splitlines()]
-    return {e.rolled_back_from for e in events if e.event == "rollback" and e.rolled_back_from}
-
-
 def mixes(records: dict[str, PublishRecord]) -> list[str]:
     """Where a set of publishes (one per domain) is not consistent: a domain's publish that
     was built from another publish of an upstream than the one in the set."""
@@ -177,11 +167,18 @@ class View:
         return record_in(self.folder(domain))
 
 
-def view(mesh: Mesh, domains: list[str], at_time: str | None = None, latest: bool = False) -> View:
-    """The publishes a reader of `domains` sees: the current snapshot, the one current
-    `at_time`, or with `latest` each domain's newest publish (and where that mixes)."""
+def view(
+    mesh: Mesh,
+    domains: list[str] | None = None,
+    at_time: str | None = None,
+    latest: bool = False,
+) -> View:
+    """The publishes a reader of `domains` (default: every domain of the mesh) sees: the
+    current snapshot, the one current `at_time`, or with `latest` each domain's newest
+    publish (and where that mixes)."""
     if latest and at_time is not None:
         raise MeshError("Give --at or --latest, not both.")
+    domains = sorted(discover(mesh)) if domains is None else domains
     if latest:
         heads = {name: current_publish_id(mesh, name) for name in domains}
         publishes = {name: publish_id for name, publish_id in heads.items() if publish_id}

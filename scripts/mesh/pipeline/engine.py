@@ -17,6 +17,7 @@ from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, RunResults
 from mesh.discovery.registry import ProductStats, PublishRecord
 from mesh.discovery.snapshots import View
+from mesh.errors import QueryError
 from mesh.governance import expectations
 from mesh.governance.expectations import Query
 from mesh.runner.workers import TASKS_PER_WORKER, DbtOutcome, DbtTask
@@ -86,6 +87,16 @@ class QueryResult:
     columns: list[str]
     types: list[str]
     rows: list[tuple[Any, ...]]
+
+
+def not_a_product(name: str, view: View, products: list[str]) -> QueryError:
+    """What a query that names something other than a product of `view` gets, on any engine:
+    the name, and the products it can read."""
+    return QueryError(
+        f"{name} is not a published product in {view.label}: only products are published, "
+        f"not a domain's staging or intermediate models. The products you can read: "
+        f"{', '.join(products)}."
+    )
 
 
 class Engine(ABC):

@@ -35,8 +35,9 @@ from mesh.discovery.registry import (
     domain_dir,
     publish_ids,
     read_record,
+    rolled_back,
 )
-from mesh.discovery.snapshots import Snapshot, rolled_back
+from mesh.discovery.snapshots import Snapshot
 from mesh.errors import MeshError, RollbackError
 from mesh.governance import policies
 from mesh.ids import new_id, now

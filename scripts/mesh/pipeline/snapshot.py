@@ -28,8 +28,9 @@ from mesh.discovery.registry import (
     domain_dir,
     publish_ids,
     read_record,
+    rolled_back,
 )
-from mesh.discovery.snapshots import CURRENT, Snapshot, current, folder, kept, rolled_back
+from mesh.discovery.snapshots import CURRENT, Snapshot, current, folder, kept
 from mesh.errors import DamagedRecordError, MeshError
 from mesh.ids import new_id
 from mesh.pipeline.locks import domain_lock
@@ -85,52 +86,54 @@ def choose(found: dict[str, list[PublishRecord]]) -> Choice:
         at = index.get(name)
         return None if at is None else found[name][at]
 
-    moved = True
-    while moved:
-        moved = False
+    def first_mix() -> tuple[str, PublishRecord, str, str, PublishRecord | None] | None:
+        """A consumer whose chosen publish read another publish of an upstream than the one
+        chosen for it: (consumer, its publish, upstream, the publish it read, the chosen)."""
         for consumer in sorted(index):
             record = chosen(consumer)
             if record is None:
                 continue
             for upstream, read_id in sorted(record.upstreams.items()):
                 have = chosen(upstream)
-                if have is not None and have.publish_id == read_id:
-                    continue
-                moved = True
-                if have is None:
-                    index[consumer] = None
-                    why[consumer] = f"it reads {upstream}, which has no publish in the snapshot"
-                    break
-                older = [i for i, r in enumerate(found[upstream]) if r.publish_id == read_id]
-                if read_id < have.publish_id and older:
-                    index[upstream] = older[0]
-                    why.setdefault(
-                        upstream,
-                        f"{consumer}'s publish {record.publish_id} in the snapshot was built "
-                        f"from {upstream} {read_id}",
-                    )
-                    break
-                # Back to the consumer's newest publish built from `have` or an older one.
-                at = (index[consumer] or 0) + 1
-                while at < len(found[consumer]):
-                    if found[consumer][at].upstreams.get(upstream, "") <= have.publish_id:
-                        break
-                    at += 1
-                if at < len(found[consumer]):
-                    index[consumer] = at
-                    why.setdefault(
-                        consumer,
-                        f"its publish {record.publish_id} was built from {upstream} {read_id}, "
-                        f"which is not in the snapshot",
-                    )
-                else:
-                    index[consumer] = None
-                    why[consumer] = (
-                        f"no kept publish of it was built from {upstream} {have.publish_id} "
-                        "or an older one"
-                    )
-                break
-    publishes = {name: record.publish_id for name in index if (record := chosen(name))}
+                if have is None or have.publish_id != read_id:
+                    return consumer, record, upstream, read_id, have
+        return None
+
+    while (mix := first_mix()) is not None:
+        consumer, record, upstream, read_id, have = mix
+        if have is None:
+            index[consumer] = None
+            why[consumer] = f"it reads {upstream}, which has no publish in the snapshot"
+            continue
+        older = [i for i, r in enumerate(found[upstream]) if r.publish_id == read_id]
+        if read_id < have.publish_id and older:  # hold the upstream back at what it read
+            index[upstream] = older[0]
+            why.setdefault(
+                upstream,
+                f"{consumer}'s publish {record.publish_id} in the snapshot was built "
+                f"from {upstream} {read_id}",
+            )
+            continue
+        # Back to the consumer's newest publish built from `have` or an older one.
+        index[consumer] = next(
+            (
+                at
+                for at in range((index[consumer] or 0) + 1, len(found[consumer]))
+                if found[consumer][at].upstreams.get(upstream, "") <= have.publish_id
+            ),
+            None,
+        )
+        if index[consumer] is None:
+            why[consumer] = (
+                f"no kept publish of it was built from {upstream} {have.publish_id} or an older one"
+            )
+        else:
+            why.setdefault(
+                consumer,
+                f"its publish {record.publish_id} was built from {upstream} {read_id}, "
+                "which is not in the snapshot",
+            )
+    publishes = {name: picked.publish_id for name in index if (picked := chosen(name))}
     behind = {
         name: _blocked_by(name, records[0].publish_id, publishes, found) or why.get(name, "")
         for name, records in found.items()

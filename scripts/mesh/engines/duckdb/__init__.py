@@ -31,7 +31,7 @@ from mesh.discovery.snapshots import View
 from mesh.engines.duckdb import ports, query
 from mesh.errors import MeshError, MissingPublishError, PublishedDatabaseLockedError
 from mesh.governance import expectations
-from mesh.governance.expectations import Query
+from mesh.governance.expectations import Query, string_literal
 from mesh.pipeline.engine import (
     UPSTREAMS,
     Candidate,
@@ -190,10 +190,6 @@ class DuckDB(Engine):
 ENGINE = DuckDB()
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def private_name(domain: str) -> str:
     """The database of a domain's models that are not products (see the module docstring)."""
     return f"{domain}__private"
@@ -280,7 +276,7 @@ def newest_export_loaded(products: Path, internals: Path, models: list[str]) -> 
     """The newest `exported_at` every incremental model of a domain's two databases holds
     (the oldest of their newest: rows after it are new to all of them), or None if unknown."""
     with duckdb.connect(str(products), read_only=True) as con:
-        con.execute(f'attach {_literal(internals)} as "{internals.stem}" (read_only)')
+        con.execute(f'attach {string_literal(str(internals))} as "{internals.stem}" (read_only)')
         where = dict(  # table -> the database holding it
             con.execute(
                 "select table_name, database_name from duckdb_columns() "

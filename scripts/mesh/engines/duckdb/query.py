@@ -19,7 +19,8 @@ import duckdb
 
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError, QueryError, QueryRefusedError
-from mesh.pipeline.engine import QueryResult
+from mesh.governance.expectations import string_literal
+from mesh.pipeline.engine import QueryResult, not_a_product
 
 READING = {"SELECT", "EXPLAIN"}
 """Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
@@ -64,8 +65,7 @@ def sandbox(view: View, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
                 f"{name}'s publish {view.publishes[name]} in {view.label} has no products "
                 f"file {database}; run `mesh build {name} --full`."
             )
-        path = str(database).replace("'", "''")
-        con.execute(f"attach '{path}' as \"{name}\" (read_only)")
+        con.execute(f'attach {string_literal(str(database))} as "{name}" (read_only)')
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
@@ -157,12 +157,7 @@ def _failed(
     message = str(error)
     missing = _MISSING.search(message)
     if missing and con is not None and view is not None:
-        name, products = _as_written(missing.group(2), sql), readable(con, view)
-        return QueryError(
-            f"{name} is not a published product in {view.label}: only products are "
-            "published, not a domain's staging or intermediate models. The products you can "
-            f"read: {', '.join(products)}."
-        )
+        return not_a_product(_as_written(missing.group(2), sql), view, readable(con, view))
     if isinstance(error, duckdb.PermissionException):  # external access is off
         return QueryRefusedError(
             f"mesh query is read-only: it refused to reach outside the published products "

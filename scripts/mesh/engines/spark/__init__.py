@@ -33,7 +33,7 @@ from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import publish_ids, read_record
 from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
-from mesh.engines.spark.local import SPARK, require_spark, settings
+from mesh.engines.spark.local import SPARK, literal, require_spark, settings
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult
 from mesh.runner.dbt import base_env, dbt_args
@@ -114,7 +114,7 @@ class Spark(Engine):
         return "`" + column.replace("`", "``") + "`"
 
     def literal(self, text: str) -> str:
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return literal(text)
 
     def relation(self, job: Job, relation: str) -> str:
         return f"{self._schema(job)}.{relation}"

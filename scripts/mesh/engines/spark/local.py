@@ -18,6 +18,11 @@ class SparkUnavailableError(MeshError):
     """Spark cannot run here: dbt-spark/pyspark not installed, or no Java 17+."""
 
 
+def literal(text: str) -> str:
+    """A string literal in Spark SQL, which escapes with backslashes."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def require_spark() -> None:
     """Raise SparkUnavailableError naming what is missing to run Spark here."""
     missing = [name for name in ("pyspark", "dbt.adapters.spark") if not _importable(name)]

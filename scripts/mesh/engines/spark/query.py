@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from mesh.discovery.snapshots import View
-from mesh.engines.spark.local import SPARK, SPARK_MEMORY, require_spark, settings
+from mesh.engines.spark.local import SPARK, SPARK_MEMORY, literal, require_spark, settings
 from mesh.errors import MeshError, QueryError, QueryRefusedError
-from mesh.pipeline.engine import QueryResult
+from mesh.pipeline.engine import QueryResult, not_a_product
 
 # Statements `mesh query --target spark` runs: queries, and commands that only read.
 READING_COMMANDS = {
@@ -93,20 +93,16 @@ def products(view: View) -> dict[str, Path]:
     return found
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _register(spark: Any, found: dict[str, Path]) -> None:
     """Make the session's catalog hold `found`, and nothing else but Spark's empty `default`
     database. Each domain's database is located at its version schema's folder, so creating
     it makes no folder (the in-memory catalog makes one where none is)."""
     for name, folder in found.items():
         domain, relation = name.split(".")
-        location = _literal(str(folder.parent))
+        location = literal(str(folder.parent))
         spark.sql(f"create database if not exists `{domain}` location {location}")
         spark.sql(
-            f"create table `{domain}`.`{relation}` using parquet location {_literal(str(folder))}"
+            f"create table `{domain}`.`{relation}` using parquet location {literal(str(folder))}"
         )
 
 
@@ -119,12 +115,7 @@ def _failed(error: Exception, view: View, found: dict[str, Path]) -> QueryError:
         parameter = _MISSING.get(error.getCondition() or "")
         named = (error.getMessageParameters() or {}).get(parameter or "")
         if named:
-            name = named.replace("`", "")
-            return QueryError(
-                f"{name} is not a published product in {view.label}: only products are "
-                "published, not a domain's staging or intermediate models or its versions. "
-                f"The products you can read: {', '.join(found)}."
-            )
+            return not_a_product(named.replace("`", ""), view, list(found))
     return QueryError(f"Query failed: {str(error).strip().splitlines()[0]}")
 
 
