@@ -14,7 +14,14 @@ from mesh.discovery.registry import PublishRecord, read_record
 from mesh.discovery.snapshots import View
 from mesh.governance.expectations import Query
 from mesh.pipeline.build import build
-from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult
+from mesh.pipeline.engine import (
+    Candidate,
+    Engine,
+    Job,
+    PublishedParts,
+    QueryResult,
+    Upstream,
+)
 from mesh.pipeline.report import Status
 from mesh.runner.dbt import base_env
 from mesh.workspace import Mesh
@@ -40,20 +47,22 @@ class ParquetFiles(Engine):
             "MESH_ATTACH": json.dumps(private),
         }
 
-    def relation(self, job: Job, relation: str) -> str:
-        return f"{job.name}.main.{relation}"
+    def relation(self, job: Job, relation: str, of: Upstream | None = None) -> str:
+        if of is None:
+            return f"{job.name}.main.{relation}"
+        return f"read_parquet('{of.folder / relation}.parquet')"
 
-    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
+    def run_checks(self, job: Job, queries: list[Query]) -> list[str]:
         with duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True) as con:
-            counts = [(q, con.execute(q.sql).fetchone()) for q in queries]
-        return [f"{q.expectation.label} -> {row[0]}" for q, row in counts if row and row[0]]
+            found = [(q, con.execute(q.sql).fetchone()) for q in queries]
+        return [q.failed(row[0]) for q, row in found if row and row[0] is not None]
 
     def publish(
         self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
         ports = {}
         with duckdb.connect(str(job.staging / f"{job.name}.duckdb"), read_only=True) as con:
-            for node in candidate.manifest.public_models(job.name):
+            for node in candidate.products(job.name):
                 path = folder / f"{node.relation_name}.parquet"
                 con.execute(f"copy (select * from {node.relation}) to '{path}'")
                 ports[node.relation_name] = str(path)

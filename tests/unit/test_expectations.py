@@ -6,9 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import RunResults, parse
-from mesh.governance.expectations import Check, Expectation, passed_tests, queries, verify
+from mesh.errors import DomainConfigError
+from mesh.governance.expectations import (
+    Check,
+    Expectation,
+    load,
+    passed_tests,
+    queries,
+    untested,
+    verify,
+)
 
 UNIQUE = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
 NOT_NULL = Expectation(
@@ -54,11 +65,46 @@ def _relation(expectation: Expectation) -> str:
 
 
 def test_expectations_run_against_the_candidate(tmp_path: Path) -> None:
-    failures = verify(_candidate(tmp_path), queries([UNIQUE, NOT_NULL], _relation))
-    assert [(f.expectation.check.describe(), f.detail) for f in failures] == [
-        ("unique order_id", "1 duplicated values"),
-        ("not_null ['order_id', 'customer_id']", "1 rows with nulls"),
+    failures = verify({"orders": _candidate(tmp_path)}, queries([UNIQUE, NOT_NULL], _relation))
+    assert failures == [
+        "analytics expects orders.orders v2: unique order_id -> 1 duplicated values",
+        "analytics expects orders.orders v2: not_null ['order_id', 'customer_id'] -> 1 rows "
+        "with nulls",
     ]
+    holding = Expectation("analytics", "orders", "orders", 2, Check(min_rows=3))
+    assert verify({"orders": tmp_path / "orders.duckdb"}, queries([holding], _relation)) == []
+
+
+@pytest.mark.parametrize(
+    ("checks", "found"),
+    [("[{}]", "it has none"), ("[{unique: order_id, min_rows: 5}]", "it has min_rows, unique")],
+)
+def test_a_check_needs_exactly_one_kind(tmp_path: Path, checks: str, found: str) -> None:
+    """`{}` would check nothing and two kinds in one entry would keep one: both are refused,
+    naming the file and the entry."""
+    (tmp_path / "expectations.yml").write_text(
+        f"expectations:\n  - product: orders.orders\n    version: 2\n    checks: {checks}\n"
+    )
+    with pytest.raises(DomainConfigError) as error:
+        load(Domain("analytics", tmp_path, ("orders",), ()))
+    message = str(error.value)
+    assert str(tmp_path / "expectations.yml") in message
+    assert "entry expectations[0].checks[0]" in message and found in message
+
+
+def test_a_changed_expectation_has_a_new_key() -> None:
+    same = Expectation("analytics", "orders", "orders", 2, Check(unique="order_id"))
+    assert same.key == UNIQUE.key
+    assert (
+        len(
+            {
+                UNIQUE.key,
+                NOT_NULL.key,
+                Expectation("analytics", "orders", "orders", 2, Check(unique="customer_id")).key,
+            }
+        )
+        == 3
+    )
 
 
 def test_only_passing_tests_of_the_same_column_count() -> None:
@@ -84,8 +130,9 @@ def test_an_expectation_the_producer_tested_is_not_run_again(tmp_path: Path) -> 
         ("model.orders.orders.v2", "unique", "order_id"),
         ("model.orders.orders.v2", "not_null", "order_id"),
     }
-    failures = verify(_candidate(tmp_path), queries([UNIQUE, NOT_NULL], _relation, tested))
-    assert [f.expectation for f in failures] == [NOT_NULL]
+    pending = queries(untested([UNIQUE, NOT_NULL], tested), _relation)
+    failures = verify({"orders": _candidate(tmp_path)}, pending)
+    assert [line.split(" -> ")[0] for line in failures] == [NOT_NULL.label]
 
 
 def test_queries_spell_columns_and_strings_in_the_engines_sql() -> None:
@@ -100,7 +147,8 @@ def test_queries_spell_columns_and_strings_in_the_engines_sql() -> None:
     )
     [duck] = queries([accepted], lambda e: f"orders.main.{e.relation}")
     assert duck.sql == (
-        "select count(*) from orders.main.orders_v2 where \"order_status\" not in ('it''s')"
+        "select nullif((select count(*) from orders.main.orders_v2 "
+        "where \"order_status\" not in ('it''s')), 0)"
     )
     [spark] = queries(
         [accepted],
@@ -108,7 +156,7 @@ def test_queries_spell_columns_and_strings_in_the_engines_sql() -> None:
         quoted=lambda c: f"`{c}`",
         literal=lambda t: "'" + t.replace("'", "\\'") + "'",
     )
-    assert (
-        spark.sql
-        == "select count(*) from orders__v.orders_v2 where `order_status` not in ('it\\'s')"
+    assert spark.sql == (
+        "select nullif((select count(*) from orders__v.orders_v2 "
+        "where `order_status` not in ('it\\'s')), 0)"
     )

@@ -60,6 +60,7 @@ def test_products_are_the_public_models_only() -> None:
         }
     }
     assert spark.public_relations("orders", parse(manifest)) == ["orders_v2"]
+    assert spark.public_relations("orders", parse(manifest), omit=("orders_v2",)) == []
 
 
 def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None:

@@ -428,7 +428,7 @@ def collect(view: View, now: datetime) -> Site:
 
     versions_of: dict[tuple[str, str], list[Product]] = defaultdict(list)
     for name, pub in published.items():
-        for product in products_of(name, pub.manifest, pub.record.published_at):
+        for product in products_of(name, pub.manifest, pub.record.published_at, pub.record.retired):
             versions_of[(name, product.name)].append(product)
     consumers: dict[tuple[str, str, str | None], list[lineage.Edge]] = defaultdict(list)
     for edge in edges:

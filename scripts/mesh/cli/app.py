@@ -31,6 +31,7 @@ from mesh.governance import lint as lint_module
 from mesh.pipeline import build as build_module
 from mesh.pipeline import publish as publish_module
 from mesh.pipeline import timings as timings_module
+from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
 from mesh.scaffold import ci as ci_module
 from mesh.scaffold import domain as scaffold
@@ -142,17 +143,44 @@ def build(
     lock_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for another build of the same domain.")
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
+    allow_breaking: Annotated[
+        str | None,
+        typer.Option(
+            "--allow-breaking",
+            metavar="REASON",
+            help="Publish despite breaking changes to published products (an emergency): the "
+            "reason is recorded in the publish record, the history and the catalog.",
+        ),
+    ] = None,
+    accept_volume_change: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-volume-change",
+            metavar="REASON",
+            help="Publish despite an implausible change in a product's row count; recorded "
+            "like --allow-breaking.",
+        ),
+    ] = None,
     target: TargetOption = Engine.duckdb,
 ) -> None:
     """Build domains in dependency order, in parallel where possible; publish each one whose
-    models and tests all pass."""
+    models and tests all pass and that the publish gate lets through (policies, breaking
+    changes, deprecations, expectations, volume, personal data)."""
+    for flag, reason in (
+        ("--allow-breaking", allow_breaking),
+        ("--accept-volume-change", accept_volume_change),
+    ):
+        if reason is not None and len(reason.strip()) < 3:
+            raise MeshError(f'{flag} needs a reason, recorded with the publish: {flag} "<why>".')
+    overrides = Overrides(breaking=allow_breaking, volume=accept_volume_change)
     mesh = Mesh.find()
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
         results = build_module.build(
-            mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full
-        )
+            mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full,
+            overrides=overrides,
+        )  # fmt: skip
     out.print(summary_table(results))
     _print_snapshot(snapshots.current(Mesh.find().on(target)))
     failed = [r.domain for r in results if not r.ok]

@@ -6,6 +6,7 @@ shows what consumers can read together now.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,8 +49,11 @@ class Product(BaseModel):
         return f"ref('{self.domain}', '{self.name}'{version})"
 
 
-def products_of(domain: str, manifest: Manifest, published_at: str | None) -> list[Product]:
-    """The domain's public model versions, in name and version order."""
+def products_of(
+    domain: str, manifest: Manifest, published_at: str | None, omit: Collection[str] = ()
+) -> list[Product]:
+    """The domain's public model versions, in name and version order, but those whose
+    relation `omit` names (versions past their deprecation date, left out of a publish)."""
     found = [
         Product(
             domain=domain,
@@ -74,6 +78,7 @@ def products_of(domain: str, manifest: Manifest, published_at: str | None) -> li
             ],
         )
         for node in manifest.public_models(domain)
+        if node.relation_name not in omit
     ]
     return sorted(found, key=lambda p: (p.name, _version_key(p.version)))
 
@@ -94,13 +99,14 @@ def list_products(view: View) -> list[Product]:
             continue
         folder = view.folder(name)
         try:
-            published_at = record_in(folder).published_at
+            record = record_in(folder)
         except OSError as error:
             raise MeshError(
                 f"{view.label} reads {name}'s publish {folder.name}, whose record cannot be "
                 f"read ({error.strerror}); run `mesh build {name} --full`."
             ) from None
-        for product in products_of(name, manifest.load(manifest_path), published_at):
+        found = products_of(name, manifest.load(manifest_path), record.published_at, record.retired)
+        for product in found:
             port = folder / port_folder(product.name, product.version)
             parquet = port / parquet_name(product.name, product.version)
             product.parquet = str(parquet) if parquet.exists() else None

@@ -46,6 +46,20 @@ class RecordedWaiver(BaseModel):
     active: bool  # it held when published
 
 
+class RecordedOverride(BaseModel):
+    """A gate finding published anyway, on purpose: the flag, the reason given, by whom."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flag: str  # allow-breaking, accept-volume-change
+    reason: str
+    by: str
+    findings: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"--{self.flag} by {self.by}: {self.reason!r} ({len(self.findings)} finding(s))"
+
+
 class PublishRecord(BaseModel):
     """`publish.json`: what one publish of a domain is, and what it was built from."""
 
@@ -75,6 +89,18 @@ class PublishRecord(BaseModel):
     engine: str = "duckdb"
     waivers: list[RecordedWaiver] = Field(default_factory=list)
     schema_: str | None = Field(default=None, alias="schema")
+    # What the publish gate noted (pipeline/gates.py): warnings, findings published anyway
+    # with an override, product versions left out because they are past their deprecation
+    # date (relation names), the consumers' expectations its products met (their keys), and
+    # the deprecation date of each published product version (relation name -> date), and
+    # which of the domain's own expectations each upstream publish it read met (publish id ->
+    # keys), so they are not run again on the same publish.
+    warnings: list[str] = Field(default_factory=list)
+    overrides: list[RecordedOverride] = Field(default_factory=list)
+    retired: list[str] = Field(default_factory=list)
+    expectations_met: list[str] = Field(default_factory=list)
+    deprecation_dates: dict[str, str] = Field(default_factory=dict)
+    upstream_expectations_met: dict[str, list[str]] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"
@@ -89,6 +115,7 @@ class HistoryEvent(BaseModel):
     publish_id: str
     at: str
     rolled_back_from: str | None = Field(default=None, alias="from")
+    overrides: list[RecordedOverride] | None = None  # gate findings it was published despite
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)

@@ -6,7 +6,11 @@ For each domain checked, its working tree is parsed by dbt (no database is opene
 - its contracts are compared with its last published state, by dbt's own state comparison
   (`state:modified`, unversioned breaking changes as errors) and by `contracts.py`, which
   names every change; each breaking change is traced to the consumer models it would break;
-- every consumer still reading a deprecated product version is listed with the days left.
+- every consumer still reading a deprecated product version is listed with the days left
+  (the producer's date from its working tree when it is checked);
+- consumers' expectations of its products that its current publish has not met yet (new or
+  changed ones) are run on that publish.
+The publish gate (`mesh.pipeline.gates`) enforces the same rules, printing the same lines.
 """
 
 from __future__ import annotations
@@ -19,17 +23,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mesh import ids
 from mesh.discovery import graph
 from mesh.discovery.domains import Domain, discover, select
 from mesh.discovery.manifest import Manifest, load
+from mesh.discovery.registry import read_record
+from mesh.errors import MeshError
+from mesh.governance import expectations
 from mesh.governance.contracts import (
     ChangeReport,
     DeprecatedUse,
-    breaking_changes,
-    consumer_impact,
     deprecated_uses,
+    describe_report,
+    reports,
 )
-from mesh.governance.policies import DomainState, Violation, Waiver, evaluate, waivers
+from mesh.governance.policies import DomainState, Violation, Waiver, describe, evaluate, waivers
 from mesh.ids import new_id
 from mesh.runner.dbt import base_env, dbt_args, with_packages
 from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers
@@ -45,10 +53,17 @@ class DomainCheck:
     changes: list[ChangeReport] = field(default_factory=list)
     dbt_state_error: str | None = None
     compared_with: str | None = None  # publish id of the published state compared with
+    expectations: list[str] = field(default_factory=list)  # consumers' that its publish fails
 
     @property
     def failed(self) -> bool:
-        return bool(self.parse_error or self.violations or self.changes or self.dbt_state_error)
+        return bool(
+            self.parse_error
+            or self.violations
+            or self.changes
+            or self.dbt_state_error
+            or self.expectations
+        )
 
 
 @dataclass
@@ -122,7 +137,7 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
 
 
 def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
-    domains, today = discover(mesh), today or dt.date.today()
+    domains, today = discover(mesh), today or ids.today()
     names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
     parsed = _parse(mesh, domains, names)
     # What consumers run now: their published, compiled manifests.
@@ -141,20 +156,40 @@ def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckRe
             result.waivers = waivers(state, today)
             if name in published:
                 result.compared_with = mesh.published_dir(name).resolve().name
-                changes = breaking_changes(name, published[name], manifest)
-                result.changes = [ChangeReport(c, consumer_impact(c, published)) for c in changes]
+                result.changes = reports(name, published[name], manifest, published, today)
                 state_error = parsed[name].state_error
-                if state_error and not changes:
+                if state_error and not result.changes:
                     result.dbt_state_error = state_error
+        if name in published:
+            consumers = [d for d in domains.values() if name in d.upstreams]
+            result.expectations = unmet_expectations(mesh, name, consumers)
         checks.append(result)
     # Deprecations: the working tree of the checked domains, the published state of the rest.
     working = {n: p.manifest for n, p in parsed.items() if p.manifest is not None}
-    uses = deprecated_uses({**published, **working}, published, today)
+    uses = deprecated_uses({**published, **working}, {**published, **working}, today)
     if targets:  # the checked domains as consumers, and the consumers of their products
         uses = [
             use for use in uses if use.consumer in targets or use.product.split(".")[0] in targets
         ]
     return CheckReport(checks, uses)
+
+
+def unmet_expectations(mesh: Mesh, producer: str, consumers: list[Domain]) -> list[str]:
+    """Consumers' expectations of `producer`'s products that its current publish has not met
+    (new or changed since it was published), run on that publish: one line per failure."""
+    record = read_record(mesh, producer)
+    if record is None:
+        return []
+    try:
+        pending = [
+            e
+            for e in expectations.on_products_of(producer, consumers)
+            if e.key not in record.expectations_met and e.relation not in record.retired
+        ]
+    except MeshError as error:
+        return [str(error)]
+    queries = expectations.queries(pending, lambda e: f'"{producer}".main."{e.relation}"')
+    return expectations.verify({producer: mesh.published_database(producer)}, queries)
 
 
 def as_dict(report: CheckReport) -> dict[str, Any]:
@@ -178,6 +213,7 @@ def as_dict(report: CheckReport) -> dict[str, Any]:
                     for change in check.changes
                 ],
                 "dbt_state_error": check.dbt_state_error,
+                "failed_expectations": check.expectations,
             }
             for check in report.domains
         ],
@@ -195,26 +231,14 @@ def as_lines(report: CheckReport) -> list[str]:
         if check.parse_error:
             lines.append("  dbt could not parse the project:")
             lines.extend(f"    {line}" for line in check.parse_error.splitlines())
-        lines += [f"  [{v.rule}] {v.path}: {v.message}" for v in check.violations]
+        lines += [f"  {describe(v)}" for v in check.violations]
         lines += ["  Waivers:"] if check.waivers else []
         for w in check.waivers:
             until = f"until {w.expires or '(no date)'}{'' if w.active else ', not in force'}"
             lines.append(f"    {w.model}: {w.rule} ({until}): {w.reason or '(no reason)'}")
-        for report_ in check.changes:
-            change = report_.change
-            lines.append(f"  [breaking_change:{change.kind}] {change.product}: {change.detail}")
-            if not report_.impacts:
-                lines.append("    no published consumer reads this product version")
-            for impact in report_.impacts:
-                if impact.columns_read:
-                    reads = f"reads {', '.join(impact.columns_read)}"
-                elif change.columns:
-                    reads = "reads none of the affected columns"
-                else:
-                    reads = "reads the product"
-                if impact.reads_all_columns and not impact.columns_read:
-                    reads += " (selects *)"
-                lines.append(f"    breaks {impact.consumer}.{impact.model}: {reads}")
+        for change in check.changes:
+            lines += [f"  {line}" for line in describe_report(change)]
+        lines += [f"  [expectation] {line}" for line in check.expectations]
         if check.dbt_state_error:
             lines.append("  dbt's state comparison reports a breaking change:")
             lines.extend(f"    {line}" for line in check.dbt_state_error.splitlines())

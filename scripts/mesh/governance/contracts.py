@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
+from mesh import ids
 from mesh.discovery.manifest import Manifest, Node
 
 CONSTRAINED_MATERIALIZATIONS = {"table", "incremental"}
@@ -68,17 +69,36 @@ def _constraints(node: Node) -> set[tuple[str, tuple[str, ...]]]:
     return found
 
 
-def breaking_changes(domain: str, published: Manifest, working: Manifest) -> list[BreakingChange]:
-    """Every breaking change from the published manifest to the working tree's manifest."""
+# A deprecation date set while a consumer reads the version gives it at least this notice.
+MIN_DEPRECATION_NOTICE_DAYS = 30
+# Kinds of change that break only a version some consumer reads.
+BREAK_ONLY_WHEN_READ = {"deprecation_shortened"}
+
+
+def breaking_changes(
+    domain: str, published: Manifest, working: Manifest, today: dt.date | None = None
+) -> list[BreakingChange]:
+    """Every breaking change from the published manifest to the working tree's manifest.
+    A version past its deprecation date (`retired`) may go: that is its lifecycle."""
+    today = today or ids.today()
     return [
         change
         for old in published.models(domain)
-        if old.contract_enforced
-        for change in _changes(domain, old, working.nodes.get(old.unique_id))
+        if old.contract_enforced and not retired(old, today)
+        for change in _changes(domain, old, working.nodes.get(old.unique_id), today)
     ]
 
 
-def _changes(domain: str, old: Node, new: Node | None) -> Iterator[BreakingChange]:
+def retired(node: Node, today: dt.date) -> bool:
+    """Whether a product version is past its deprecation date: no longer published."""
+    return bool(node.deprecation_date) and deprecation_day(node) < today
+
+
+def deprecation_day(node: Node) -> dt.date:
+    return dt.date.fromisoformat(str(node.deprecation_date)[:10])
+
+
+def _changes(domain: str, old: Node, new: Node | None, today: dt.date) -> Iterator[BreakingChange]:
     """The breaking changes of one contracted model; `new` is None when it is gone."""
     name, version = old.name, old.version
     change = partial(BreakingChange, domain, name, version)
@@ -86,6 +106,17 @@ def _changes(domain: str, old: Node, new: Node | None) -> Iterator[BreakingChang
         what = f"version {version} of {name}" if version else name
         yield change("deleted", f"The contracted model {what} was deleted or renamed.")
         return
+    if new.deprecation_date and new.deprecation_date != old.deprecation_date:
+        until = deprecation_day(old) if old.deprecation_date else None
+        day = deprecation_day(new)
+        notice = today + dt.timedelta(days=MIN_DEPRECATION_NOTICE_DAYS)
+        if (until and day < until) or (not until and day < notice):
+            detail = (
+                f"The deprecation date of {new.label} moved from {until or '(none)'} to {day}, "
+                f"which shortens its consumers' notice"
+                + ("." if until else f" below {MIN_DEPRECATION_NOTICE_DAYS} days.")
+            )
+            yield change("deprecation_shortened", detail)
     if not new.contract_enforced:
         yield change("contract_disabled", f"The contract of {name} is no longer enforced.")
         return
@@ -194,3 +225,95 @@ def deprecated_uses(
                     )
                 )
     return sorted(found, key=lambda use: (use.days_left, use.consumer, use.model))
+
+
+def reports(
+    domain: str,
+    published: Manifest,
+    working: Manifest,
+    consumer_manifests: dict[str, Manifest],
+    today: dt.date,
+) -> list[ChangeReport]:
+    """The breaking changes from `published` to `working`, each with the consumer models it
+    would break (`consumer_manifests`: what consumers run now). A change that breaks only a
+    version someone reads (a shortened deprecation) is left out when nobody does."""
+    found = [
+        ChangeReport(change, consumer_impact(change, consumer_manifests))
+        for change in breaking_changes(domain, published, working, today)
+    ]
+    return [r for r in found if r.impacts or r.change.kind not in BREAK_ONLY_WHEN_READ]
+
+
+def retired_versions(domain: str, manifest: Manifest, today: dt.date) -> list[Node]:
+    """The domain's public model versions past their deprecation date: a publish omits them."""
+    return [node for node in manifest.public_models(domain) if retired(node, today)]
+
+
+def _successor(manifest: Manifest, node: Node, today: dt.date) -> str:
+    """The version of `node`'s product a consumer should move to: the newest not retired."""
+    versions = [
+        other
+        for other in manifest.models(node.package_name)
+        if other.name == node.name and other.version is not None and not retired(other, today)
+    ]
+    newest = max(versions, key=lambda n: _version_order(str(n.version)), default=None)
+    if newest is None:
+        return "no version of it is published any more; find another product"
+    return (
+        f"move to v{newest.version}: ref('{node.package_name}', '{node.name}', v={newest.version})"
+    )
+
+
+def _version_order(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (-1, version)
+
+
+def removed_reads(consumer: str, manifest: Manifest, today: dt.date) -> list[str]:
+    """One line per model of `consumer` that reads another domain's product version past its
+    deprecation date (which its producer no longer publishes): the date, and what to read."""
+    found = []
+    for node in manifest.models(consumer):
+        for parent_id in node.depends_on.nodes:
+            parent = manifest.nodes.get(parent_id)
+            if parent is None or parent.package_name == consumer or not retired(parent, today):
+                continue
+            found.append(
+                f"{consumer}.{node.name} reads {parent.package_name}.{parent.label}, removed "
+                f"after its deprecation date {deprecation_day(parent)}; "
+                f"{_successor(manifest, parent, today)}."
+            )
+    return sorted(found)
+
+
+def describe_impact(change: BreakingChange, impact: Impact) -> str:
+    """One consumer model a breaking change breaks, and the affected columns it reads."""
+    if impact.reads_all_columns:
+        reads = "reads every column (select *)"
+    elif impact.columns_read:
+        reads = f"reads {', '.join(impact.columns_read)}"
+    else:
+        reads = "reads the product"
+    return f"breaks {impact.consumer}.{impact.model}: {reads}"
+
+
+def describe_report(report: ChangeReport) -> list[str]:
+    """A breaking change as `mesh check` and the gate print it: the change, each consumer
+    model it breaks, and the remedy."""
+    change = report.change
+    lines = [f"[breaking_change:{change.kind}] {change.product}: {change.detail}"]
+    lines += [f"  {describe_impact(change, impact)}" for impact in report.impacts]
+    if not report.impacts:
+        lines.append("  no published consumer reads this product version")
+    if change.version is not None and str(change.version).isdigit():
+        nxt = int(change.version) + 1
+        lines.append(
+            f"  remedy: publish the change as v{nxt} of {change.model} and deprecate "
+            f"v{change.version} (deprecation_date), so consumers move when they are ready; "
+            'in an emergency, --allow-breaking "<reason>" publishes it anyway, recorded'
+        )
+    else:
+        lines.append(
+            f"  remedy: version {change.model} (versions:, latest_version:) and publish the "
+            'change as a new version; in an emergency, --allow-breaking "<reason>"'
+        )
+    return lines

@@ -22,6 +22,8 @@ unique checks on the orders products would scan 11 million rows a second time).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ from typing import Any
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, RunResults
@@ -60,12 +62,21 @@ class Check(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Check:
+        given = sorted(self.model_dump(exclude_none=True))
+        if len(given) != 1:
+            found = f"it has {', '.join(given)}" if given else "it has none"
+            raise ValueError(
+                f"a check needs exactly one of {', '.join(Check.model_fields)}; {found}"
+            )
+        return self
+
     def describe(self) -> str:
-        for name, value in self.model_dump(exclude_none=True).items():
-            if name == "accepted_values":
-                return f"accepted_values {value['column']} in {value['values']}"
-            return f"{name} {value}" if value is not True else name
-        return "empty expectation"
+        ((name, value),) = self.model_dump(exclude_none=True).items()
+        if name == "accepted_values":
+            return f"accepted_values {value['column']} in {value['values']}"
+        return f"{name} {value}" if value is not True else name
 
 
 class ProductExpectations(BaseModel):
@@ -102,6 +113,19 @@ class Expectation:
         return f"{self.consumer} expects {product}: {self.check.describe()}"
 
     @property
+    def key(self) -> str:
+        """What identifies this expectation across builds: a publish record lists the keys of
+        the expectations its products met; a new or changed one has a key none lists."""
+        what = [
+            self.consumer,
+            self.domain,
+            self.product,
+            self.version,
+            self.check.model_dump(exclude_none=True),
+        ]
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
     def model(self) -> str:
         """The unique id of the product version in the producer's manifest."""
         version = f".v{self.version}" if self.version is not None else ""
@@ -115,22 +139,21 @@ class Expectation:
 
 @dataclass(frozen=True)
 class Query:
-    """One expectation as SQL: a query returning one number, 0 when the check holds, and
-    what that number counts."""
+    """A check of data at the publish gate as SQL (an expectation, a volume or PII check):
+    a query returning one value, NULL when the check holds, else what to report, followed
+    by `counted` (what the value counts)."""
 
-    expectation: Expectation
+    label: str
     sql: str
     counted: str
+
+    def failed(self, value: object) -> str:
+        """The line reporting this check's failure with `value`, the same on every engine."""
+        return f"{self.label} -> {value} {self.counted}".rstrip()
 
 
 # (model unique id, test name, column) of a data test that passed in a producer's build.
 PassedTest = tuple[str, str, str]
-
-
-@dataclass(frozen=True)
-class Failure:
-    expectation: Expectation
-    detail: str
 
 
 def load(domain: Domain) -> list[Expectation]:
@@ -139,8 +162,17 @@ def load(domain: Domain) -> list[Expectation]:
         return []
     try:
         parsed = ExpectationsFile.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (yaml.YAMLError, ValidationError) as error:
-        raise DomainConfigError(f"{path} is not a valid expectations file: {error}") from error
+    except yaml.YAMLError as error:
+        raise DomainConfigError(f"{path} is not valid YAML: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise DomainConfigError(
+            f"{path}: entry {where.lstrip('.') or '(the file)'}: {message}. Each check of an "
+            "expectation is one of: not_empty, unique, not_null, accepted_values, min_rows, "
+            "expression."
+        ) from None
     found: list[Expectation] = []
     for entry in parsed.expectations:
         producer, product = entry.product.split(".", 1)
@@ -193,18 +225,21 @@ def string_literal(text: str) -> str:
 def queries(
     expectations: list[Expectation],
     relation: Callable[[Expectation], str],
-    tested: set[PassedTest] | None = None,
     quoted: Callable[[str], str] = quote,
     literal: Callable[[str], str] = string_literal,
 ) -> list[Query]:
-    """The expectations still to run as SQL, except those the producer's passing data tests
-    (`tested`, see `passed_tests`) already checked: `relation` names where each product
-    version is, `quoted` and `literal` spell a column name and a string in the engine's SQL."""
+    """The expectations as SQL (`Query`): `relation` names where each product version is,
+    `quoted` and `literal` spell a column name and a string in the engine's SQL."""
     return [
-        Query(e, *_failure_sql(e.check, relation(e), quoted, literal))
+        Query(e.label, f"select nullif(({sql}), 0)", counted)
         for e in expectations
-        if not _tested(e, tested or set())
+        for sql, counted in [_failure_sql(e.check, relation(e), quoted, literal)]
     ]
+
+
+def untested(expectations: list[Expectation], tested: set[PassedTest]) -> list[Expectation]:
+    """The expectations the producer's passing data tests (`passed_tests`) did not check."""
+    return [e for e in expectations if not _tested(e, tested)]
 
 
 def _failure_sql(
@@ -226,7 +261,7 @@ def _failure_sql(
         column = quote_name(check.unique)
         return (
             f"select count(*) from (select {column} from {relation} group by {column} "
-            f"having count(*) > 1)",
+            f"having count(*) > 1) as duplicated",
             "duplicated values",
         )
     if check.not_null:
@@ -239,24 +274,26 @@ def _failure_sql(
             f"select count(*) from {relation} where {column} not in ({values})",
             "rows with other values",
         )
-    if check.expression:
-        return (
-            f"select count(*) from {relation} where not ({check.expression})",
-            "rows where it does not hold",
-        )
-    return "select 0", ""
+    assert check.expression is not None  # a Check has exactly one field set
+    return (
+        f"select count(*) from {relation} where not ({check.expression})",
+        "rows where it does not hold",
+    )
 
 
-def verify(database: Path, pending: list[Query]) -> list[Failure]:
-    """Run expectation queries (`queries`) on a candidate DuckDB file, opened read-only."""
+def verify(databases: dict[str, Path], pending: list[Query]) -> list[str]:
+    """Run check queries (`Query`) on DuckDB files, each attached read-only under its alias
+    (`databases`); one line per check that failed or could not be evaluated."""
     failures = []
-    with duckdb.connect(str(database), read_only=True) as con:
+    with duckdb.connect() as con:
+        for alias, database in sorted(databases.items()):
+            con.execute(f"attach {string_literal(str(database))} as {quote(alias)} (read_only)")
         for query in pending:
             try:
                 row = con.execute(query.sql).fetchone()
             except duckdb.Error as error:
-                failures.append(Failure(query.expectation, f"could not be evaluated: {error}"))
+                failures.append(f"{query.label} -> could not be evaluated: {error}")
                 continue
-            if row and row[0]:
-                failures.append(Failure(query.expectation, f"{row[0]} {query.counted}"))
+            if row and row[0] is not None:
+                failures.append(query.failed(row[0]))
     return failures

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
 
+from mesh import ids
 from mesh.discovery import manifest
 from mesh.discovery.domains import discover
 from mesh.governance.rules import RULES, waivers_are_valid
@@ -28,9 +29,19 @@ from mesh.governance.rules.waivers_are_valid import Waiver
 from mesh.workspace import Mesh
 
 __all__ = ["RULES", "DomainState", "Rule", "Violation", "Waiver", "evaluate", "markdown"]
-__all__ += ["mesh_domains", "published_states", "waivers"]
+__all__ += ["describe", "mesh_domains", "published_states", "waivers"]
 
 WAIVABLE = {rule.name: rule.waivable for rule in RULES}
+FIXES = {rule.name: " ".join(rule.fix.split()) for rule in RULES}
+
+
+def describe(violation: Violation) -> str:
+    """One violation as `mesh check` and the publish gate print it: the rule, the file to
+    fix (relative to the domain's folder), what is wrong and how to fix it."""
+    fix = FIXES.get(violation.rule, "")
+    return f"[{violation.rule}] {violation.path}: {violation.message}" + (
+        f" Fix: {fix}" if fix else ""
+    )
 
 
 def mesh_domains(domains: Sequence[DomainState]) -> frozenset[str]:
@@ -60,7 +71,7 @@ def evaluate(
 ) -> list[Violation]:
     """Every violation of `rules` in `domains` that no waiver holding `today` waives, sorted
     by domain, rule and node."""
-    context = Context(mesh_domains(domains), today or date.today(), WAIVABLE)
+    context = Context(mesh_domains(domains), today or ids.today(), WAIVABLE)
     found = []
     for state in domains:
         waived = {(w.node, w.rule) for w, _ in waivers_are_valid.read(state, context) if w.active}

@@ -12,6 +12,8 @@ published. What differs per engine is asked of the `Engine` (engine.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import os
 import queue
 import shutil
@@ -25,12 +27,14 @@ from pathlib import Path
 
 import duckdb
 
+from mesh import ids
 from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph, manifest, snapshots
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.discovery.registry import current_publish_id, domain_dir, read_record, record_in
 from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
+from mesh.governance.contracts import removed_reads
 from mesh.ids import new_id
 from mesh.pipeline import gates, snapshot
 from mesh.pipeline.engine import UPSTREAMS, Candidate, Engine, Job, Upstream
@@ -129,8 +133,10 @@ class _Scheduler:
         reporter: Reporter,
         full: bool,
         workers: DbtWorkers | None,
+        overrides: gates.Overrides,
     ) -> None:
         self.mesh, self.engine, self.domains = mesh, engine, domains
+        self.overrides, self.today = overrides, ids.today()
         self.pending, self.selected = list(order), set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
         self.results: dict[str, DomainResult] = {}
@@ -228,10 +234,19 @@ class _Scheduler:
             if not self.full:
                 raise
             current = None  # --full rebuilds from nothing: the damaged record is not needed
-        if not self.full and current and current.fingerprint == print_:
+        expired = sorted(
+            relation
+            for relation, day in (current.deprecation_dates if current else {}).items()
+            if dt.date.fromisoformat(day) < self.today
+        )
+        if not self.full and current and current.fingerprint == print_ and not expired:
             reason = "code, landing data and upstreams as at its last publish"
             return DomainResult(
                 name, Status.UNCHANGED, publish_id=current.publish_id, reason=reason
+            )
+        if expired:
+            self.reporter.notice(
+                name, f"{', '.join(expired)} passed its deprecation date: rebuilt to leave it out"
             )
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
@@ -307,9 +322,12 @@ class _Scheduler:
                 details=details or [], **more,  # type: ignore[arg-type]
             )  # fmt: skip
 
-        if not outcome.success:
-            return failed("dbt build failed", log_dir=job.staging / "logs")
         target = job.staging / "target"
+        if not outcome.success:
+            removed = _removed_reads(job, target / "manifest.json", self.today)
+            if removed:
+                return failed("it reads product versions that are no longer published", removed)
+            return failed("dbt build failed", log_dir=job.staging / "logs")
         try:
             candidate = Candidate(
                 manifest.load(target / "manifest.json"),
@@ -320,10 +338,13 @@ class _Scheduler:
             return failed("dbt's manifest or run results could not be read", [str(error)])
         consumers = [d for d in self.domains.values() if name in d.upstreams]
         try:
-            blocked = gates.evaluate(self.engine, job, candidate, consumers)
-            if blocked:
-                return failed(blocked.reason, blocked.details)
-            record = publish(self.engine, job, candidate)
+            verdict = gates.evaluate(
+                self.engine, job, candidate, consumers, self.overrides, self.today
+            )
+            if verdict.blocked:
+                return failed(verdict.blocked.reason, verdict.blocked.details)
+            candidate = dataclasses.replace(candidate, retired=tuple(verdict.retired))
+            record = publish(self.engine, job, candidate, verdict)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
             return failed(
                 str(error) if isinstance(error, MeshError) else f"publish failed: {error}"
@@ -387,6 +408,15 @@ class _Scheduler:
                 self.reporter.node_done(event.domain, event.resource_type, event.status)
 
 
+def _removed_reads(job: Job, manifest_path: Path, today: dt.date) -> list[str]:
+    """Why a failed build failed, when it reads an upstream product version past its
+    deprecation date (dbt's own message does not say what to move to)."""
+    try:
+        return removed_reads(job.name, manifest.load(manifest_path), today)
+    except (OSError, ValueError):
+        return []
+
+
 def _outcome(future: Future[DbtOutcome]) -> DbtOutcome:
     try:
         return future.result()
@@ -404,6 +434,7 @@ def build(
     only: bool = False,
     full: bool = False,
     workers: DbtWorkers | None = None,
+    overrides: gates.Overrides | None = None,
 ) -> list[DomainResult]:
     """Build `targets` (every domain when empty) and what they consume, upstreams first, on
     `engine`.
@@ -430,8 +461,9 @@ def build(
     reporter = reporter or Reporter()
     reporter.planned(order)
     scheduler = _Scheduler(
-        mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers
-    )
+        mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers,
+        overrides or gates.Overrides(),
+    )  # fmt: skip
     try:
         scheduler.run()
     finally:

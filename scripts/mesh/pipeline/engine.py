@@ -1,6 +1,6 @@
 """What an engine must provide to the pipeline, the one seam between the two: its dbt
 environment (`env`, `before_build`), how the gates read a candidate's products
-(`run_expectations` in its SQL dialect), what a publish holds and how it becomes current
+(`relation`, `run_checks` in its SQL dialect), what a publish holds and how it becomes current
 (`publish`, `make_current`), and how a query session opens (`query`). An engine is one
 module under `mesh.engines`; tests/integration/test_engine_seam.py defines a third.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.discovery.domains import Domain
-from mesh.discovery.manifest import Manifest, RunResults
+from mesh.discovery.manifest import Manifest, Node, RunResults
 from mesh.discovery.registry import ProductStats, PublishRecord
 from mesh.discovery.snapshots import View
 from mesh.errors import QueryError
@@ -59,6 +59,14 @@ class Job:
         return self.domain.name
 
     @property
+    def current_publish(self) -> Upstream | None:
+        """The domain's current publish, as the gates read it (beside its upstreams')."""
+        if self.current is None:
+            return None
+        folder = self.mesh.published / self.name / self.current.publish_id
+        return Upstream(self.name, folder, self.current)
+
+    @property
     def upstream_ids(self) -> dict[str, str]:
         """The publish id of each upstream it reads."""
         return {name: upstream.folder.name for name, upstream in self.upstreams.items()}
@@ -71,6 +79,14 @@ class Candidate:
     manifest: Manifest
     run_results: RunResults
     outcome: DbtOutcome
+    # Product versions past their deprecation date (relation names): left out of the publish.
+    retired: tuple[str, ...] = ()
+
+    def products(self, domain: str) -> list[Node]:
+        """The public model versions the publish holds: all but the retired ones."""
+        return [
+            n for n in self.manifest.public_models(domain) if n.relation_name not in self.retired
+        ]
 
 
 @dataclass(frozen=True)
@@ -141,13 +157,21 @@ class Engine(ABC):
         """A string literal in the engine's SQL."""
         return expectations.string_literal(text)
 
-    @abstractmethod
-    def relation(self, job: Job, relation: str) -> str:
-        """How SQL names one of the candidate's relations (for the consumers' expectations)."""
+    def matches(self, text: str, pattern: str) -> str:
+        """SQL that is true where `text` contains a match of the regular expression `pattern`
+        (written without backslashes, so that every engine reads it alike)."""
+        return f"regexp_matches({text}, {self.literal(pattern)})"
 
     @abstractmethod
-    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
-        """Run the expectation queries on the candidate; one line per failure."""
+    def relation(self, job: Job, relation: str, of: Upstream | None = None) -> str:
+        """How the gates' SQL names a relation of the candidate, or with `of`, of a publish
+        the build reads: an upstream's, or the domain's own current one (`Upstream` of the
+        domain itself)."""
+
+    @abstractmethod
+    def run_checks(self, job: Job, queries: list[Query]) -> list[str]:
+        """Run the gates' check queries (`Query`: NULL when the check holds) on the candidate
+        and the publishes it reads; one line per failure (`Query.failed`)."""
 
     @abstractmethod
     def publish(

@@ -1,23 +1,65 @@
-"""The publish gates: what stops a domain whose dbt build passed from being published.
+"""The publish gate: what stops a domain whose dbt build passed from being published.
 
-Evaluated on the candidate (the build's artifacts and products, not yet published), in order:
+Federated computational governance is enforced here, on the candidate (the build's artifacts
+and products, not yet published), for every engine; `mesh check` reports the same findings
+earlier, from the working tree. In order:
 1. source freshness: landing data past a source's `error_after` (warn_after only warns);
-2. consumers' expectations (`domains/<consumer>/expectations.yml`) of this domain's products,
-   except those the domain's own passing data tests already checked.
-The same for every engine: the engine only runs the SQL.
+2. the mesh's policies (`governance.rules`), on the build's manifest;
+3. reads of another domain's product version past its deprecation date (no longer published);
+4. the domain's own expectations of its upstreams' products that their publishes have not
+   met yet (a new or changed expectation): run on those publishes, no producer is rebuilt;
+5. breaking changes against the domain's current publish, with the consumers they break
+   (`--allow-breaking "<reason>"` publishes anyway, recorded);
+6. its consumers' expectations of its products (`domains/<consumer>/expectations.yml`),
+   except those its own passing data tests already checked;
+7. plausibility: a product version whose row count changes implausibly against the current
+   publish (`--accept-volume-change "<reason>"` publishes anyway, recorded);
+8. personal data: values that look like email addresses or phone numbers in any text column
+   of any product.
+Steps 4 and 6 to 8 are SQL the engine runs (`Engine.run_checks`), in one batch. Versions
+past their deprecation date are left out of the publish (`Verdict.retired`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 
+from mesh import ids
 from mesh.data import freshness
+from mesh.discovery import manifest
 from mesh.discovery.domains import Domain
+from mesh.discovery.manifest import Manifest, Node
+from mesh.discovery.registry import RecordedOverride
 from mesh.errors import MeshError
-from mesh.governance import expectations
+from mesh.governance import contracts, expectations, policies
+from mesh.governance.contracts import ChangeReport
+from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job
+from mesh.workspace import Mesh
+
+# What a product version may lose against its current publish unless it declares otherwise
+# (meta `volume: {max_shrink: 0.9}`); shrinking to no rows at all is always held.
+DEFAULT_MAX_SHRINK = 0.5
+# Values that look like personal data. No backslashes: Spark and DuckDB read them alike.
+PERSONAL_DATA = {
+    "email addresses": "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}",
+    "phone numbers": "([+][0-9]{1,3}[ .-]?[(]?[0-9]{2,4}[)]?[ .-]?[0-9]{3,}[ .-]?[0-9]{0,4})"
+    "|([(]?[0-9]{3}[)]?[ .-][0-9]{3}[ .-][0-9]{4})",
+}
+TEXT_TYPES = ("varchar", "string", "text", "char")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Reasons given on the command line to publish despite a finding that allows it."""
+
+    breaking: str | None = None  # --allow-breaking
+    volume: str | None = None  # --accept-volume-change
 
 
 @dataclass(frozen=True)
@@ -28,50 +70,297 @@ class Blocked:
     details: list[str]
 
 
+@dataclass
+class Verdict:
+    """What the gate decided for one candidate, and what its publish record notes."""
+
+    blocked: Blocked | None = None
+    warnings: list[str] = field(default_factory=list)
+    overrides: list[RecordedOverride] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)  # relation names left out
+    expectations_met: list[str] = field(default_factory=list)  # keys (Expectation.key)
+    # Upstream publish id -> keys of this domain's expectations it met.
+    upstream_expectations_met: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Findings:
+    """Blocking findings by kind, in the order the gate reports them."""
+
+    kinds: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, lines: list[str]) -> None:
+        if lines:
+            self.kinds.setdefault(kind, []).extend(lines)
+
+    def blocked(self) -> Blocked | None:
+        if not self.kinds:
+            return None
+        counts = ", ".join(f"{len(lines)} {kind}" for kind, lines in self.kinds.items())
+        return Blocked(
+            f"not published: {counts}", [line for lines in self.kinds.values() for line in lines]
+        )
+
+
 def evaluate(
-    engine: Engine, job: Job, candidate: Candidate, consumers: list[Domain]
-) -> Blocked | None:
-    stale = stale_sources(engine, job, candidate)
-    if stale:
-        return Blocked(
-            f"landing data is older than {len(stale)} source(s) allow (error_after), "
-            "so it was not published",
-            stale,
+    engine: Engine,
+    job: Job,
+    candidate: Candidate,
+    consumers: list[Domain],
+    overrides: Overrides | None = None,
+    today: date | None = None,
+) -> Verdict:
+    """Every gate on the candidate; `blocked` when any finding holds the publish."""
+    overrides, today = overrides or Overrides(), today or ids.today()
+    verdict, findings = Verdict(), _Findings()
+    own = candidate.manifest
+    retired = contracts.retired_versions(job.name, own, today)
+    verdict.retired = sorted(node.relation_name for node in retired)
+    for node in retired:
+        job.notice(
+            f"{job.name}: {node.label} is past its deprecation date "
+            f"{contracts.deprecation_day(node)}: this publish leaves it out"
         )
-    failures = consumer_expectations(engine, job, candidate, consumers)
-    if failures:
-        return Blocked(
-            f"{len(failures)} consumer expectation(s) failed, so it was not published", failures
+
+    stale, warned = stale_sources(engine, job, candidate)
+    findings.add("stale source(s) (error_after)", stale)
+    verdict.warnings += warned
+    state = policies.DomainState(job.name, job.domain.path, own)
+    findings.add(
+        "policy violation(s)",
+        [policies.describe(v) for v in policies.evaluate([state], today=today)],
+    )
+    findings.add(
+        "read(s) of removed product versions", contracts.removed_reads(job.name, own, today)
+    )
+    try:
+        changes = breaking_changes(job, own, consumers, today)
+    except (OSError, ValueError) as error:
+        changes, verdict.warnings = [], [*verdict.warnings, f"not compared: {error}"]
+    lines = ["\n    ".join(contracts.describe_report(report)) for report in changes]
+    if changes and overrides.breaking:
+        verdict.overrides.append(_override("allow-breaking", overrides.breaking, lines))
+    else:
+        findings.add("breaking change(s)", lines)
+
+    try:
+        checks = _data_checks(engine, job, candidate, consumers, today, verdict)
+    except MeshError as error:
+        findings.add("configuration error(s)", [str(error)])
+        checks = {}
+    failed = engine.run_checks(job, [q for queries in checks.values() for q in queries])
+    by_kind = {kind: _failed_of(queries, failed) for kind, queries in checks.items()}
+    findings.add("failed expectation(s) of upstream products", by_kind.get("upstream", []))
+    findings.add("consumer expectation(s) failed", by_kind.get("consumers", []))
+    volume = by_kind.get("volume", [])
+    if volume and overrides.volume:
+        verdict.overrides.append(_override("accept-volume-change", overrides.volume, volume))
+    else:
+        findings.add(
+            'implausible volume change(s) (override: --accept-volume-change "<reason>")', volume
         )
-    return None
+    findings.add("product column(s) holding personal data", by_kind.get("personal", []))
+    verdict.blocked = findings.blocked()
+    for override in verdict.overrides:
+        job.notice(f"{job.name}: published despite {override.describe()}")
+    return verdict
 
 
-def stale_sources(engine: Engine, job: Job, candidate: Candidate) -> list[str]:
-    """Warn of the domain's sources past their warn_after; return those past error_after."""
+def _override(flag: str, reason: str, findings: list[str]) -> RecordedOverride:
+    return RecordedOverride(flag=flag, reason=reason, by=_user(), findings=findings)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _failed_of(queries: list[Query], failed: list[str]) -> list[str]:
+    labels = tuple(f"{q.label} -> " for q in queries)
+    return [line for line in failed if line.startswith(labels)]
+
+
+def stale_sources(engine: Engine, job: Job, candidate: Candidate) -> tuple[list[str], list[str]]:
+    """The domain's sources past their error_after, and (warnings) past their warn_after."""
     try:
         found = freshness.check(
             job.name, candidate.manifest, landing_dir=engine.freshness_landing(job)
         )
     except (OSError, ValueError, duckdb.Error) as error:
-        return [f"source freshness could not be read: {error}"]
-    for stale in found:
-        if stale.level == "warn":
-            job.notice(f"{job.name}: warning: {stale.describe()}")
-    return [stale.describe() for stale in found if stale.level == "error"]
+        return [f"source freshness could not be read: {error}"], []
+    warned = [
+        f"{job.name}: warning: {stale.describe()}" for stale in found if stale.level == "warn"
+    ]
+    for warning in warned:
+        job.notice(warning)
+    return [stale.describe() for stale in found if stale.level == "error"], warned
 
 
-def consumer_expectations(
-    engine: Engine, job: Job, candidate: Candidate, consumers: list[Domain]
-) -> list[str]:
-    """Run every consumer's expectations of this domain's products on the candidate."""
-    try:
-        pending = expectations.queries(
-            expectations.on_products_of(job.name, consumers),
-            lambda e: engine.relation(job, e.relation),
-            expectations.passed_tests(candidate.manifest, candidate.run_results),
-            quoted=engine.quote,
-            literal=engine.literal,
+# Breaking changes ---------------------------------------------------------------------------
+
+
+def published_manifests(mesh: Mesh, names: list[str]) -> dict[str, Manifest]:
+    """The current published manifests of the named domains (what they run now)."""
+    return {
+        name: manifest.load(mesh.published_manifest(name))
+        for name in names
+        if mesh.published_manifest(name).exists()
+    }
+
+
+def breaking_changes(
+    job: Job, working: Manifest, consumers: list[Domain], today: date
+) -> list[ChangeReport]:
+    """The candidate's breaking changes against the domain's current publish."""
+    current = job.current_publish
+    if current is None or not (current.folder / "manifest.json").exists():
+        return []
+    published = manifest.load(current.folder / "manifest.json")
+    readers = published_manifests(job.mesh, [c.name for c in consumers])
+    return contracts.reports(job.name, published, working, readers, today)
+
+
+# Checks of data, run by the engine ---------------------------------------------------------
+
+
+def _data_checks(
+    engine: Engine,
+    job: Job,
+    candidate: Candidate,
+    consumers: list[Domain],
+    today: date,
+    verdict: Verdict,
+) -> dict[str, list[Query]]:
+    """The gate's SQL checks by kind: upstream expectations not yet met, consumers'
+    expectations, volume and personal data. Notes in `verdict` which expectations the
+    candidate meets if they pass."""
+    products = [
+        node
+        for node in candidate.manifest.public_models(job.name)
+        if node.relation_name not in verdict.retired
+    ]
+    live = {node.unique_id for node in products}
+    quote, literal = engine.quote, engine.literal
+    # 4. what this domain expects of its upstreams, not yet met by the publish it reads
+    mine = [
+        e for e in expectations.load(job.domain) if e.domain in job.upstreams and not _met(job, e)
+    ]
+    verdict.upstream_expectations_met = {
+        upstream.folder.name: sorted(
+            e.key for e in expectations.load(job.domain) if e.domain == upstream.name
         )
-    except MeshError as error:
-        return [str(error)]
-    return engine.run_expectations(job, pending) if pending else []
+        for upstream in job.upstreams.values()
+    }
+    upstream = expectations.queries(
+        mine, lambda e: engine.relation(job, e.relation, job.upstreams[e.domain]), quote, literal
+    )
+    # 6. what consumers expect of this domain's products (not of a retired version)
+    theirs = [e for e in expectations.on_products_of(job.name, consumers) if e.model in live]
+    tested = expectations.passed_tests(candidate.manifest, candidate.run_results)
+    consumer = expectations.queries(
+        expectations.untested(theirs, tested),
+        lambda e: engine.relation(job, e.relation),
+        quote,
+        literal,
+    )
+    verdict.expectations_met = sorted({e.key for e in theirs})
+    return {
+        "upstream": upstream,
+        "consumers": consumer,
+        "volume": volume_checks(engine, job, products),
+        "personal": personal_data_checks(engine, job, products),
+    }
+
+
+def _met(job: Job, expectation: expectations.Expectation) -> bool:
+    """Whether the upstream publish the build reads already met this expectation: at its
+    own publish, or in this domain's last build that read the same publish."""
+    upstream = job.upstreams[expectation.domain]
+    if expectation.key in upstream.record.expectations_met:
+        return True
+    if expectation.relation in upstream.record.retired:
+        return True  # the version is gone: reading it fails on its own (removed_reads)
+    met = job.current.upstream_expectations_met if job.current else {}
+    return expectation.key in met.get(upstream.folder.name, [])
+
+
+def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]:
+    """One query per product version also in the current publish: its row count against
+    the current one's, held beyond the version's thresholds (meta `volume`)."""
+    current = job.current_publish
+    if current is None:
+        return []
+    before = (
+        manifest.load(current.folder / "manifest.json")
+        if (current.folder / "manifest.json").exists()
+        else None
+    )
+    if before is None:
+        return []
+    published = {
+        node.unique_id
+        for node in before.public_models(job.name)
+        if node.relation_name not in current.record.retired
+    }
+    queries = []
+    for node in products:
+        if node.unique_id not in published:
+            continue
+        shrink, growth = volume_limits(node)
+        held = [f"new_rows < old_rows * {1 - shrink!r}", "(new_rows = 0 and old_rows > 0)"]
+        rule = f"a shrink of more than {shrink:.0%} or to zero rows"
+        if growth is not None:
+            held.append(f"(old_rows > 0 and new_rows > old_rows * {growth!r})")
+            rule += f", or growth beyond {growth:g}x"
+        new = engine.relation(job, node.relation_name)
+        old = engine.relation(job, node.relation_name, current)
+        queries.append(
+            Query(
+                f"{job.name}.{node.label} changed volume implausibly (held: {rule})",
+                f"select case when {' or '.join(held)} then cast(old_rows as string) || ' to ' "
+                f"|| cast(new_rows as string) end from (select count(*) as new_rows from {new}) "
+                f"as candidate, (select count(*) as old_rows from {old}) as published",
+                "rows, current publish to this build",
+            )
+        )
+    return queries
+
+
+def volume_limits(node: Node) -> tuple[float, float | None]:
+    """The largest shrink (a fraction) and growth (a factor) a product version's row count
+    may make between two publishes: meta `volume: {max_shrink: 0.5, max_growth: 10}`."""
+    limits = node.meta.get("volume") or {}
+    shrink = limits.get("max_shrink", DEFAULT_MAX_SHRINK) if isinstance(limits, dict) else None
+    growth = limits.get("max_growth") if isinstance(limits, dict) else None
+    if not isinstance(shrink, int | float) or not 0 <= shrink <= 1:
+        raise MeshError(
+            f"{node.label}: meta volume.max_shrink must be a fraction between 0 and 1 "
+            f"(e.g. 0.5), not {shrink!r}."
+        )
+    if growth is not None and (not isinstance(growth, int | float) or growth < 1):
+        raise MeshError(
+            f"{node.label}: meta volume.max_growth must be a factor of at least 1 (e.g. 10), "
+            f"not {growth!r}."
+        )
+    return float(shrink), (float(growth) if growth is not None else None)
+
+
+def personal_data_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]:
+    """One query per text column of every product: values that look like personal data."""
+    looks: Callable[[str], str] = lambda column: " or ".join(  # noqa: E731
+        engine.matches(column, pattern) for pattern in PERSONAL_DATA.values()
+    )
+    return [
+        Query(
+            f"{job.name}.{node.label} column {column.name} holds personal data in clear "
+            f"(drop it, or publish shared_macros.hash_pii({column.name}))",
+            f"select nullif(count(*), 0) from {engine.relation(job, node.relation_name)} "
+            f"where {looks(engine.quote(column.name))}",
+            f"values look like {' or '.join(PERSONAL_DATA)}",
+        )
+        for node in products
+        for column in node.columns.values()
+        if (column.data_type or "").strip().lower().startswith(TEXT_TYPES)
+    ]

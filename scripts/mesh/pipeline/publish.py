@@ -22,9 +22,9 @@ import os
 import shutil
 import subprocess
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 
+from mesh import ids
 from mesh.discovery.registry import (
     HISTORY,
     RECORD,
@@ -43,6 +43,7 @@ from mesh.governance import policies
 from mesh.ids import new_id, now
 from mesh.pipeline import snapshot
 from mesh.pipeline.engine import Candidate, Engine, Job
+from mesh.pipeline.gates import Verdict
 from mesh.workspace import Mesh
 
 ARTIFACTS = ("manifest.json", "run_results.json")  # dbt's, published with every publish
@@ -70,9 +71,12 @@ def _point_current(folder: Path, publish_id: str) -> None:
     new_link.replace(folder / "current")
 
 
-def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
+def publish(
+    engine: Engine, job: Job, candidate: Candidate, verdict: Verdict | None = None
+) -> PublishRecord:
     """Gather the candidate into a new publish folder (the engine's products, dbt's manifest
-    and run results, the record) and make it current."""
+    and run results, the record with what the gate's `verdict` noted) and make it current."""
+    verdict = verdict or Verdict()
     manifest, run_results = (job.staging / "target" / f for f in ARTIFACTS)
     if not manifest.exists():
         raise MeshError(f"Cannot publish {job.name}: the build left no {manifest}.")
@@ -111,10 +115,20 @@ def publish(engine: Engine, job: Job, candidate: Candidate) -> PublishRecord:
                 model=w.model, rule=w.rule, reason=w.reason, expires=w.expires, active=w.active
             )
             for w in policies.waivers(
-                policies.DomainState(job.name, job.domain.path, candidate.manifest), date.today()
+                policies.DomainState(job.name, job.domain.path, candidate.manifest), ids.today()
             )
         ],
         schema_=parts.schema,
+        warnings=verdict.warnings,
+        overrides=verdict.overrides,
+        retired=list(candidate.retired),
+        expectations_met=verdict.expectations_met,
+        upstream_expectations_met=verdict.upstream_expectations_met,
+        deprecation_dates={
+            node.relation_name: str(node.deprecation_date)[:10]
+            for node in candidate.products(job.name)
+            if node.deprecation_date
+        },
     )
     finish_publish(job.mesh, folder, record)
     return record
@@ -154,7 +168,12 @@ def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
     _append_history(
         mesh,
         record.domain,
-        HistoryEvent(event="publish", publish_id=record.publish_id, at=record.published_at),
+        HistoryEvent(
+            event="publish",
+            publish_id=record.publish_id,
+            at=record.published_at,
+            overrides=record.overrides or None,
+        ),
     )
 
 

@@ -34,19 +34,19 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Before publishing: consumers' expectations on the candidate version (expectations.yml,
-    made into queries by the mesh). Each query returns one number, 0 when its check holds;
-    any other fails the operation, naming every failed expectation. -#}
-{% macro check_expectations(checks) -%}
+{#- Before publishing: the publish gate's checks of data (consumers' expectations, volume,
+    personal data), made into queries by the mesh. Each query returns one value, NULL when
+    its check holds; any other fails the operation, naming every failed check. -#}
+{% macro run_checks(checks) -%}
     {%- set failed = [] -%}
     {%- for check in checks -%}
         {%- set found = run_query(check.sql).columns[0].values()[0] -%}
-        {%- if found -%}
+        {%- if found is not none -%}
             {%- do failed.append(check.label ~ ' -> ' ~ found ~ ' ' ~ check.counted) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if failed -%}
         {{ exceptions.raise_compiler_error(
-            'consumer expectations failed:\n' ~ (failed | join('\n'))) }}
+            'publish gate checks failed:\n' ~ (failed | join('\n'))) }}
     {%- endif -%}
 {%- endmacro %}

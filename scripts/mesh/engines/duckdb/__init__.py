@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from mesh.discovery.manifest import Manifest
+from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
 from mesh.discovery.snapshots import View
@@ -149,12 +149,17 @@ class DuckDB(Engine):
         job.notice(f"{name}: incremental: {models} continue from publish {current.publish_id}")
         return loaded_through
 
-    def relation(self, job: Job, relation: str) -> str:
-        return f"{job.name}.main.{relation}"
+    def relation(self, job: Job, relation: str, of: Upstream | None = None) -> str:
+        return f'"{_alias(job, of)}".main."{relation}"'
 
-    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
-        failures = expectations.verify(job.staging / f"{job.name}.duckdb", queries)
-        return [f"{failure.expectation.label} -> {failure.detail}" for failure in failures]
+    def run_checks(self, job: Job, queries: list[Query]) -> list[str]:
+        """On the products files: the candidate's, its upstreams' and its current publish's,
+        each attached read-only under the alias `relation` names."""
+        databases = {_alias(job, up): up.folder / f"{up.name}.duckdb" for up in _read(job)}
+        candidate = job.staging / f"{job.name}.duckdb"
+        if candidate.exists():
+            databases[job.name] = candidate
+        return expectations.verify(databases, queries)
 
     def publish(
         self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
@@ -171,9 +176,12 @@ class DuckDB(Engine):
                     f"Cannot publish {job.name}: {database} still has a write-ahead log, so a "
                     "process may still be writing it. Rebuild the domain."
                 )
-        check_products(job.name, products, candidate.manifest)
-        stats = product_stats(job.name, products, candidate.manifest)
-        exported = ports.export(job.name, products, candidate.manifest, folder, published_at)
+        retire(products, candidate.retired)
+        check_products(job.name, products, candidate.products(job.name))
+        stats = product_stats(job.name, products, candidate.manifest, candidate.retired)
+        exported = ports.export(
+            job.name, products, candidate.manifest, folder, published_at, candidate.retired
+        )
         products.replace(folder / products.name)
         internals.replace(private / internals.name)
         return PublishedParts(
@@ -190,17 +198,39 @@ class DuckDB(Engine):
 ENGINE = DuckDB()
 
 
+def _read(job: Job) -> list[Upstream]:
+    """The publishes a build reads: its upstreams' and its own current one."""
+    current = job.current_publish
+    return [*job.upstreams.values(), *([current] if current else [])]
+
+
+def _alias(job: Job, of: Upstream | None) -> str:
+    """Where the gates find a products file: the candidate under the domain's name, an
+    upstream's under its name, the domain's current publish as `<domain>__current`."""
+    if of is None:
+        return job.name
+    return f"{of.name}__current" if of.name == job.name else of.name
+
+
 def private_name(domain: str) -> str:
     """The database of a domain's models that are not products (see the module docstring)."""
     return f"{domain}__private"
 
 
-def check_products(domain: str, database: Path, manifest: Manifest) -> None:
-    """Raise a MeshError unless `database` holds exactly the relations of the domain's public
-    model versions, each a table under an enforced contract, and nothing else a reader could
-    query (views, macros, types, sequences, comments other than the products' descriptions):
-    nothing a consumer must not read is ever published."""
-    public = manifest.public_models(domain)
+def retire(database: Path, relations: tuple[str, ...]) -> None:
+    """Drop the product versions past their deprecation date from the products file."""
+    if relations:
+        with duckdb.connect(str(database)) as con:
+            for relation in relations:
+                con.execute(f'drop table if exists main."{relation}"')
+            con.execute("checkpoint")
+
+
+def check_products(domain: str, database: Path, public: list[Node]) -> None:
+    """Raise a MeshError unless `database` holds exactly the relations of `public`, the
+    domain's public model versions to publish, each a table under an enforced contract, and
+    nothing else a reader could query (views, macros, types, sequences, comments other than
+    the products' descriptions): nothing a consumer must not read is ever published."""
     uncontracted = sorted(node.label for node in public if not node.contract_enforced)
     if uncontracted:
         raise MeshError(
@@ -251,11 +281,14 @@ def check_products(domain: str, database: Path, manifest: Manifest) -> None:
         )
 
 
-def product_stats(domain: str, database: Path, manifest: Manifest) -> list[ProductStats]:
-    """Row count and an order-independent content checksum of every product version."""
+def product_stats(
+    domain: str, database: Path, manifest: Manifest, omit: tuple[str, ...] = ()
+) -> list[ProductStats]:
+    """Row count and an order-independent content checksum of every product version (but
+    those `omit` names)."""
     stats = []
     with duckdb.connect(str(database), read_only=True) as con:
-        for product in products_of(domain, manifest, published_at=None):
+        for product in products_of(domain, manifest, published_at=None, omit=omit):
             rows, checksum = con.execute(
                 f"select count(*), coalesce(sum(hash(product)), 0)::varchar "
                 f"from {product.relation} as product"

@@ -33,12 +33,18 @@ class OutputPort:
 
 
 def export(
-    domain: str, database: Path, manifest: Manifest, into: Path, published_at: str
+    domain: str,
+    database: Path,
+    manifest: Manifest,
+    into: Path,
+    published_at: str,
+    omit: tuple[str, ...] = (),
 ) -> list[OutputPort]:
-    """Write every product version of `database` into the (not yet published) folder `into`."""
+    """Write every product version of `database` (but the retired ones `omit` names) into
+    the (not yet published) folder `into`."""
     ports = []
     with duckdb.connect(str(database), read_only=True) as con:
-        for product in products_of(domain, manifest, published_at=published_at):
+        for product in products_of(domain, manifest, published_at=published_at, omit=omit):
             folder = port_folder(product.name, product.version)
             (into / folder).mkdir(parents=True)
             parquet = folder / parquet_name(product.name, product.version)

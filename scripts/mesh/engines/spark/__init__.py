@@ -35,7 +35,7 @@ from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
 from mesh.engines.spark.local import SPARK, literal, require_spark, settings
 from mesh.governance.expectations import Query
-from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult
+from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
 from mesh.runner.dbt import base_env, dbt_args
 from mesh.runner.workers import DbtTask
 from mesh.workspace import Mesh
@@ -54,10 +54,12 @@ def kept_versions(mesh: Mesh, domain: str) -> list[str]:
     return sorted({record.schema_ for record in records if record and record.schema_})
 
 
-def public_relations(domain: str, manifest: Manifest) -> list[str]:
-    """The relation names of the domain's public models: its products, the tables of its
-    version schema that readers see."""
-    return sorted(node.relation_name for node in manifest.public_models(domain))
+def public_relations(domain: str, manifest: Manifest, omit: tuple[str, ...] = ()) -> list[str]:
+    """The relation names of the domain's public models, but those `omit` names (versions
+    past their deprecation date): its products, the tables of its version schema that
+    readers see."""
+    public = manifest.public_models(domain)
+    return sorted(node.relation_name for node in public if node.relation_name not in omit)
 
 
 def _operation(job: Job, macro: str, args: dict[str, Any]) -> list[str]:
@@ -116,27 +118,29 @@ class Spark(Engine):
     def literal(self, text: str) -> str:
         return literal(text)
 
-    def relation(self, job: Job, relation: str) -> str:
-        return f"{self._schema(job)}.{relation}"
+    def matches(self, text: str, pattern: str) -> str:
+        return f"{text} rlike {self.literal(pattern)}"
 
-    def run_expectations(self, job: Job, queries: list[Query]) -> list[str]:
+    def relation(self, job: Job, relation: str, of: Upstream | None = None) -> str:
+        schema = of.record.schema_ if of else self._schema(job)
+        return f"{schema}.{relation}"
+
+    def run_checks(self, job: Job, queries: list[Query]) -> list[str]:
         """Run as Spark SQL by a run-operation on the build's worker (its Spark session)."""
-        checks = [
-            {"label": q.expectation.label, "sql": q.sql, "counted": q.counted} for q in queries
-        ]
-        outcome = job.run(self._task(job, "check_expectations", {"checks": checks}))
+        checks = [{"label": q.label, "sql": q.sql, "counted": q.counted} for q in queries]
+        outcome = job.run(self._task(job, "run_checks", {"checks": checks}))
         if outcome.success:
             return []
         lines = (outcome.error or "").splitlines()
-        found = [line.strip() for line in lines if " expects " in line and " -> " in line]
-        return found or [outcome.error or "the expectations could not be run"]
+        found = [line.strip() for line in lines if " -> " in line]
+        return found or [outcome.error or "the publish gate's checks could not be run"]
 
     def publish(
         self, job: Job, candidate: Candidate, folder: Path, private: Path, published_at: str
     ) -> PublishedParts:
         """The manifest (copied by the pipeline) is the publish for consumers' builds; the
         record names the products' tables in the version schema, which readers register."""
-        relations = public_relations(job.name, candidate.manifest)
+        relations = public_relations(job.name, candidate.manifest, candidate.retired)
         return PublishedParts(
             output_ports={relation: f"{job.name}.{relation}" for relation in relations},
             schema=self._schema(job),
