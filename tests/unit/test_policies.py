@@ -740,9 +740,8 @@ def test_mesh_check_lists_every_waiver() -> None:
     assert as_lines(report) == [
         "orders: FAILED",
         "  [waivers_are_valid] models/marts/orders.yml: Model orders v2 waives "
-        "model_naming_and_layer without an expiry date (`expires: YYYY-MM-DD`). Fix: Give "
-        "the waiver a rule that may be waived, a reason and an expiry date no more than 180 days "
-        "ahead, or fix the model and remove the waiver.",
+        "model_naming_and_layer without an expiry date (`expires: YYYY-MM-DD`). Fix: Fix "
+        "what the waived rule flags and remove the waiver, or give it a reason and a date.",
         "  Waivers:",
         "    order_lines v1: public_model_is_documented (until 2027-01-31): Docs in 2027.",
         "    orders v2: model_naming_and_layer (until (no date), not in force): Moving.",
