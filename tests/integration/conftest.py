@@ -8,6 +8,7 @@ domain once; tests that change something work on a copy of that built mesh.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,10 +51,12 @@ class Run:
         return json.loads(self.stdout)
 
 
-def mesh(cwd: Path, *args: str, check: bool = True) -> Run:
-    """Run the real `mesh` command in `cwd`, as a user would."""
+def mesh(cwd: Path, *args: str, check: bool = True, today: str | None = None) -> Run:
+    """Run the real `mesh` command in `cwd`, as a user would; with `today`, on that day for
+    the rules that depend on the date (MESH_TODAY)."""
+    env = {**os.environ, "MESH_TODAY": today} if today else None
     done = subprocess.run(
-        [str(MESH_BIN), *args], cwd=cwd, capture_output=True, text=True, check=False
+        [str(MESH_BIN), *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
     )
     run = Run(done.returncode, done.stdout, done.stderr)
     if check and done.returncode != 0:

@@ -208,7 +208,7 @@ def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Ru
     finally:
         expected.write_text(original)
     assert failed.returncode == 1, failed.output
-    assert "1 consumer expectation(s) failed, so it was not published" in failed.output
+    assert "not published: 1 consumer expectation(s) failed" in failed.output
     assert "analytics expects fulfillment.shipments v1" in failed.output
     assert "rows short of 1000000000" in failed.output
     assert _record(root, "fulfillment") == before

@@ -429,8 +429,9 @@ def _print_rows(
 def history(
     domain: Annotated[str, typer.Argument(help="The domain whose publishes to list.")],
 ) -> None:
-    """List a domain's kept publishes: when, from which commit, with which products; its
-    current one, and the one readers see in the mesh snapshot."""
+    """List a domain's kept publishes: when, from which commit, with which products, what
+    was published despite the gate (overrides); its current one, and the one readers see in
+    the mesh snapshot."""
     mesh = Mesh.find()
     select(discover(mesh), [domain])
     current = registry.current_publish_id(mesh, domain)
@@ -446,11 +447,12 @@ def history(
         )
         mark = "*" if publish_id == current else ""
         commit = (record.git_commit or "")[:10]
+        overrides = "; ".join(f"--{o.flag} by {o.by}: {o.reason}" for o in record.overrides)
         rows.append((mark, "*" if publish_id == read else "", publish_id, record.published_at,
-                     commit, products))  # fmt: skip
+                     commit, products, overrides))  # fmt: skip
     if not rows:
         raise MeshError(f"{domain} has never been published; run `mesh build {domain}`.")
-    columns = ["current", "readers", "publish", "published at", "commit", "products"]
+    columns = ["current", "readers", "publish", "published at", "commit", "products", "overrides"]
     out.print(to_table(columns, rows))
 
 
