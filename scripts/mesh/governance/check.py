@@ -28,6 +28,7 @@ from mesh.governance.contracts import (
     breaking_changes,
     consumer_impact,
     deprecated_uses,
+    describe_impact,
 )
 from mesh.governance.policies import DomainState, Violation, Waiver, evaluate, waivers
 from mesh.ids import new_id
@@ -204,17 +205,9 @@ def as_lines(report: CheckReport) -> list[str]:
             change = report_.change
             lines.append(f"  [breaking_change:{change.kind}] {change.product}: {change.detail}")
             if not report_.impacts:
-                lines.append("    no published consumer reads this product version")
-            for impact in report_.impacts:
-                if impact.columns_read:
-                    reads = f"reads {', '.join(impact.columns_read)}"
-                elif change.columns:
-                    reads = "reads none of the affected columns"
-                else:
-                    reads = "reads the product"
-                if impact.reads_all_columns and not impact.columns_read:
-                    reads += " (selects *)"
-                lines.append(f"    breaks {impact.consumer}.{impact.model}: {reads}")
+                what = "the affected columns" if change.columns else "this product version"
+                lines.append(f"    no published consumer reads {what}")
+            lines += [f"    {describe_impact(change, impact)}" for impact in report_.impacts]
         if check.dbt_state_error:
             lines.append("  dbt's state comparison reports a breaking change:")
             lines.extend(f"    {line}" for line in check.dbt_state_error.splitlines())
