@@ -75,11 +75,9 @@ def columns_read(sql: str, relation: Relation, columns: Iterable[str] | None) ->
             validate_qualify_columns=False,
         )
         root = build_scope(qualified)
+        return None if root is None else _Walk(relation, known).run(root)
     except (SqlglotError, RecursionError):
         return None
-    if root is None:
-        return None
-    return _Walk(relation, known).run(root)
 
 
 def _schema(relation: Relation, known: frozenset[str]) -> dict[str, object]:
@@ -140,9 +138,11 @@ class _Walk:
                 self._take_every(source)
 
     def _visit_set_operation(self, scope: Scope, asked: Asked) -> None:
-        """A union asks its branches for the same columns by position."""
-        branches = scope.set_operation_scopes
-        if asked is None or scope.expression.args.get("distinct"):
+        """A union asks its branches for the same columns by position; a distinct union,
+        `intersect`, `except` and DuckDB's `union by name` compare every column."""
+        branches, operation = scope.set_operation_scopes, scope.expression
+        whole_rows = not isinstance(operation, exp.Union) or operation.args.get("distinct")
+        if asked is None or whole_rows or operation.args.get("by_name"):
             for branch in branches:
                 self._ask(branch, None)
             return
