@@ -174,9 +174,17 @@ def test_every_kind_of_breaking_change_is_named_with_its_consumers(mesh_copy: Pa
         ("analytics", "stg_orders__orders"): ["ordered_at"],
         ("fulfillment", "stg_orders__orders"): ["ordered_at"],
     }
+    # No consumer reads the removed or retyped columns: their compiled SQL names others.
+    assert by_product[("orders.orders v2", "column_removed")]["consumers"] == []
+    assert by_product[("orders.orders v2", "type_changed")]["consumers"] == []
+    # A change without columns breaks every model reading the version.
+    [reader] = by_product[("orders.order_lines v1", "contract_disabled")]["consumers"]
+    assert (reader["consumer"], reader["model"]) == ("analytics", "stg_orders__order_lines")
     lines = mesh(mesh_copy, "check", "orders", check=False).stdout
     assert "breaks fulfillment.stg_orders__orders: reads ordered_at" in lines
     assert "breaks analytics.stg_orders__lines" not in lines
+    assert "no published consumer reads the affected columns" in lines
+    assert "none of the affected columns" not in lines
 
 
 def test_additive_changes_pass(mesh_copy: Path) -> None:

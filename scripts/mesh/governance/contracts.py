@@ -8,8 +8,8 @@ Adding a column or a version is not. Unlike dbt, which stops at the first breaki
 only warns for unversioned models, every change is listed and all are errors.
 
 For each breaking change the consumers are found in their published manifests: every model
-of another domain that depends on the changed product version, and which of the affected
-columns its compiled SQL reads.
+of another domain that depends on the changed product version and reads an affected column,
+as its compiled SQL says (`column_reads`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from functools import partial
 
 from mesh import ids
 from mesh.discovery.manifest import Manifest, Node
+from mesh.governance.column_reads import Relation, columns_read
 
 CONSTRAINED_MATERIALIZATIONS = {"table", "incremental"}
 
@@ -42,12 +43,17 @@ class BreakingChange:
 
 @dataclass(frozen=True)
 class Impact:
-    """A consumer model that reads a changed product version."""
+    """A consumer model that a breaking change would break.
+
+    `columns_read`: the affected columns it reads (all of them when it reads every column of
+    the product, or when its SQL could not be analysed: then `analysed` is false).
+    """
 
     consumer: str
     model: str
     columns_read: tuple[str, ...]
     reads_all_columns: bool = False
+    analysed: bool = True
 
 
 @dataclass
@@ -140,46 +146,78 @@ def _changes(domain: str, old: Node, new: Node | None, today: dt.date) -> Iterat
         yield change("materialization_changed", detail)
 
 
-_STAR = re.compile(r"select\s+(\w+\.)?\*", re.IGNORECASE)
-
-
-def _columns_read(sql: str, columns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    read = tuple(c for c in columns if re.search(rf"\b{re.escape(c)}\b", sql, re.IGNORECASE))
-    return read, bool(_STAR.search(sql))
-
-
 def consumer_impact(
     change: BreakingChange, consumer_manifests: dict[str, Manifest]
 ) -> list[Impact]:
-    """Models of other domains that depend on the changed product version.
+    """The models of other domains that a breaking change to a product version would break.
 
-    Columns read are found in the consumer's compiled SQL (its raw SQL if it was never
-    compiled). A model that selects `*` reads every column; its downstream models within
-    the consumer are followed to see which columns are used in the end.
+    For a change that names columns (removed or renamed, retyped, a constraint removed), a
+    model that depends on the version is listed only if its compiled SQL reads one of them,
+    through any CTE, subquery, alias or join (`column_reads`); a star that reaches its output
+    reads every column. For a change without columns (a deleted version, a disabled contract,
+    a table turned into a view) every model that depends on the version is listed.
+
+    SQL that cannot be analysed (never compiled, not parsed, not naming the product's
+    relation) counts as reading every affected column, with `analysed` false: a consumer is
+    never left out for want of an answer. Only the models that ref the product are analysed;
+    what their own readers within the consumer domain use is not followed, so a model that
+    passes an affected column on counts as reading it.
+
+    The product's columns come from the producer's manifest among `consumer_manifests` (the
+    consumers' copies of its nodes carry none); its relation from the consumer's copy, as
+    the consumer's compiled SQL names it.
     """
     target = f"model.{change.domain}.{change.model}" + (
         f".v{change.version}" if change.version else ""
     )
+    producer = consumer_manifests.get(change.domain)
+    product = producer.nodes.get(target) if producer else None
     impacts: list[Impact] = []
     for consumer, manifest in sorted(consumer_manifests.items()):
         if consumer == change.domain:
             continue
-        for unique_id, node in sorted(manifest.nodes.items()):
+        for _, node in sorted(manifest.nodes.items()):
             if node.package_name != consumer or target not in node.depends_on.nodes:
                 continue
-            read, star = _columns_read(_sql(node), change.columns)
-            if star:
-                # Follow the models that read this one: what do they use in the end?
-                for child in manifest.nodes.values():
-                    if unique_id in child.depends_on.nodes:
-                        more, _ = _columns_read(_sql(child), change.columns)
-                        read = tuple(sorted(set(read) | set(more)))
-            impacts.append(Impact(consumer, node.name, read, star))
+            if not change.columns:
+                impacts.append(Impact(consumer, node.name, ()))
+                continue
+            impact = _impact(consumer, node, manifest.nodes.get(target) or product, product, change)
+            if impact.columns_read:
+                impacts.append(impact)
     return impacts
 
 
-def _sql(node: Node) -> str:
-    return node.compiled_code or node.raw_code
+def _impact(
+    consumer: str, node: Node, copy: Node | None, product: Node | None, change: BreakingChange
+) -> Impact:
+    """Which of the change's columns one consumer model reads from the product's relation."""
+    reads = None
+    if copy is not None and node.compiled_code:
+        relation = Relation(copy.database, copy.relation_schema, copy.relation_name)
+        columns = (product.columns if product else {}) or copy.columns
+        reads = columns_read(node.compiled_code, relation, list(columns) or None)
+    if reads is None:
+        return Impact(consumer, node.name, change.columns, analysed=False)
+    if reads.every_column:
+        return Impact(consumer, node.name, change.columns, reads_all_columns=True)
+    read = tuple(column for column in change.columns if column.lower() in reads.columns)
+    return Impact(consumer, node.name, read)
+
+
+def describe_impact(change: BreakingChange, impact: Impact) -> str:
+    """One line for people: `breaks analytics.stg_orders__orders: reads customer_id`."""
+    where = f"breaks {impact.consumer}.{impact.model}"
+    if not impact.analysed:
+        return (
+            f"{where}: its SQL could not be analysed, so it counts as reading "
+            f"{', '.join(impact.columns_read) or change.product}"
+        )
+    if impact.reads_all_columns:
+        return f"{where}: reads every column (select *)"
+    if impact.columns_read:
+        return f"{where}: reads {', '.join(impact.columns_read)}"
+    return f"{where}: reads {change.product}"
 
 
 @dataclass(frozen=True)
@@ -285,17 +323,6 @@ def removed_reads(consumer: str, manifest: Manifest, today: dt.date) -> list[str
     return sorted(found)
 
 
-def describe_impact(change: BreakingChange, impact: Impact) -> str:
-    """One consumer model a breaking change breaks, and the affected columns it reads."""
-    if impact.reads_all_columns:
-        reads = "reads every column (select *)"
-    elif impact.columns_read:
-        reads = f"reads {', '.join(impact.columns_read)}"
-    else:
-        reads = "reads the product"
-    return f"breaks {impact.consumer}.{impact.model}: {reads}"
-
-
 def describe_report(report: ChangeReport) -> list[str]:
     """A breaking change as `mesh check` and the gate print it: the change, each consumer
     model it breaks, and the remedy."""
@@ -303,7 +330,8 @@ def describe_report(report: ChangeReport) -> list[str]:
     lines = [f"[breaking_change:{change.kind}] {change.product}: {change.detail}"]
     lines += [f"  {describe_impact(change, impact)}" for impact in report.impacts]
     if not report.impacts:
-        lines.append("  no published consumer reads this product version")
+        what = "the affected columns" if change.columns else "this product version"
+        lines.append(f"  no published consumer reads {what}")
     if change.version is not None and str(change.version).isdigit():
         nxt = int(change.version) + 1
         lines.append(
