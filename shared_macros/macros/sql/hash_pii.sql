@@ -10,8 +10,10 @@
     {{ return(adapter.dispatch('hash_pii', 'shared_macros')(column)) }}
 {%- endmacro %}
 
+{#- The error of a build without the key (hash_pii in a domain that owns no PII, or dbt run
+    outside `mesh build`). -#}
 {% macro pii_key_missing() -%}
-    'shared_macros.hash_pii: this build has no PII key. Only builds of domains that tag a column pii in their own models or sources are given the mesh key (MESH_PII_KEY or warehouse/secrets/pii.key), and only through mesh build.'
+    'shared_macros.hash_pii: this build has no PII key; mesh build hands the mesh key only to domains that tag a column pii in their own models or sources'
 {%- endmacro %}
 
 {#- HMAC from its definition, sha256(outer key || sha256(inner key || message)): DuckDB has
