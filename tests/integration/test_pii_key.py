@@ -97,7 +97,7 @@ def test_no_published_hash_can_be_recomputed_from_the_repository(
     assert matched == dict.fromkeys(RECIPES, 0)
 
 
-def _forms_of(key: bytes) -> list[bytes]:
+def forms_of(key: bytes) -> list[bytes]:
     """The key as it could appear in a file: hex (both cases), base64, raw, HMAC's pads."""
     return [
         key.hex().encode(),
@@ -130,6 +130,6 @@ def test_the_key_is_in_no_file_a_build_writes(
     staged = list((mesh_copy / "warehouse" / "build" / "customers").rglob("*"))
     assert {".duckdb", ".parquet", ".yaml", "manifest.json", "run_results.json", ".html"} <= kinds
     assert any(p.name == "dbt.log" for p in staged) and any(p.suffix == ".sql" for p in staged)
-    forms = _forms_of(key)
+    forms = forms_of(key)
     holding = [str(path) for path in files if any(form in path.read_bytes() for form in forms)]
     assert holding == []
