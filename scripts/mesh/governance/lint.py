@@ -117,8 +117,16 @@ class SharedMacros:
         return f"nullif(lower(trim({column})), '')"
 
     def hash_pii(self, column: str) -> str:
-        hashed = f"md5(cast('mesh' || lower(trim({column})) as TEXT))"
-        return f"case when {column} is null then null else {hashed} end"
+        missing = (
+            "'shared_macros.hash_pii: this build has no PII key; mesh build hands the mesh key "
+            "only to domains that tag a column pii in their own models or sources'"
+        )
+        inner = f"unhex(sha256(getvariable('mesh_pii_ipad') || encode(lower(trim({column})))))"
+        return (
+            f"case when {column} is null then null "
+            f"when getvariable('mesh_pii_ipad') is null then error({missing}) "
+            f"else sha256(getvariable('mesh_pii_opad') || {inner}) end"
+        )
 
     # Lint renders a full build, where every export is new.
     def only_new_exports(self, exported_at: str = "exported_at") -> str:

@@ -272,8 +272,9 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
         if lower.endswith("_hash") and hashes:
             classification, tags = RESTRICTED, [PII_HASHED, *tags]
             transform = (
-                "A salted hash (shared_macros.hash_pii) of the trimmed, lower-cased personal "
-                "value: join on it; it does not reveal the value."
+                "A keyed hash (HMAC-SHA-256, shared_macros.hash_pii) of the trimmed, "
+                "lower-cased personal value, with a key held by the mesh, not in the "
+                "repository: join on it; it does not reveal the value."
             )
         elif lower in pii:
             classification, tags = RESTRICTED, ["pii", *tags]
@@ -356,7 +357,7 @@ def _limitations(product: Product, hashed: list[str]) -> str:
     parts = [
         "Internal to the shop: for its domains and analysts only, not to be shared outside it.",
         "Personal data stays in the domain that collects it; products publish PII only as "
-        "salted hashes (shared_macros.hash_pii) to join on, never to re-identify a person"
+        "keyed hashes (shared_macros.hash_pii) to join on, never to re-identify a person"
         + (f" (here: {', '.join(hashed)})." if hashed else "."),
         "Consumers pin a version (ref with v=) and move off a deprecated version before its "
         "deprecation date: after it the version is removed and builds that still use it fail.",

@@ -34,6 +34,7 @@ from mesh.discovery import graph, manifest, snapshots
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
 from mesh.discovery.registry import current_publish_id, domain_dir, read_record, record_in
 from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
+from mesh.governance import pii_key
 from mesh.governance.contracts import removed_reads
 from mesh.ids import new_id
 from mesh.pipeline import gates, snapshot
@@ -225,7 +226,8 @@ class _Scheduler:
         }
         for upstream in upstreams.values():
             self.engine.check_upstream(mesh, name, upstream)
-        code = code_fingerprint(mesh, domain, self.engine.toolchain)
+        key = pii_key.for_build(mesh, domain)  # the mesh's, if the domain owns PII
+        code = code_fingerprint(mesh, domain, self.engine.toolchain, key.fingerprint if key else "")
         landing_read = landing_state(mesh, domain)
         print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
         try:
@@ -277,7 +279,7 @@ class _Scheduler:
             run=self.run_now,
         )
         # dbt-loom's config reads `${MESH_PUBLISHED_DIR}/<upstream>/current/manifest.json`.
-        env = {**self.engine.env(job), "MESH_PUBLISHED_DIR": UPSTREAMS}
+        env = {**self.engine.env(job), "MESH_PUBLISHED_DIR": UPSTREAMS, **pii_key.build_env(key)}
         build = [
             "build",
             *dbt_args(mesh, domain, staging),

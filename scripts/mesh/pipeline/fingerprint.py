@@ -50,11 +50,15 @@ def _code_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def code_fingerprint(mesh: Mesh, domain: Domain, engine_toolchain: tuple[str, ...] = ()) -> str:
+def code_fingerprint(
+    mesh: Mesh, domain: Domain, engine_toolchain: tuple[str, ...] = (), pii_key: str = ""
+) -> str:
     """A hash of the code a build of `domain` runs (with an engine's own packages, such as
-    dbt-spark, when given): while it is unchanged, an incremental model may continue from
-    its published table."""
+    dbt-spark, when given, and the fingerprint of the PII key it is handed, never the key):
+    while it is unchanged, an incremental model may continue from its published table."""
     digest = hashlib.sha256(f"mesh {__version__}\n{toolchain()}".encode())
+    if pii_key:
+        digest.update(f"pii key {pii_key}\n".encode())
     for root in (domain.path, mesh.root / "shared_macros"):
         for path in _code_files(root):
             digest.update(f"{path.relative_to(mesh.root)}\n".encode())

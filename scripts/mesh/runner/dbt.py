@@ -17,6 +17,9 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
         "MESH_PUBLISHED_DIR": str(mesh.published),
         "DBT_LOOM_CONFIG": str(domain.loom_config),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # No PII key unless the pipeline hands one to this build (mesh.governance.pii_key):
+        # empty, not absent, so a worker never keeps one from an earlier task or the shell.
+        "MESH_PII_KEY": "",
     }
 
 

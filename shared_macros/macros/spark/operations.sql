@@ -22,8 +22,11 @@
 {%- endmacro %}
 
 {#- Drop the version schemas of `domain` that nothing reads any more (failed builds,
-    publishes older than the kept ones): every `<domain>__<run id>` not in `keep`. -#}
+    publishes older than the kept ones): every `<domain>__<run id>` not in `keep`. And drop
+    the PII key an earlier build of another domain declared in this worker's Spark session
+    (shared_macros.hash_pii): only builds of domains that own PII may read it. -#}
 {% macro drop_versions(domain, keep) -%}
+    {%- do run_query('drop temporary variable if exists mesh_pii_key') -%}
     {%- set version = modules.re.compile('^' ~ domain ~ '__[0-9]{8}t[0-9]{12}z_[0-9a-f]{6}$') -%}
     {%- for row in run_query("show schemas like '" ~ domain ~ "__*'") -%}
         {%- set schema = row[0] -%}
