@@ -230,7 +230,9 @@ def test_a_version_past_its_deprecation_date_is_removed(mesh_copy: Path) -> None
         "orders.main.orders_v2",
     ]
     folder = root / "warehouse/published/orders/current"
-    assert not (folder / "products/orders/v1").exists()
+    assert [p.name for p in (folder / "products/orders/v1").iterdir()] == ["contract.odcs.yaml"]
+    contract = (folder / "products/orders/v1/contract.odcs.yaml").read_text()
+    assert "status: retired" in contract and "servers:" not in contract
     with duckdb.connect(str(folder / "orders.duckdb"), read_only=True) as con:
         tables = {
             row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()

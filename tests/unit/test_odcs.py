@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from mesh.discovery.manifest import Manifest, parse
+from mesh.errors import DomainConfigError
 from mesh.governance import odcs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -466,3 +467,34 @@ def test_broken_documents_fail_validation(
     parent[path[-1]] = value
     errors = odcs.validate(document)
     assert any(message in error for error in errors), errors
+
+
+def test_the_volume_limits_a_product_declares_are_in_its_contract() -> None:
+    def declare(raw: Raw) -> None:
+        raw["nodes"]["model.orders.orders.v2"]["config"]["meta"]["volume"] = {
+            "max_shrink": 0.2,
+            "max_growth": 3,
+        }
+
+    assert custom(contract_of("orders", "model.orders.orders.v2"))["volumeMaxShrink"] == 0.5
+    declared = custom(contract_of("orders", "model.orders.orders.v2", declare))
+    assert (declared["volumeMaxShrink"], declared["volumeMaxGrowth"]) == (0.2, 3.0)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_shrink": 1.5}, {"max_shrink": "half"}, {"max_growth": 0.5}, {"max_rows": 10}, [1]],
+)
+def test_a_bad_volume_limit_is_one_clear_error(limits: object) -> None:
+    def declare(raw: Raw) -> None:
+        raw["nodes"]["model.orders.orders.v2"]["config"]["meta"]["volume"] = limits
+
+    with pytest.raises(DomainConfigError, match=r"orders v2 \(models/marts/orders.yml\): meta"):
+        contract_of("orders", "model.orders.orders.v2", declare)
+
+
+def test_a_retired_version_has_a_valid_contract_that_says_it_was_removed() -> None:
+    document = odcs.contract("orders", manifest("orders"), "model.orders.orders.v1", retired=True)
+    assert odcs.validate(document) == []
+    assert document["status"] == "retired" and "servers" not in document
+    assert "it is no longer published" in document["description"]["limitations"]

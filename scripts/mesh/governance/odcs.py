@@ -29,6 +29,7 @@ import yaml
 from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, parquet_name
+from mesh.governance import volume
 
 API_VERSION = "v3.2.0"  # the newest apiVersion the packaged schema accepts
 SCHEMA_PACKAGE = "open_data_contract_standard"
@@ -353,7 +354,7 @@ def _usage(domain: str, product: Product, sql_rules: bool) -> str:
     return usage + (" Its SQL quality rules run as written in `mesh query`." if sql_rules else "")
 
 
-def _limitations(product: Product, hashed: list[str]) -> str:
+def _limitations(product: Product, hashed: list[str], retired: bool = False) -> str:
     parts = [
         "Internal to the shop: for its domains and analysts only, not to be shared outside it.",
         "Personal data stays in the domain that collects it; products publish PII only as "
@@ -366,16 +367,27 @@ def _limitations(product: Product, hashed: list[str]) -> str:
         latest = product.latest_version
         successor = f" Use v{latest}." if latest and latest != product.version else ""
         parts.append(
-            f"This version is deprecated and removed after {product.deprecation_date}.{successor}"
+            f"This version was removed after its deprecation date {product.deprecation_date}: "
+            f"it is no longer published.{successor}"
+            if retired
+            else f"This version is deprecated and removed after {product.deprecation_date}."
+            f"{successor}"
         )
     return " ".join(parts)
 
 
 def contract(
-    domain: str, manifest: Manifest, unique_id: str, *, published_at: str | None = None
+    domain: str,
+    manifest: Manifest,
+    unique_id: str,
+    *,
+    published_at: str | None = None,
+    retired: bool = False,
 ) -> dict[str, Any]:
-    """The ODCS v3 contract of one public product version, e.g. "model.orders.orders.v2"."""
+    """The ODCS v3 contract of one public product version, e.g. "model.orders.orders.v2";
+    `retired`: past its deprecation date, removed (status retired, no server)."""
     node, product = _product(domain, manifest, unique_id)
+    limits = volume.limits(node)
     tests = manifest.attached_tests(unique_id)
     columns = {name.lower() for name in node.columns}
     properties = list(_properties(manifest, node, tests))
@@ -392,6 +404,9 @@ def contract(
         ("dbtUniqueId", unique_id),
         ("contractEnforced", product.contract_enforced),
         ("definedIn", f"domains/{domain}/{node.yaml_path}" if node.yaml_path else None),
+        # The publish gate holds a publish whose row count changes more than this.
+        ("volumeMaxShrink", limits.max_shrink),
+        ("volumeMaxGrowth", limits.max_growth),
     ]
     model_rules = [
         _quality(manifest, node, test)
@@ -411,24 +426,10 @@ def contract(
         "properties": properties,
         "quality": model_rules,
     }
-    document = {
-        "apiVersion": API_VERSION,
-        "kind": "DataContract",
-        "id": _product_id(domain, product.name, product.version),
-        "name": product.name,
-        "version": _contract_version(product.version),
-        "status": "deprecated" if deprecated else "active",
-        "domain": domain,
-        "dataProduct": product.name,
-        "description": _clean(
-            {
-                "purpose": product.description or None,
-                "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
-                "limitations": _limitations(product, hashed),
-            }
-        ),
-        "tags": list(dict.fromkeys(["data-product", *archetype, *node.tags])),
-        "servers": [
+    servers = (
+        []
+        if retired
+        else [
             {
                 "server": "mesh",
                 "type": "duckdb",
@@ -443,7 +444,26 @@ def contract(
                 "format": "parquet",
                 "description": "The Parquet output port, in the folder of this contract.",
             },
-        ],
+        ]
+    )
+    document = {
+        "apiVersion": API_VERSION,
+        "kind": "DataContract",
+        "id": _product_id(domain, product.name, product.version),
+        "name": product.name,
+        "version": _contract_version(product.version),
+        "status": "retired" if retired else "deprecated" if deprecated else "active",
+        "domain": domain,
+        "dataProduct": product.name,
+        "description": _clean(
+            {
+                "purpose": product.description or None,
+                "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
+                "limitations": _limitations(product, hashed, retired),
+            }
+        ),
+        "tags": list(dict.fromkeys(["data-product", *archetype, *node.tags])),
+        "servers": servers or None,
         "schema": [_clean(schema_object)],
         "team": _team(manifest, node, product),
         "support": _support(product),

@@ -36,15 +36,12 @@ from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.registry import RecordedOverride
 from mesh.errors import MeshError
-from mesh.governance import contracts, expectations, policies
+from mesh.governance import contracts, expectations, policies, volume
 from mesh.governance.contracts import ChangeReport
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.workspace import Mesh
 
-# What a product version may lose against its current publish unless it declares otherwise
-# (meta `volume: {max_shrink: 0.9}`); shrinking to no rows at all is always held.
-DEFAULT_MAX_SHRINK = 0.5
 # Values that look like personal data. No backslashes: Spark and DuckDB read them alike.
 PERSONAL_DATA = {
     "email addresses": "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}",
@@ -292,13 +289,10 @@ def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]
     current = job.current_publish
     if current is None:
         return []
-    before = (
-        manifest.load(current.folder / "manifest.json")
-        if (current.folder / "manifest.json").exists()
-        else None
-    )
-    if before is None:
+    path = current.folder / "manifest.json"
+    if not path.exists():
         return []
+    before = manifest.load(path)
     published = {
         node.unique_id
         for node in before.public_models(job.name)
@@ -308,17 +302,18 @@ def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]
     for node in products:
         if node.unique_id not in published:
             continue
-        shrink, growth = volume_limits(node)
-        held = [f"new_rows < old_rows * {1 - shrink!r}", "(new_rows = 0 and old_rows > 0)"]
-        rule = f"a shrink of more than {shrink:.0%} or to zero rows"
-        if growth is not None:
-            held.append(f"(old_rows > 0 and new_rows > old_rows * {growth!r})")
-            rule += f", or growth beyond {growth:g}x"
+        limits = volume.limits(node)
+        held = [
+            f"new_rows < old_rows * {1 - limits.max_shrink!r}",
+            "(new_rows = 0 and old_rows > 0)",
+        ]
+        if limits.max_growth is not None:
+            held.append(f"(old_rows > 0 and new_rows > old_rows * {limits.max_growth!r})")
         new = engine.relation(job, node.relation_name)
         old = engine.relation(job, node.relation_name, current)
         queries.append(
             Query(
-                f"{job.name}.{node.label} changed volume implausibly (held: {rule})",
+                f"{job.name}.{node.label} changed volume implausibly (held: {limits.describe()})",
                 f"select case when {' or '.join(held)} then cast(old_rows as string) || ' to ' "
                 f"|| cast(new_rows as string) end from (select count(*) as new_rows from {new}) "
                 f"as candidate, (select count(*) as old_rows from {old}) as published",
@@ -326,25 +321,6 @@ def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]
             )
         )
     return queries
-
-
-def volume_limits(node: Node) -> tuple[float, float | None]:
-    """The largest shrink (a fraction) and growth (a factor) a product version's row count
-    may make between two publishes: meta `volume: {max_shrink: 0.5, max_growth: 10}`."""
-    limits = node.meta.get("volume") or {}
-    shrink = limits.get("max_shrink", DEFAULT_MAX_SHRINK) if isinstance(limits, dict) else None
-    growth = limits.get("max_growth") if isinstance(limits, dict) else None
-    if not isinstance(shrink, int | float) or not 0 <= shrink <= 1:
-        raise MeshError(
-            f"{node.label}: meta volume.max_shrink must be a fraction between 0 and 1 "
-            f"(e.g. 0.5), not {shrink!r}."
-        )
-    if growth is not None and (not isinstance(growth, int | float) or growth < 1):
-        raise MeshError(
-            f"{node.label}: meta volume.max_growth must be a factor of at least 1 (e.g. 10), "
-            f"not {growth!r}."
-        )
-    return float(shrink), (float(growth) if growth is not None else None)
 
 
 def personal_data_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]:

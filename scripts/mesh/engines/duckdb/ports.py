@@ -5,7 +5,8 @@ atomically with the publish:
 
     published/<domain>/<publish-id>/products/<product>/v<N>/
         <product>_v<N>.parquet    the data, readable by DuckDB, pandas, Spark... without dbt
-        contract.odcs.yaml        its Open Data Contract Standard (v3) contract
+        contract.odcs.yaml        its Open Data Contract Standard (v3) contract (alone, with
+                                  status retired, once the version is past its deprecation date)
         descriptor.json           the data product descriptor: owner, input and output ports
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from mesh.discovery.manifest import Manifest
-from mesh.discovery.products import products_of
+from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
 from mesh.governance import odcs
 from mesh.governance.expectations import string_literal
@@ -56,11 +57,24 @@ def export(
                 f"copy (select * from {product.relation}) to {target} "
                 "(format parquet, compression snappy)"
             )
-            suffix = f".v{product.version}" if product.version is not None else ""
-            unique_id = f"model.{domain}.{product.name}{suffix}"
+            unique_id = _unique_id(domain, product)
             contract = odcs.contract(domain, manifest, unique_id, published_at=published_at)
             (into / folder / CONTRACT).write_text(odcs.to_yaml(contract))
             descriptor = odcs.descriptor(domain, manifest, unique_id)
             (into / folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2) + "\n")
             ports.append(OutputPort(product.name, product.version, folder, parquet))
+    for product in products_of(domain, manifest, published_at=published_at):
+        if product.relation.rsplit(".", 1)[-1] in omit:  # retired: its contract says so
+            folder = into / port_folder(product.name, product.version)
+            folder.mkdir(parents=True)
+            document = odcs.contract(
+                domain, manifest, _unique_id(domain, product), published_at=published_at,
+                retired=True,
+            )  # fmt: skip
+            (folder / CONTRACT).write_text(odcs.to_yaml(document))
     return ports
+
+
+def _unique_id(domain: str, product: Product) -> str:
+    suffix = f".v{product.version}" if product.version is not None else ""
+    return f"model.{domain}.{product.name}{suffix}"
