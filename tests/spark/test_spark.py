@@ -4,6 +4,7 @@ spark`, equal to the DuckDB build, and publishing only what passed."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -189,28 +190,49 @@ def test_query_refuses_to_write(both_engines: tuple[Path, Run], sql: str, refuse
         _read(root, sql)
 
 
-def test_consumer_expectations_gate_a_spark_publish(both_engines: tuple[Path, Run]) -> None:
-    """analytics expects more shipments than fulfillment has: fulfillment does not publish,
-    and the message names the consumer and the expectation."""
+def test_the_publish_gate_holds_a_spark_publish(both_engines: tuple[Path, Run]) -> None:
+    """The gate's rules run on Spark too, in one build of fulfillment: analytics expects more
+    shipments than there are, a column is renamed, a column holds email addresses and two
+    thirds of the shipments are gone. Nothing is published; each finding is named."""
     root, _ = both_engines
     before = _record(root, "fulfillment")
-    expected = root / "domains/analytics/expectations.yml"
-    original = expected.read_text()
-    expected.write_text(
-        original
+    marts = root / "domains/fulfillment/models/marts"
+    files = [root / "domains/analytics/expectations.yml", marts / "shipments_v1.sql",
+             marts / "shipments.yml"]  # fmt: skip
+    originals = [path.read_text() for path in files]
+    files[0].write_text(
+        originals[0]
         + "  - product: fulfillment.shipments\n    version: 1\n"
         + "    checks:\n      - min_rows: 1000000000\n"
+    )
+    files[1].write_text(
+        originals[1]
+        .replace("        service_level,", "        service_level as level,\n"
+                 "        'ops@shop.example' as contact,")
+        .replace("select * from final", "select * from final where shipment_id % 3 = 0")
+    )  # fmt: skip
+    files[2].write_text(
+        originals[2].replace(
+            "      - name: service_level\n",
+            "      - name: contact\n        data_type: varchar\n        description: Who.\n"
+            "      - name: level\n",
+        )
     )
     try:
         failed = mesh(
             root, "build", "--target", "spark", "--only", "fulfillment", "--full", check=False
         )
     finally:
-        expected.write_text(original)
+        for path, text in zip(files, originals, strict=True):
+            path.write_text(text)
     assert failed.returncode == 1, failed.output
-    assert "not published: 1 consumer expectation(s) failed" in failed.output
-    assert "analytics expects fulfillment.shipments v1" in failed.output
-    assert "rows short of 1000000000" in failed.output
+    output = failed.output
+    assert "1 breaking change(s)" in output
+    assert "[breaking_change:column_removed] fulfillment.shipments v1" in output
+    assert "analytics expects fulfillment.shipments v1: min_rows 1000000000" in output
+    assert "rows short of 1000000000" in output
+    assert re.search(r"shipments v1 changed volume implausibly .* -> \d+ to \d+ rows", output)
+    assert re.search(r"column contact holds personal data in clear .* -> \d+ values", output)
     assert _record(root, "fulfillment") == before
 
 
