@@ -13,11 +13,14 @@ A consumer domain declares expectations on its input ports in `expectations.yml`
           - min_rows: 100
           - expression: "net_amount_usd >= 0"    # must hold for every row
 
-Before a producer publishes, every consumer's expectations on its products are run against
-the candidate database in staging; one failing expectation blocks the publish and names the
-consumer and the expectation. A `unique` or `not_null` expectation that a data test of the
-producer checked and passed in the same build is not run again (at scale 100 the three
-unique checks on the orders products would scan 11 million rows a second time).
+Each entry of `checks` holds exactly one check. Before a producer publishes, every
+consumer's expectations on its products are run against the candidate (the publish gate,
+mesh.pipeline.gates); one failing expectation blocks the publish and names the consumer and
+the expectation; the publish record lists the keys of those it met. A `unique` or `not_null`
+expectation that a data test of the producer checked and passed in the same build is not
+run again (at scale 100 the three unique checks on the orders products would scan 11
+million rows a second time). A new or changed expectation (a key the producer's publish does
+not list) is run by the consumer's next build against the publish it reads.
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ def evaluate(
     except MeshError as error:
         findings.add("configuration error(s)", [str(error)])
         checks = {}
-    failed = engine.run_checks(job, [q for queries in checks.values() for q in queries])
+    pending = [query for queries in checks.values() for query in queries]
+    failed = engine.run_checks(job, pending) if pending else []
     by_kind = {kind: _failed_of(queries, failed) for kind, queries in checks.items()}
     findings.add("failed expectation(s) of upstream products", by_kind.get("upstream", []))
     findings.add("consumer expectation(s) failed", by_kind.get("consumers", []))
