@@ -3,8 +3,8 @@
 Owns the policies (`policies`), breaking-change, consumer-impact and deprecation analysis
 (`contracts`, with `column_reads` for the columns compiled SQL reads), consumers'
 expectations of their producers (`expectations`), volume limits (`volume`), the PII key
-(`pii_key`), ODCS data contracts (`odcs`), `mesh check` (`check`) and `mesh lint` (`lint`). The pipeline calls these at the publish
-gate; `mesh check` reports the same findings earlier.
+(`pii_key`), ODCS data contracts (`odcs`), `mesh check` (`check`) and `mesh lint` (`lint`).
+The pipeline calls these at the publish gate; `mesh check` reports the same findings earlier.
 
 May import: mesh.errors, mesh.ids, mesh.workspace, mesh.discovery, mesh.data, mesh.runner.
 """
