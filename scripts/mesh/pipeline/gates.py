@@ -132,10 +132,13 @@ def evaluate(
     )
     try:
         changes = breaking_changes(job, own, consumers, today)
-    except (OSError, ValueError) as error:
-        changes, verdict.warnings = [], [*verdict.warnings, f"not compared: {error}"]
-    lines = ["\n    ".join(contracts.describe_report(report)) for report in changes]
-    if changes and overrides.breaking:
+        lines = ["\n    ".join(contracts.describe_report(report)) for report in changes]
+    except (OSError, ValueError) as error:  # then nothing proves the change is not breaking
+        lines = [
+            f"the current publish's manifest could not be read to compare contracts ({error}); "
+            'publishing without the comparison takes --allow-breaking "<reason>"'
+        ]
+    if lines and overrides.breaking:
         verdict.overrides.append(_override("allow-breaking", overrides.breaking, lines))
     else:
         findings.add("breaking change(s)", lines)
@@ -159,8 +162,8 @@ def evaluate(
         )
     findings.add("product column(s) holding personal data", by_kind.get("personal", []))
     verdict.blocked = findings.blocked()
-    for override in verdict.overrides:
-        job.notice(f"{job.name}: published despite {override.describe()}")
+    for override in [] if verdict.blocked else verdict.overrides:
+        job.notice(f"{job.name}: publishing despite {override.describe()}")
     return verdict
 
 
