@@ -21,13 +21,17 @@ def now() -> str:
 TODAY = "MESH_TODAY"
 
 
+def calendar_today() -> date:
+    return datetime.now(UTC).date()
+
+
 def today() -> date:
     """The day date-dependent rules (deprecation dates, waivers' expiry) hold on: the
     calendar's, unless MESH_TODAY (an ISO date, e.g. 2027-07-01) names another. The one clock
     of the governance rules, so that they can be tested, and a build rehearsed, on any day."""
     text = os.environ.get(TODAY, "").strip()
     if not text:
-        return datetime.now(UTC).date()
+        return calendar_today()
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -3,6 +3,8 @@ producer's own passing data tests already checked."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -160,3 +162,45 @@ def test_queries_spell_columns_and_strings_in_the_engines_sql() -> None:
         "select nullif((select count(*) from orders__v.orders_v2 "
         "where `order_status` not in ('it\\'s')), 0)"
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "refused"),
+    [
+        ("1) and (0", "is not one SQL condition"),
+        ("net_amount_usd >= 0 -- and the rest", "comments and ';' are not allowed"),
+        ("order_id in (select order_id from orders.main.orders_v1)", "without subqueries"),
+    ],
+)
+def test_an_expression_is_one_condition_on_the_row(
+    tmp_path: Path, expression: str, refused: str
+) -> None:
+    """An expression goes inside `where not (...)`: one that closes the parenthesis would
+    make the check pass always, a comment would cut the query."""
+    (tmp_path / "expectations.yml").write_text(
+        "expectations:\n  - product: orders.orders\n    version: 2\n    checks:\n"
+        f"      - expression: {json.dumps(expression)}\n"
+    )
+    with pytest.raises(DomainConfigError, match=re.escape(refused)):
+        load(Domain("analytics", tmp_path, ("orders",), ()))
+
+
+def test_a_test_of_some_rows_does_not_stand_for_an_expectation() -> None:
+    """A not_null test with a `where`, or one that tolerates failures, checked less than the
+    consumer's expectation: the expectation still runs."""
+    raw = {
+        "nodes": {
+            "test.orders.nn_id": {
+                **_test("test.orders.nn_id", "not_null", "order_id"),
+                "config": {"where": "ordered_at > now()"},
+            },
+            "test.orders.nn_customer": {
+                **_test("test.orders.nn_customer", "not_null", "customer_id"),
+                "config": {"error_if": "> 10"},
+            },
+        }
+    }
+    results = RunResults.model_validate(
+        {"results": [{"unique_id": uid, "status": "pass"} for uid in raw["nodes"]]}
+    )
+    assert passed_tests(parse(raw), results) == set()

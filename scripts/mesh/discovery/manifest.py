@@ -50,6 +50,8 @@ class Config(_Read):
     contract: Contract | None = None
     severity: str | None = None  # of a data test
     where: str | None = None  # of a data test
+    error_if: str = "!= 0"  # of a data test: when its failures count as an error
+    warn_if: str = "!= 0"
 
 
 class Column(_Read):

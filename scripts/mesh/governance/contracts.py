@@ -15,7 +15,6 @@ as its compiled SQL says (`column_reads`).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -62,9 +61,33 @@ class ChangeReport:
     impacts: list[Impact] = field(default_factory=list)
 
 
+# Spellings of one type (DuckDB's and Spark's names): writing another is no change.
+_ALIASES = {
+    "int": "integer", "int4": "integer", "signed": "integer",
+    "int8": "bigint", "long": "bigint",
+    "int2": "smallint", "short": "smallint", "int1": "tinyint", "byte": "tinyint",
+    "float8": "double", "double precision": "double",
+    "float4": "float", "real": "float",
+    "bool": "boolean", "logical": "boolean",
+    "string": "varchar", "text": "varchar", "char": "varchar", "bpchar": "varchar",
+    "numeric": "decimal", "dec": "decimal",
+    "datetime": "timestamp", "timestamp without time zone": "timestamp",
+    "timestamptz": "timestamp with time zone",
+}  # fmt: skip
+# Types whose parameters (precision, length) may change without breaking consumers.
+_PARAMETERS_FREE = {"decimal", "varchar"}
+
+
 def base_type(data_type: str | None) -> str:
-    """`decimal(18, 2)` -> `decimal`: parameters may change without breaking consumers."""
-    return re.sub(r"\(.*\)", "", (data_type or "").strip().lower()).strip()
+    """The type as consumers depend on it: `decimal(18, 2)` -> `decimal` and `varchar(20)`
+    -> `varchar` (parameters of those may change), `int` -> `integer` (one type, two
+    names); a struct, map or list keeps its fields and element types."""
+    text = " ".join((data_type or "").strip().lower().split())
+    head, sep, rest = text.partition("(")
+    name = _ALIASES.get(head.strip(), head.strip())
+    if not sep or name in _PARAMETERS_FREE:
+        return name
+    return f"{name}({rest}"
 
 
 def _constraints(node: Node) -> set[tuple[str, tuple[str, ...]]]:
@@ -126,6 +149,9 @@ def _changes(domain: str, old: Node, new: Node | None, today: dt.date) -> Iterat
     if not new.contract_enforced:
         yield change("contract_disabled", f"The contract of {name} is no longer enforced.")
         return
+    if old.is_public and not new.is_public:
+        detail = f"{new.label} is no longer public (access: {new.access}): consumers lose it."
+        yield change("access_narrowed", detail)
     removed = tuple(sorted(set(old.columns) - set(new.columns)))
     if removed:
         yield change(
@@ -332,16 +358,29 @@ def describe_report(report: ChangeReport) -> list[str]:
     if not report.impacts:
         what = "the affected columns" if change.columns else "this product version"
         lines.append(f"  no published consumer reads {what}")
-    if change.version is not None and str(change.version).isdigit():
-        nxt = int(change.version) + 1
-        lines.append(
-            f"  remedy: publish the change as v{nxt} of {change.model} and deprecate "
-            f"v{change.version} (deprecation_date), so consumers move when they are ready; "
-            'in an emergency, --allow-breaking "<reason>" publishes it anyway, recorded'
-        )
-    else:
-        lines.append(
-            f"  remedy: version {change.model} (versions:, latest_version:) and publish the "
-            'change as a new version; in an emergency, --allow-breaking "<reason>"'
-        )
+    lines.append(f"  remedy: {_remedy(change)}; in an emergency, --allow-breaking "
+                 '"<reason>" publishes it anyway, recorded')  # fmt: skip
     return lines
+
+
+def _remedy(change: BreakingChange) -> str:
+    """What to do instead of a breaking change of this kind."""
+    if change.kind == "deprecation_shortened":
+        return (
+            "keep the published deprecation date (or a later one) until its consumers have "
+            f"moved, or give them at least {MIN_DEPRECATION_NOTICE_DAYS} days"
+        )
+    if change.kind in ("deleted", "access_narrowed") and change.version is not None:
+        return (
+            f"keep v{change.version} public until a deprecation date (deprecation_date) has "
+            "passed: the publish then leaves it out"
+        )
+    if change.version is not None and str(change.version).isdigit():
+        return (
+            f"publish the change as v{int(change.version) + 1} of {change.model} and deprecate "
+            f"v{change.version} (deprecation_date), so consumers move when they are ready"
+        )
+    return (
+        f"version {change.model} (versions:, latest_version:) and publish the change as a new "
+        "version"
+    )

@@ -33,8 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, RunResults
@@ -45,8 +53,8 @@ FILE = "expectations.yml"
 
 class AcceptedValues(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    column: str
-    values: list[Any]
+    column: str = Field(min_length=1)
+    values: list[Any] = Field(min_length=1)
 
 
 class Check(BaseModel):
@@ -73,6 +81,11 @@ class Check(BaseModel):
             raise ValueError(
                 f"a check needs exactly one of {', '.join(Check.model_fields)}; {found}"
             )
+        ((name, value),) = self.model_dump(exclude_none=True).items()
+        if value is False or value in ("", []) or (name == "min_rows" and value < 1):
+            raise ValueError(f"{name}: {value!r} checks nothing; give it a value that does")
+        if name == "expression":
+            _one_condition(value)
         return self
 
     def describe(self) -> str:
@@ -86,7 +99,7 @@ class ProductExpectations(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product: str
     version: int | None = None
-    checks: list[Check]
+    checks: list[Check] = Field(min_length=1)
 
     @field_validator("product")
     @classmethod
@@ -94,6 +107,19 @@ class ProductExpectations(BaseModel):
         if value.count(".") != 1:
             raise ValueError("product must be <domain>.<product>, e.g. orders.orders")
         return value
+
+
+def _one_condition(expression: str) -> None:
+    """Refuse an `expression` that is not one SQL condition (it is put inside `not (...)`):
+    `1) and (0` would make the check pass always, a comment would cut the query off."""
+    if any(mark in expression for mark in ("--", "/*", ";")):
+        raise ValueError("expression: comments and ';' are not allowed")
+    try:
+        parsed = sqlglot.parse_one(expression, dialect="duckdb")
+    except sqlglot.errors.ParseError:
+        raise ValueError(f"expression: {expression!r} is not one SQL condition") from None
+    if parsed.find(sqlglot.exp.Subquery, sqlglot.exp.Select) is not None:
+        raise ValueError("expression: a condition on the product's own row, without subqueries")
 
 
 class ExpectationsFile(BaseModel):
@@ -199,6 +225,9 @@ def passed_tests(manifest: Manifest, run_results: RunResults) -> set[PassedTest]
         test = manifest.nodes.get(result.unique_id)
         if result.status != "pass" or test is None or test.test_metadata is None:
             continue
+        config = test.config
+        if config.where or config.error_if.strip() != "!= 0" or config.warn_if.strip() != "!= 0":
+            continue  # it checked some rows, or tolerated some failures: not the expectation
         column = test.test_metadata.arguments.get("column_name")
         if test.test_name in ("unique", "not_null") and column and test.attached_node:
             found.add((test.attached_node, test.test_name, column))

@@ -14,6 +14,7 @@ change anyway, recorded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mesh.discovery.manifest import Node
@@ -43,12 +44,15 @@ def limits(node: Node) -> Limits:
         )
     shrink, growth = declared.get("max_shrink", DEFAULT_MAX_SHRINK), declared.get("max_growth")
     if isinstance(shrink, bool) or not isinstance(shrink, int | float) or not 0 <= shrink <= 1:
+        # (NaN fails the comparison too)
         raise DomainConfigError(
             f"{where}: meta volume.max_shrink must be a fraction between 0 and 1 (e.g. 0.5), "
             f"not {shrink!r}."
         )
     if growth is not None and (
-        isinstance(growth, bool) or not isinstance(growth, int | float) or growth < 1
+        isinstance(growth, bool)
+        or not isinstance(growth, int | float)
+        or not 1 <= growth < math.inf
     ):
         raise DomainConfigError(
             f"{where}: meta volume.max_growth must be a factor of at least 1 (e.g. 10), "

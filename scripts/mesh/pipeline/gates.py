@@ -23,7 +23,7 @@ past their deprecation date are left out of the publish (`Verdict.retired`).
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -35,7 +35,7 @@ from mesh.discovery import manifest
 from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.registry import RecordedOverride
-from mesh.errors import MeshError
+from mesh.errors import DomainConfigError, MeshError
 from mesh.governance import contracts, expectations, policies, volume
 from mesh.governance.contracts import ChangeReport
 from mesh.governance.expectations import Query
@@ -45,10 +45,22 @@ from mesh.workspace import Mesh
 # Values that look like personal data. No backslashes: Spark and DuckDB read them alike.
 PERSONAL_DATA = {
     "email addresses": "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}",
-    "phone numbers": "([+][0-9]{1,3}[ .-]?[(]?[0-9]{2,4}[)]?[ .-]?[0-9]{3,}[ .-]?[0-9]{0,4})"
-    "|([(]?[0-9]{3}[)]?[ .-][0-9]{3}[ .-][0-9]{4})",
+    "phone numbers": "([+][0-9]{1,3}[ .-]?[(]?[0-9]{1,4}[)]?[ .-]?[0-9]{3,}[ .-]?[0-9]{0,4})"
+    "|([(]?[0-9]{3}[)]?[ .-][0-9]{3}[ .-][0-9]{4})"
+    "|((^|[^0-9])[0-9]{3}[.-][0-9]{7}([^0-9]|$))"
+    "|((^|[^0-9])0[0-9]{2,4}[ .-][0-9]{3,4}[ .-][0-9]{3,4}([^0-9]|$))",
 }
-TEXT_TYPES = ("varchar", "string", "text", "char")
+# In a column named like a phone number, a bare run of 10 to 15 digits is one too.
+PHONE_NAMES = ("phone", "mobile", "tel", "fax", "msisdn")
+BARE_PHONE = "(^|[^0-9])[+]?[0-9]{10,15}([^0-9]|$)"
+# Types that cannot hold text: every other column (text, JSON, structs, maps, lists) is
+# scanned as text.
+NOT_TEXT = {
+    "tinyint", "smallint", "int", "integer", "bigint", "hugeint", "utinyint", "usmallint",
+    "uinteger", "ubigint", "uhugeint", "long", "short", "byte", "int2", "int4", "int8",
+    "decimal", "numeric", "double", "float", "real", "float4", "float8", "boolean", "bool",
+    "date", "time", "timestamp", "timestamptz", "datetime", "interval",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,10 @@ def evaluate(
             f"{contracts.deprecation_day(node)}: this publish leaves it out"
         )
 
+    if today != ids.calendar_today():  # a rehearsal of another day: say so in the record
+        warning = f"date rules judged as of {today} ({ids.TODAY}), not {ids.calendar_today()}"
+        job.notice(f"{job.name}: {warning}")
+        verdict.warnings.append(warning)
     stale, warned = stale_sources(engine, job, candidate)
     findings.add("stale source(s) (error_after)", stale)
     verdict.warnings += warned
@@ -150,7 +166,8 @@ def evaluate(
         checks = {}
     pending = [query for queries in checks.values() for query in queries]
     failed = engine.run_checks(job, pending) if pending else []
-    by_kind = {kind: _failed_of(queries, failed) for kind, queries in checks.items()}
+    by_kind = classify(checks, failed)
+    findings.add("check(s) that could not be run", by_kind["unrun"])
     findings.add("failed expectation(s) of upstream products", by_kind.get("upstream", []))
     findings.add("consumer expectation(s) failed", by_kind.get("consumers", []))
     volume = by_kind.get("volume", [])
@@ -178,9 +195,15 @@ def _user() -> str:
         return "unknown"
 
 
-def _failed_of(queries: list[Query], failed: list[str]) -> list[str]:
-    labels = tuple(f"{q.label} -> " for q in queries)
-    return [line for line in failed if line.startswith(labels)]
+def classify(checks: dict[str, list[Query]], failed: list[str]) -> dict[str, list[str]]:
+    """The failure lines of each kind of check; under `unrun`, those no check claims: the
+    engine saying the checks could not run, which holds the publish too."""
+    by_kind = {
+        kind: [line for line in failed if line.startswith(tuple(f"{q.label} -> " for q in qs))]
+        for kind, qs in checks.items()
+    }
+    claimed = {line for lines in by_kind.values() for line in lines}
+    return {**by_kind, "unrun": [line for line in failed if line not in claimed]}
 
 
 def stale_sources(engine: Engine, job: Job, candidate: Candidate) -> tuple[list[str], list[str]]:
@@ -245,9 +268,9 @@ def _data_checks(
     live = {node.unique_id for node in products}
     quote, literal = engine.quote, engine.literal
     # 4. what this domain expects of its upstreams, not yet met by the publish it reads
-    mine = [
-        e for e in expectations.load(job.domain) if e.domain in job.upstreams and not _met(job, e)
-    ]
+    declared = expectations.load(job.domain)
+    _check_targets(job, declared)
+    mine = [e for e in declared if not _met(job, e)]
     verdict.upstream_expectations_met = {
         upstream.folder.name: sorted(
             e.key for e in expectations.load(job.domain) if e.domain == upstream.name
@@ -275,14 +298,36 @@ def _data_checks(
     }
 
 
+def _check_targets(job: Job, declared: list[expectations.Expectation]) -> None:
+    """Raise a DomainConfigError for an expectation of a domain the build does not read, or
+    of a product version its upstream does not publish."""
+    where = job.domain.path / expectations.FILE
+    published: dict[str, set[str]] = {}
+    for e in declared:
+        upstream = job.upstreams.get(e.domain)
+        if upstream is None:
+            raise DomainConfigError(
+                f"{where}: {e.label}, but {job.name} does not consume {e.domain}; add it to "
+                f"{job.domain.loom_config.name} or remove the expectation."
+            )
+        if e.domain not in published:
+            found = manifest.load(upstream.folder / "manifest.json").public_models(e.domain)
+            published[e.domain] = {n.unique_id for n in found} - {
+                n.unique_id for n in found if n.relation_name in upstream.record.retired
+            }
+        if e.model not in published[e.domain]:
+            raise DomainConfigError(
+                f"{where}: {e.label}, but {e.domain}'s publish {upstream.folder.name} has no "
+                f"product version {e.domain}.{e.relation}; expect one it publishes."
+            )
+
+
 def _met(job: Job, expectation: expectations.Expectation) -> bool:
     """Whether the upstream publish the build reads already met this expectation: at its
     own publish, or in this domain's last build that read the same publish."""
     upstream = job.upstreams[expectation.domain]
     if expectation.key in upstream.record.expectations_met:
         return True
-    if expectation.relation in upstream.record.retired:
-        return True  # the version is gone: reading it fails on its own (removed_reads)
     met = job.current.upstream_expectations_met if job.current else {}
     return expectation.key in met.get(upstream.folder.name, [])
 
@@ -328,19 +373,26 @@ def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]
 
 
 def personal_data_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]:
-    """One query per text column of every product: values that look like personal data."""
-    looks: Callable[[str], str] = lambda column: " or ".join(  # noqa: E731
-        engine.matches(column, pattern) for pattern in PERSONAL_DATA.values()
-    )
-    return [
-        Query(
-            f"{job.name}.{node.label} column {column.name} holds personal data in clear "
-            f"(drop it, or publish shared_macros.hash_pii({column.name}))",
-            f"select nullif(count(*), 0) from {engine.relation(job, node.relation_name)} "
-            f"where {looks(engine.quote(column.name))}",
-            f"values look like {' or '.join(PERSONAL_DATA)}",
-        )
-        for node in products
-        for column in node.columns.values()
-        if (column.data_type or "").strip().lower().startswith(TEXT_TYPES)
-    ]
+    """One query per column of every product that can hold text (as text: a struct, map,
+    list or JSON too): values that look like email addresses or phone numbers."""
+    queries = []
+    for node in products:
+        for column in node.columns.values():
+            kind = re.match(r"[a-z0-9_]*", (column.data_type or "").strip().lower())
+            if kind and kind.group(0) in NOT_TEXT:
+                continue
+            text = f"cast({engine.quote(column.name)} as string)"
+            patterns = list(PERSONAL_DATA.values())
+            if any(name in column.name.lower() for name in PHONE_NAMES):
+                patterns.append(BARE_PHONE)
+            looks = " or ".join(engine.matches(text, pattern) for pattern in patterns)
+            queries.append(
+                Query(
+                    f"{job.name}.{node.label} column {column.name} holds personal data in clear "
+                    f"(drop it, or publish shared_macros.hash_pii({column.name}))",
+                    f"select nullif(count(*), 0) from {engine.relation(job, node.relation_name)} "
+                    f"where {looks}",
+                    f"values look like {' or '.join(PERSONAL_DATA)}",
+                )
+            )
+    return queries
