@@ -172,6 +172,11 @@ def build(
     ):
         if reason is not None and len(reason.strip()) < 3:
             raise MeshError(f'{flag} needs a reason, recorded with the publish: {flag} "<why>".')
+    if (allow_breaking or accept_volume_change) and not domains:
+        raise MeshError(
+            "An override applies to the domains you name: mesh build <domain> "
+            '--allow-breaking "<why>" (or --accept-volume-change).'
+        )
     overrides = Overrides(breaking=allow_breaking, volume=accept_volume_change)
     mesh = Mesh.find()
     live = out.is_terminal and not quiet
