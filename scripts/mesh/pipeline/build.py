@@ -134,7 +134,7 @@ class _Scheduler:
         reporter: Reporter,
         full: bool,
         workers: DbtWorkers | None,
-        overrides: gates.Overrides,
+        overrides: dict[str, gates.Overrides],
     ) -> None:
         self.mesh, self.engine, self.domains = mesh, engine, domains
         self.overrides, self.today = overrides, ids.today()
@@ -340,9 +340,8 @@ class _Scheduler:
             return failed("dbt's manifest or run results could not be read", [str(error)])
         consumers = [d for d in self.domains.values() if name in d.upstreams]
         try:
-            verdict = gates.evaluate(
-                self.engine, job, candidate, consumers, self.overrides, self.today
-            )
+            overrides = self.overrides.get(name, gates.Overrides())  # only the named
+            verdict = gates.evaluate(self.engine, job, candidate, consumers, overrides, self.today)
             if verdict.blocked:
                 return failed(verdict.blocked.reason, verdict.blocked.details)
             candidate = dataclasses.replace(candidate, retired=tuple(verdict.retired))
@@ -446,7 +445,8 @@ def build(
     (made with an event queue), which the build uses, at most one domain per worker, and
     leaves open for the caller's next one; progress a worker reports after its domain ended
     may then reach the next build's reporter. By default the build starts its own workers
-    and stops them at the end.
+    and stops them at the end. `overrides`: gate findings to publish despite (gates.py), in
+    the named `targets` only.
     """
     if workers is not None and workers.events is None:
         raise ValueError("build() needs workers made with an event queue")
@@ -464,7 +464,7 @@ def build(
     reporter.planned(order)
     scheduler = _Scheduler(
         mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers,
-        overrides or gates.Overrides(),
+        dict.fromkeys(targets, overrides) if overrides else {},
     )  # fmt: skip
     try:
         scheduler.run()
