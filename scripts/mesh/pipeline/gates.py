@@ -136,7 +136,7 @@ def evaluate(
         job.notice(f"{job.name}: {warning}")
         verdict.warnings.append(warning)
     stale, warned = stale_sources(engine, job, candidate)
-    findings.add("stale source(s) (error_after)", stale)
+    findings.add("source(s) whose landing data is older than their error_after allows", stale)
     verdict.warnings += warned
     state = policies.DomainState(job.name, job.domain.path, own)
     findings.add(
