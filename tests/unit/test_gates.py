@@ -129,3 +129,68 @@ def test_every_column_that_can_hold_an_email_is_scanned(data_type: str) -> None:
         )
         found = [con.execute(q.sql).fetchone() for q in checks]
     assert found and found[0] and found[0][0], f"{data_type}: the email is not found"
+
+
+def _volume(tmp_path: Path, old_rows: int, new_rows: int, limits: dict[str, float]) -> list[str]:
+    """The gate's volume check of orders v2 (declaring `limits`) between a current publish
+    of `old_rows` rows and a candidate of `new_rows`, run as the DuckDB engine runs it."""
+    import json
+
+    import duckdb
+
+    from mesh.discovery.manifest import parse
+    from mesh.discovery.registry import PublishRecord
+    from mesh.engines.duckdb import DuckDB
+    from mesh.pipeline.engine import Upstream
+
+    node = {
+        "unique_id": "model.orders.orders.v2",
+        "resource_type": "model",
+        "package_name": "orders",
+        "name": "orders",
+        "alias": "orders_v2",
+        "version": 2,
+        "access": "public",
+        "config": {"meta": {"volume": limits}},
+    }
+    folder = tmp_path / "published"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"nodes": {node["unique_id"]: node}}))
+    for path, rows in (
+        (folder / "orders.duckdb", old_rows),
+        (tmp_path / "orders.duckdb", new_rows),
+    ):
+        with duckdb.connect(str(path)) as con:
+            con.execute(f"create table orders_v2 as select range as order_id from range({rows})")
+    record = PublishRecord(
+        domain="orders", publish_id="p1", published_at="", run_id="r", git_commit=None,
+        upstreams={}, dbt_results={},
+    )  # fmt: skip
+    job = SimpleNamespace(name="orders", current_publish=Upstream("orders", folder, record))
+    product = parse({"nodes": {node["unique_id"]: node}}).nodes[node["unique_id"]]
+    queries = gates.volume_checks(DuckDB(), job, [product])  # type: ignore[arg-type]
+    databases = {"orders": tmp_path / "orders.duckdb", "orders__current": folder / "orders.duckdb"}
+    return expectations.verify(databases, queries)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "limits", "held"),
+    [
+        (1000, 400, {}, "1000 to 400 rows"),  # more than half gone
+        (1000, 600, {}, None),
+        (1000, 0, {"max_shrink": 1.0}, "1000 to 0 rows"),  # to nothing: always held
+        (1000, 2500, {"max_growth": 2}, "1000 to 2500 rows"),
+        (1000, 1900, {"max_growth": 2}, None),
+        (1000, 100000, {}, None),  # no growth limit declared
+        (1000, 850, {"max_shrink": 0.1}, "1000 to 850 rows"),
+    ],
+)
+def test_the_volume_check_holds_what_the_limits_say(
+    tmp_path: Path, old: int, new: int, limits: dict[str, float], held: str | None
+) -> None:
+    failed = _volume(tmp_path, old, new, limits)
+    if held is None:
+        assert failed == []
+    else:
+        [line] = failed
+        assert line.startswith("orders.orders v2 changed volume implausibly") and held in line
