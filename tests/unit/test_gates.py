@@ -167,8 +167,9 @@ def _volume(tmp_path: Path, old_rows: int, new_rows: int, limits: dict[str, floa
         upstreams={}, dbt_results={},
     )  # fmt: skip
     job = SimpleNamespace(name="orders", current_publish=Upstream("orders", folder, record))
-    product = parse({"nodes": {node["unique_id"]: node}}).nodes[node["unique_id"]]
-    queries = gates.volume_checks(DuckDB(), job, [product])  # type: ignore[arg-type]
+    published = parse({"nodes": {node["unique_id"]: node}})
+    product = published.nodes[node["unique_id"]]
+    queries = gates.volume_checks(DuckDB(), job, [product], published)  # type: ignore[arg-type]
     databases = {"orders": tmp_path / "orders.duckdb", "orders__current": folder / "orders.duckdb"}
     return expectations.verify(databases, queries)
 

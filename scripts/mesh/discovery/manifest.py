@@ -10,10 +10,13 @@ docs, exposures...) is skipped when parsing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from mesh.workspace import Mesh
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
 _HASH_PII = re.compile(r"\bhash_pii\s*\(")
@@ -370,3 +373,13 @@ def load_run_results(path: Path) -> RunResults:
 
 def _with_id(key: str, entry: Any) -> Any:
     return {"unique_id": key, **entry} if isinstance(entry, dict) else entry
+
+
+def published(mesh: Mesh, names: Iterable[str]) -> dict[str, Manifest]:
+    """The current published manifests of the named domains that have one (what they run
+    now)."""
+    return {
+        name: load(mesh.published_manifest(name))
+        for name in names
+        if mesh.published_manifest(name).exists()
+    }

@@ -27,6 +27,7 @@ from mesh import ids
 from mesh.discovery import graph
 from mesh.discovery.domains import Domain, discover, select
 from mesh.discovery.manifest import Manifest, load
+from mesh.discovery.manifest import published as published_manifests
 from mesh.discovery.registry import read_record
 from mesh.errors import MeshError
 from mesh.governance import expectations
@@ -141,11 +142,7 @@ def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckRe
     names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
     parsed = _parse(mesh, domains, names)
     # What consumers run now: their published, compiled manifests.
-    published = {
-        name: load(mesh.published_manifest(name))
-        for name in domains
-        if mesh.published_manifest(name).exists()
-    }
+    published = published_manifests(mesh, domains)
     checks = []
     for name in names:
         result = DomainCheck(name, parse_error=parsed[name].parse_error)

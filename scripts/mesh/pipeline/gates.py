@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import getpass
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import duckdb
@@ -37,10 +37,8 @@ from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.registry import RecordedOverride
 from mesh.errors import DomainConfigError, MeshError
 from mesh.governance import contracts, expectations, policies, volume
-from mesh.governance.contracts import ChangeReport
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import Candidate, Engine, Job
-from mesh.workspace import Mesh
 
 # Values that look like personal data. No backslashes: Spark and DuckDB read them alike.
 PERSONAL_DATA = {
@@ -147,20 +145,23 @@ def evaluate(
         "read(s) of removed product versions", contracts.removed_reads(job.name, own, today)
     )
     try:
-        changes = breaking_changes(job, own, consumers, today)
+        before = current_manifest(job)
+        readers = manifest.published(job.mesh, [c.name for c in consumers])
+        changes = contracts.reports(job.name, before, own, readers, today) if before else []
         lines = ["\n    ".join(contracts.describe_report(report)) for report in changes]
     except (OSError, ValueError) as error:  # then nothing proves the change is not breaking
         lines = [
             f"the current publish's manifest could not be read to compare contracts ({error}); "
             'publishing without the comparison takes --allow-breaking "<reason>"'
         ]
+        before = None
     if lines and overrides.breaking:
         verdict.overrides.append(_override("allow-breaking", overrides.breaking, lines))
     else:
         findings.add("breaking change(s)", lines)
 
     try:
-        checks = _data_checks(engine, job, candidate, consumers, today, verdict)
+        checks = _data_checks(engine, job, candidate, consumers, before, verdict)
     except MeshError as error:
         findings.add("configuration error(s)", [str(error)])
         checks = {}
@@ -225,25 +226,13 @@ def stale_sources(engine: Engine, job: Job, candidate: Candidate) -> tuple[list[
 # Breaking changes ---------------------------------------------------------------------------
 
 
-def published_manifests(mesh: Mesh, names: list[str]) -> dict[str, Manifest]:
-    """The current published manifests of the named domains (what they run now)."""
-    return {
-        name: manifest.load(mesh.published_manifest(name))
-        for name in names
-        if mesh.published_manifest(name).exists()
-    }
-
-
-def breaking_changes(
-    job: Job, working: Manifest, consumers: list[Domain], today: date
-) -> list[ChangeReport]:
-    """The candidate's breaking changes against the domain's current publish."""
+def current_manifest(job: Job) -> Manifest | None:
+    """The manifest of the domain's current publish (None before its first), read once for
+    the breaking changes and the volume checks."""
     current = job.current_publish
     if current is None or not (current.folder / "manifest.json").exists():
-        return []
-    published = manifest.load(current.folder / "manifest.json")
-    readers = published_manifests(job.mesh, [c.name for c in consumers])
-    return contracts.reports(job.name, published, working, readers, today)
+        return None
+    return manifest.load(current.folder / "manifest.json")
 
 
 # Checks of data, run by the engine ---------------------------------------------------------
@@ -254,17 +243,13 @@ def _data_checks(
     job: Job,
     candidate: Candidate,
     consumers: list[Domain],
-    today: date,
+    before: Manifest | None,
     verdict: Verdict,
 ) -> dict[str, list[Query]]:
     """The gate's SQL checks by kind: upstream expectations not yet met, consumers'
     expectations, volume and personal data. Notes in `verdict` which expectations the
     candidate meets if they pass."""
-    products = [
-        node
-        for node in candidate.manifest.public_models(job.name)
-        if node.relation_name not in verdict.retired
-    ]
+    products = replace(candidate, retired=tuple(verdict.retired)).products(job.name)
     live = {node.unique_id for node in products}
     quote, literal = engine.quote, engine.literal
     # 4. what this domain expects of its upstreams, not yet met by the publish it reads
@@ -272,9 +257,7 @@ def _data_checks(
     _check_targets(job, declared)
     mine = [e for e in declared if not _met(job, e)]
     verdict.upstream_expectations_met = {
-        upstream.folder.name: sorted(
-            e.key for e in expectations.load(job.domain) if e.domain == upstream.name
-        )
+        upstream.folder.name: sorted(e.key for e in declared if e.domain == upstream.name)
         for upstream in job.upstreams.values()
     }
     upstream = expectations.queries(
@@ -293,7 +276,7 @@ def _data_checks(
     return {
         "upstream": upstream,
         "consumers": consumer,
-        "volume": volume_checks(engine, job, products),
+        "volume": volume_checks(engine, job, products, before),
         "personal": personal_data_checks(engine, job, products),
     }
 
@@ -312,9 +295,8 @@ def _check_targets(job: Job, declared: list[expectations.Expectation]) -> None:
             )
         if e.domain not in published:
             found = manifest.load(upstream.folder / "manifest.json").public_models(e.domain)
-            published[e.domain] = {n.unique_id for n in found} - {
-                n.unique_id for n in found if n.relation_name in upstream.record.retired
-            }
+            retired = upstream.record.retired
+            published[e.domain] = {n.unique_id for n in found if n.relation_name not in retired}
         if e.model not in published[e.domain]:
             raise DomainConfigError(
                 f"{where}: {e.label}, but {e.domain}'s publish {upstream.folder.name} has no "
@@ -332,16 +314,15 @@ def _met(job: Job, expectation: expectations.Expectation) -> bool:
     return expectation.key in met.get(upstream.folder.name, [])
 
 
-def volume_checks(engine: Engine, job: Job, products: list[Node]) -> list[Query]:
-    """One query per product version also in the current publish: its row count against
-    the current one's, held beyond the version's thresholds (meta `volume`)."""
+def volume_checks(
+    engine: Engine, job: Job, products: list[Node], before: Manifest | None
+) -> list[Query]:
+    """One query per product version also in the current publish (whose manifest is
+    `before`): its row count against the current one's, held beyond the version's
+    thresholds (meta `volume`)."""
     current = job.current_publish
-    if current is None:
+    if current is None or before is None:
         return []
-    path = current.folder / "manifest.json"
-    if not path.exists():
-        return []
-    before = manifest.load(path)
     published = {
         node.unique_id
         for node in before.public_models(job.name)
