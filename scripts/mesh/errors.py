@@ -51,3 +51,7 @@ class RollbackError(MeshError):
 
 class QueryRefusedError(QueryError):
     """A query tried to do something other than read the published products."""
+
+
+class DamagedPublishError(MeshError):
+    """A published file is not what was published: changed, truncated, removed or added."""

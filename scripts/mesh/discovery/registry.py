@@ -34,6 +34,20 @@ class ProductStats(BaseModel):
     checksum: str
 
 
+class FileStamp(BaseModel):
+    """One file of a publish as it was when published (discovery/integrity checks it): its
+    size, modification time and inode, cheap to compare on every build, and its sha256, for
+    `mesh verify`. `path` is relative to the publish folder (or private store)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+
+
 class RecordedWaiver(BaseModel):
     """A governance rule a model of the publish waived (governance/rules/waivers_are_valid)."""
 
@@ -101,6 +115,11 @@ class PublishRecord(BaseModel):
     expectations_met: list[str] = Field(default_factory=list)
     deprecation_dates: dict[str, str] = Field(default_factory=dict)
     upstream_expectations_met: dict[str, list[str]] = Field(default_factory=dict)
+    # Every file of the publish folder but this record, and of its private store, stamped
+    # after the last write (discovery/integrity.py): what builds and `mesh verify` check it
+    # against. Empty in publishes made before files were stamped: nothing to check them by.
+    files: list[FileStamp] = Field(default_factory=list)
+    private_files: list[FileStamp] = Field(default_factory=list)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"

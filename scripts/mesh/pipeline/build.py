@@ -30,10 +30,22 @@ import duckdb
 from mesh import ids
 from mesh.data import landing
 from mesh.data.landing import landing_state
-from mesh.discovery import graph, manifest, snapshots
+from mesh.discovery import graph, integrity, manifest, snapshots
 from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
-from mesh.discovery.registry import current_publish_id, domain_dir, read_record, record_in
-from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
+from mesh.discovery.registry import (
+    PublishRecord,
+    current_publish_id,
+    domain_dir,
+    read_record,
+    record_in,
+)
+from mesh.errors import (
+    DamagedPublishError,
+    DamagedRecordError,
+    MeshError,
+    MissingLandingDataError,
+    MissingPublishError,
+)
 from mesh.governance import pii_key
 from mesh.governance.contracts import removed_reads
 from mesh.ids import new_id
@@ -111,6 +123,22 @@ def upstream_publish(
             f"run `mesh build{target} {name}` first."
         )
     return Upstream(name, folder, record)
+
+
+def check_intact(mesh: Mesh, record: PublishRecord, reader: str | None = None) -> None:
+    """Raise DamagedPublishError if a file of the publish (or its private store) is not the
+    one published, by stat (integrity.changed): before a build reads it as an upstream
+    (`reader`) or calls its own domain unchanged or continues from it."""
+    damaged = integrity.publish_damage(mesh, record)
+    if not damaged:
+        return
+    domain, more = record.domain, f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    whose = f"{reader} reads {domain}'s publish" if reader else f"{domain}'s current publish"
+    raise DamagedPublishError(
+        f"{whose} {record.publish_id}, which changed after it was published: "
+        f"{damaged[0].describe()}{more}. Run `mesh repair {domain}` to rebuild it, or "
+        f"`mesh rollback {domain}` to return to its previous publish."
+    )
 
 
 @dataclass
@@ -225,6 +253,7 @@ class _Scheduler:
             for u in domain.upstreams
         }
         for upstream in upstreams.values():
+            check_intact(mesh, upstream.record, reader=name)
             self.engine.check_upstream(mesh, name, upstream)
         key = pii_key.for_build(mesh, domain)  # the mesh's, if the domain owns PII
         code = code_fingerprint(mesh, domain, self.engine.toolchain, key.fingerprint if key else "")
@@ -236,6 +265,8 @@ class _Scheduler:
             if not self.full:
                 raise
             current = None  # --full rebuilds from nothing: the damaged record is not needed
+        if current and not self.full:  # what "unchanged" keeps, and what builds continue from
+            check_intact(mesh, current)
         expired = sorted(
             relation
             for relation, day in (current.deprecation_dates if current else {}).items()

@@ -25,9 +25,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from mesh import ids
+from mesh.discovery import integrity
 from mesh.discovery.registry import (
     HISTORY,
     RECORD,
+    FileStamp,
     HistoryEvent,
     PublishRecord,
     RecordedWaiver,
@@ -89,6 +91,7 @@ def publish(
             if artifact.exists():
                 shutil.copy2(artifact, folder / artifact.name)
         parts = engine.publish(job, candidate, folder, private, published_at)
+        files, private_files = seal(folder), seal(private)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
@@ -129,9 +132,21 @@ def publish(
             for node in candidate.products(job.name)
             if node.deprecation_date
         },
+        files=files,
+        private_files=private_files,
     )
     finish_publish(job.mesh, folder, record)
     return record
+
+
+def seal(folder: Path) -> list[FileStamp]:
+    """Make every file under `folder` read-only (0444) and stamp it for the record: after the
+    last write, so that what builds and `mesh verify` compare with is what was published.
+    (Read-only does not stop root, or a process that changes the mode back: the stamps are
+    what catch that.)"""
+    for relative in integrity.files_of(folder):
+        (folder / relative).chmod(0o444)
+    return integrity.stamp(folder)
 
 
 def forget_fingerprint(mesh: Mesh, record: PublishRecord) -> None:
