@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
@@ -20,7 +21,7 @@ from mesh.cli.output import Format, to_csv, to_json, to_table
 from mesh.cli.progress import LiveReporter, PlainReporter, summary_line, summary_table
 from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
-from mesh.discovery import graph, registry, snapshots
+from mesh.discovery import graph, integrity, registry, snapshots
 from mesh.discovery import lineage as lineage_module
 from mesh.discovery.domains import discover, select
 from mesh.discovery.products import list_products
@@ -30,6 +31,7 @@ from mesh.governance import check as check_module
 from mesh.governance import lint as lint_module
 from mesh.pipeline import build as build_module
 from mesh.pipeline import publish as publish_module
+from mesh.pipeline import repair as repair_module
 from mesh.pipeline import timings as timings_module
 from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
@@ -219,6 +221,8 @@ def query(
     text = read_sql(sql, file)
     view = _view(Mesh.find().on(target), at, latest)
     result = engines.get(target).query(view, text)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     _print_rows(format, result.columns, result.rows)
     if format is Format.table:
         rows = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
@@ -470,6 +474,97 @@ def rollback(domain: Annotated[str, typer.Argument(help="The domain to roll back
         record, snapshot = publish_module.rollback(mesh, domain)
     out.print(f"{domain} rolled back to {record.publish_id}, published {record.published_at}.")
     _print_snapshot(snapshot, lead="Readers now see")
+
+
+@app.command()
+def verify(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to verify; default all.")
+    ] = None,
+    current: Annotated[
+        bool,
+        typer.Option(
+            "--current",
+            help="Only the publish each domain's next build reads and the one readers see, "
+            "not every kept publish (those `mesh rollback` and `--at` can return to).",
+        ),
+    ] = False,
+    target: TargetOption = Engine.duckdb,
+) -> None:
+    """Check every file of every kept publish against its publish record by sha256: one line
+    per damaged file, exit 1 if any."""
+    mesh = Mesh.find().on(target)
+    found = discover(mesh)
+    names = [d.name for d in select(found, domains)] if domains else sorted(found)
+    started = time.perf_counter()
+    verified = integrity.verify(mesh, names, current_only=current)
+    seconds = time.perf_counter() - started
+    damaged = [v for v in verified if v.damage]
+    for result in damaged:
+        for damage in result.damage:
+            err.print(
+                f"[red]damaged:[/] {result.domain} publish {result.publish_id}: "
+                f"{damage.describe()}",
+                highlight=False,
+            )
+    unstamped = [f"{v.domain} {v.publish_id}" for v in verified if not v.stamped]
+    if unstamped:
+        out.print(
+            f"not checked (published before files were stamped): {', '.join(unstamped)}",
+            highlight=False,
+        )
+    files, size = sum(v.files for v in verified), sum(v.size for v in verified)
+    out.print(
+        f"Verified {files:,} files ({size / 1e6:,.1f} MB) of {len(verified)} publishes of "
+        f"{len(names)} domains in {seconds:.2f} s.",
+        highlight=False,
+    )
+    if damaged:
+        whose = sorted({v.domain for v in damaged})
+        err.print(
+            f"[red]{sum(len(v.damage) for v in damaged)} damaged file(s)[/] in "
+            f"{len(damaged)} publish(es) of {', '.join(whose)}: run `mesh repair <domain>` "
+            "(or `mesh rollback <domain>` if only its current publish is damaged).",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(
+    domain: Annotated[str, typer.Argument(help="The domain whose publish was damaged.")],
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
+    ] = False,
+    target: TargetOption = Engine.duckdb,
+) -> None:
+    """Rebuild DOMAIN from its code and landing data into a new publish (--full: nothing
+    continues from the damaged one), verify it by sha256, then rebuild its consumers."""
+    mesh = Mesh.find()
+    live = out.is_terminal and not quiet
+    reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
+    with reporter if isinstance(reporter, LiveReporter) else nullcontext():
+        done = repair_module.repair(mesh, domain, engines.get(target), reporter)
+    was = f"publish {done.replaced}" if done.replaced else "no publish"
+    what = f"{len(done.damage)} damaged file(s) in it" if done.damage else "no damage found in it"
+    record = done.record
+    out.print(
+        f"{domain} repaired: rebuilt from its code and landing data into publish "
+        f"{record.publish_id}, {len(record.files) + len(record.private_files)} files verified "
+        f"by sha256; it replaces {was} ({what}, kept in its history).",
+        highlight=False,
+    )
+    if done.consumers:
+        out.print(summary_table(done.consumers))
+    _print_snapshot(snapshots.current(mesh.on(target)), lead="Readers now see")
+    failed = [r.domain for r in done.consumers if not r.ok]
+    if failed:
+        err.print(
+            f"[red]{domain} is repaired, but its consumers {', '.join(failed)} did not "
+            "publish:[/] readers see them as before until they build.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -125,11 +125,13 @@ def upstream_publish(
     return Upstream(name, folder, record)
 
 
-def check_intact(mesh: Mesh, record: PublishRecord, reader: str | None = None) -> None:
+def check_intact(
+    mesh: Mesh, record: PublishRecord, reader: str | None = None, full: bool = False
+) -> None:
     """Raise DamagedPublishError if a file of the publish (or its private store) is not the
-    one published, by stat (integrity.changed): before a build reads it as an upstream
-    (`reader`) or calls its own domain unchanged or continues from it."""
-    damaged = integrity.publish_damage(mesh, record)
+    one published, by stat (integrity.changed; with `full`, by sha256): before a build reads
+    it as an upstream (`reader`) or calls its own domain unchanged or continues from it."""
+    damaged = integrity.publish_damage(mesh, record, full)
     if not damaged:
         return
     domain, more = record.domain, f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
@@ -254,7 +256,11 @@ class _Scheduler:
         }
         for upstream in upstreams.values():
             check_intact(mesh, upstream.record, reader=name)
-            self.engine.check_upstream(mesh, name, upstream)
+            try:
+                self.engine.check_upstream(mesh, name, upstream)
+            except MeshError:  # unreadable: damage with its stat put back says why, if so
+                check_intact(mesh, upstream.record, reader=name, full=True)
+                raise
         key = pii_key.for_build(mesh, domain)  # the mesh's, if the domain owns PII
         code = code_fingerprint(mesh, domain, self.engine.toolchain, key.fingerprint if key else "")
         landing_read = landing_state(mesh, domain)
@@ -267,6 +273,16 @@ class _Scheduler:
             current = None  # --full rebuilds from nothing: the damaged record is not needed
         if current and not self.full:  # what "unchanged" keeps, and what builds continue from
             check_intact(mesh, current)
+        elif current and (damaged := integrity.publish_damage(mesh, current, full=True)):
+            # --full (and `mesh repair`) rebuilds from nothing: a damaged publish is no
+            # baseline for the gate's comparisons either (its files are hashed: --full is rare).
+            self.reporter.notice(
+                name,
+                f"its current publish {current.publish_id} is damaged "
+                f"({damaged[0].describe()}): rebuilt from its code and landing data, compared "
+                "with no earlier publish",
+            )
+            current = None
         expired = sorted(
             relation
             for relation, day in (current.deprecation_dates if current else {}).items()

@@ -103,6 +103,7 @@ class QueryResult:
     columns: list[str]
     types: list[str]
     rows: list[tuple[Any, ...]]
+    warnings: list[str] = field(default_factory=list)  # e.g. a domain that could not be read
 
 
 def not_a_product(name: str, view: View, products: list[str]) -> QueryError:

@@ -65,10 +65,28 @@ def sandbox(view: View, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
                 f"{name}'s publish {view.publishes[name]} in {view.label} has no products "
                 f"file {database}; run `mesh build {name} --full`."
             )
-        con.execute(f'attach {string_literal(str(database))} as "{name}" (read_only)')
+        try:
+            con.execute(f'attach {string_literal(str(database))} as "{name}" (read_only)')
+        except duckdb.Error:
+            continue  # damaged: the other domains stay readable (`unreadable` names it)
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
+
+
+def unreadable(con: duckdb.DuckDBPyConnection, view: View) -> dict[str, str]:
+    """The domains of `view` whose products file could not be attached (a damaged file),
+    each with what to do about it."""
+    attached = {row[0] for row in con.execute("select database_name from duckdb_databases()")
+                .fetchall()}  # fmt: skip
+    return {
+        name: (
+            f"{name}'s published database {view.database(name)} cannot be read (it is "
+            f"damaged); run `mesh verify {name}`, then `mesh repair {name}` or "
+            f"`mesh rollback {name}`."
+        )
+        for name in sorted(set(view.publishes) - attached)
+    }
 
 
 def readable(con: duckdb.DuckDBPyConnection, view: View) -> list[str]:
@@ -157,6 +175,11 @@ def _failed(
     message = str(error)
     missing = _MISSING.search(message)
     if missing and con is not None and view is not None:
+        damaged = unreadable(con, view)
+        written = _as_written(missing.group(2).strip('"'), sql)
+        for name, why in damaged.items():
+            if written.strip('"').startswith((f"{name}.", f'{name}".')):
+                return QueryError(f"The query reads {written}, but {why}")
         return not_a_product(_as_written(missing.group(2), sql), view, readable(con, view))
     if isinstance(error, duckdb.PermissionException):  # external access is off
         return QueryRefusedError(
@@ -179,7 +202,8 @@ def run_in(con: duckdb.DuckDBPyConnection, view: View, sql: str) -> QueryResult:
         rows = relation.fetchall()
     except duckdb.Error as error:
         raise _failed(error, con, view, sql) from error
-    return QueryResult(relation.columns, [str(t) for t in relation.types], rows)
+    warnings = list(unreadable(con, view).values())
+    return QueryResult(relation.columns, [str(t) for t in relation.types], rows, warnings)
 
 
 def run(view: View, sql: str) -> QueryResult:
