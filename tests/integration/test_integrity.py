@@ -86,6 +86,7 @@ def test_damaged_publishes_are_caught_by_builds_and_verify_and_repaired(mesh_cop
     assert f"it replaces publish {orders_publish.name} (1 damaged file(s)" in repaired.stdout
     assert repaired.returncode == 1  # analytics still reads the damaged customers
     assert "its consumers analytics did not publish" in repaired.stderr
+    assert "fulfillment" not in repaired.stderr
     mesh(root, "repair", "customers", "--quiet")
 
     assert _current(root, "orders") != orders_publish

@@ -3,8 +3,8 @@
 The domain is rebuilt from its code and landing data with `--full` (nothing continues from
 its private store, and its damaged publish is no baseline for the gate), through the whole
 pipeline and gate like any build, then every file of the new publish is hashed against its
-record. Its consumers are then built again (the usual build: they changed, since they read
-a new publish), so that the mesh snapshot readers see can move to the repaired publish. The
+record. Then its consumers are built as `mesh build <consumers>` builds them (their upstreams
+unchanged, they read the repaired publish), so that the snapshot readers see can move on. The
 damaged publish stays in the history, withdrawn from nothing: `mesh verify` keeps naming it
 until pruning removes it.
 """
@@ -34,13 +34,14 @@ class Repaired:
 
 
 def repair(mesh: Mesh, domain: str, engine: Engine, reporter: Reporter | None = None) -> Repaired:
-    """Rebuild `domain` into a new publish and verify it; then rebuild its consumers."""
+    """Rebuild `domain` (`--full --only`), verify its new publish, then build its consumers."""
     mesh = mesh.on(engine.name)
     domains = discover(mesh)
     select(domains, [domain])
     replaced = current_publish_id(mesh, domain)
     before = read_record(mesh, domain, replaced) if replaced else None
     damage = integrity.publish_damage(mesh, before, full=True) if before else []
+    consumers = sorted(graph.downstream_of(domains, domain))
     [result] = build(mesh, [domain], engine, reporter, only=True, full=True)
     if not result.ok or not result.publish_id:
         details = f" ({'; '.join(result.details[:3])})" if result.details else ""
@@ -57,6 +58,7 @@ def repair(mesh: Mesh, domain: str, engine: Engine, reporter: Reporter | None = 
             f"{still[0].describe()}. Something is still writing into the published files; "
             "find it before repairing again."
         )
-    consumers = sorted(graph.downstream_of(domains, domain))
-    rebuilt = build(mesh, consumers, engine, reporter, only=True) if consumers else []
-    return Repaired(record, replaced, damage, rebuilt)
+    # Not --only: each upstream is read at its newest publish if it is unchanged (the
+    # snapshot still holds the damaged one while consumers were built from it).
+    rebuilt = build(mesh, consumers, engine, reporter) if consumers else []
+    return Repaired(record, replaced, damage, [r for r in rebuilt if r.domain in consumers])
