@@ -11,11 +11,16 @@ from pathlib import Path
 import pytest
 
 from mesh.discovery import integrity
+from mesh.discovery.domains import discover
 from mesh.discovery.registry import PublishRecord, read_record
-from mesh.errors import DamagedPublishError
+from mesh.discovery.snapshots import view
+from mesh.engines.duckdb import query
+from mesh.errors import DamagedPublishError, QueryError
 from mesh.pipeline.build import check_intact
 from mesh.workspace import Mesh
+from tests.unit.conftest import add_domain, make_mesh, publish_database
 from tests.unit.test_publish import publish_run
+from tests.unit.test_query import CUSTOMERS, ORDERS
 
 
 def _folder(mesh: Mesh, record: PublishRecord) -> Path:
@@ -167,3 +172,27 @@ def test_a_publish_from_before_files_were_stamped_is_not_called_damaged(fake_mes
 
     assert integrity.publish_damage(fake_mesh, record, full=True) == []
     check_intact(fake_mesh, record)
+
+
+@pytest.mark.parametrize("damage", ["zeroed header", "garbage header"])
+def test_one_damaged_database_never_stops_reads_of_the_others(tmp_path: Path, damage: str) -> None:
+    shop = make_mesh(tmp_path / "shop")
+    add_domain(shop, "orders")
+    add_domain(shop, "customers")
+    publish_database(shop, "orders", "20260601T000000000000Z-aaaaaa", ORDERS)
+    publish_database(shop, "customers", "20260601T000000000000Z-bbbbbb", CUSTOMERS)
+    database = shop.published_database("customers")
+    data = b"\0" * 4096 if damage == "zeroed header" else os.urandom(4096)
+    _overwrite(database, 0, data, keep_mtime=True)
+    readers = view(shop, sorted(discover(shop)))
+
+    result = query.run(readers, "select count(*) from orders.main.orders_v2")
+    with pytest.raises(QueryError) as refused:
+        query.run(readers, "select * from customers.main.customers_v1")
+
+    assert result.rows == [(3,)]
+    [warning] = result.warnings
+    where = readers.database("customers")
+    assert warning.startswith(f"customers's published database {where} cannot be read")
+    assert str(refused.value) == f"The query reads customers.main.customers_v1, but {warning}"
+    assert "`mesh repair customers`" in warning
