@@ -7,10 +7,15 @@ by importing the parent's main module again; importing this one does not load th
 
 from __future__ import annotations
 
+import sys
+
 
 def main() -> None:
-    from mesh.cli.app import main as cli
-
+    try:
+        from mesh.cli.app import main as cli
+    except KeyboardInterrupt:  # Ctrl-C while the CLI loads (1-2 s): no traceback either
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
     cli()
 
 

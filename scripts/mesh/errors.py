@@ -33,6 +33,11 @@ class QueryError(MeshError):
     """DuckDB rejected a query."""
 
 
+class QueryLimitError(QueryError):
+    """A query passed one of its limits (time, memory, temporary disk); the message names
+    the limit and how to raise it."""
+
+
 class DomainLockedError(MeshError):
     """Another process is building the same domain."""
 

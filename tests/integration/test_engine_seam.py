@@ -19,6 +19,7 @@ from mesh.pipeline.engine import (
     Engine,
     Job,
     PublishedParts,
+    QueryLimits,
     QueryResult,
     Upstream,
 )
@@ -72,7 +73,7 @@ class ParquetFiles(Engine):
         self.became_current.append(record.publish_id)
         return None
 
-    def query(self, view: View, sql: str) -> QueryResult:
+    def query(self, view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
         with duckdb.connect() as con:
             for domain in sorted(view.publishes):
                 for port in sorted(view.folder(domain).glob("*.parquet")):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Run, mesh
+from tests.integration.conftest import MESH_BIN, REPO, Run, mesh
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +89,101 @@ def test_query_cannot_write_into_published_products(built_mesh: tuple[Path, Run]
     assert run.returncode != 0
     assert "read-only" in run.stderr.lower() or "read only" in run.stderr.lower()
     assert "Traceback" not in run.output
+
+
+def _files(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file()}
+
+
+def test_explain_analyze_copy_from_a_models_folder_is_refused_and_writes_nothing(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    """The attack of issue 18: from a domain's models folder, a file written to `.tmp`
+    became a model in the next build."""
+    root, _ = built_mesh
+    models = root / "domains" / "orders" / "models"
+    before = _files(root / "domains")
+
+    run = mesh(
+        models,
+        "query",
+        "explain analyze copy (select * from orders.main.orders_v2) to '.tmp/x.csv'",
+        check=False,
+    )
+
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: mesh query is read-only: it refused a COPY statement")
+    assert "Traceback" not in run.output
+    assert _files(root / "domains") == before
+    assert not (models / ".tmp").exists()
+
+
+def test_a_query_past_its_time_limit_names_the_limit(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    forever = "select count(*) from orders.main.orders_v2, range(1000000000000)"
+
+    run = mesh(root, "query", forever, "--timeout", "1", check=False)
+
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        "error: The query ran longer than its time limit (1 s) and was stopped; allow longer "
+        "with --timeout 10 (0 for no limit), or narrow the query."
+    )
+
+
+def test_a_result_past_the_row_limit_is_cut_with_a_note(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+
+    run = mesh(root, "query", "from orders.main.orders_v2", "--max-rows", "7", "--format", "json")
+
+    assert len(run.json()) == 7  # stdout stays valid JSON; the note is on stderr
+    assert run.stderr.startswith(
+        "note: Only the first 7 rows were fetched: the result has more (the row limit). "
+        "Fetch more with --max-rows 70 (0 for all)"
+    )
+
+
+def test_a_query_past_its_spill_cap_names_the_limit_and_leaves_no_spill(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    root, _ = built_mesh
+    group_by = "select i % 20000000 as k, count(*), list(i) from range(60000000) as t(i) group by k"
+
+    run = mesh(
+        root, "query", group_by, "--memory-limit", "100MB", "--spill-limit", "50MB", check=False
+    )
+
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        "error: The query needed more temporary disk than its spill limit (50MB, in "
+        "warehouse/tmp) and was stopped; allow more with --spill-limit 8GB if the disk has "
+        "room, or narrow the query."
+    )
+    assert _files(root / "warehouse" / "tmp") == set()
+
+
+def test_a_killed_query_leaves_no_spill_behind_after_the_next_query(
+    built_mesh: tuple[Path, Run],
+) -> None:
+    root, _ = built_mesh
+    spill = root / "warehouse" / "tmp"
+    group_by = (
+        "select i % 200000000 as k, count(*), list(i) from range(600000000) as t(i) group by k"
+    )
+    process = subprocess.Popen(
+        [str(MESH_BIN), "query", group_by, "--memory-limit", "100MB", "--spill-limit", "1GB"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):
+        if _files(spill) or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    assert _files(spill), "the killed query had spilled"
+
+    mesh(root, "query", "select 1")
+
+    assert list(spill.iterdir()) == []

@@ -33,6 +33,7 @@ from mesh.pipeline import build as build_module
 from mesh.pipeline import publish as publish_module
 from mesh.pipeline import repair as repair_module
 from mesh.pipeline import timings as timings_module
+from mesh.pipeline.engine import QueryLimits
 from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
 from mesh.scaffold import ci as ci_module
@@ -215,18 +216,45 @@ def query(
     target: TargetOption = Engine.duckdb,
     at: AtOption = None,
     latest: LatestOption = False,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0, help="Stop the query after this many seconds (0: no limit)."),
+    ] = QueryLimits.timeout,
+    max_rows: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Fetch at most this many rows; a note says when there were more (0: all)."
+        ),
+    ] = QueryLimits.max_rows,
+    memory_limit: Annotated[
+        str, typer.Option(help="Memory the engine may use, e.g. 4GB.")
+    ] = QueryLimits.memory_limit,
+    spill_limit: Annotated[
+        str,
+        typer.Option(
+            help="Temporary disk DuckDB may spill to (in warehouse/tmp, removed after), e.g. 8GB."
+        ),
+    ] = QueryLimits.spill_limit,
 ) -> None:
     """Run read-only SQL across the data products of all domains, in one consistent snapshot
-    of the mesh."""
+    of the mesh. Ctrl-C stops it (exit 130)."""
     text = read_sql(sql, file)
     view = _view(Mesh.find().on(target), at, latest)
-    result = engines.get(target).query(view, text)
+    limits = QueryLimits(timeout, max_rows, memory_limit, spill_limit)
+    try:
+        result = engines.get(target).query(view, text, limits)
+    except KeyboardInterrupt:  # typer would exit 130 without a word
+        err.print("Query stopped (Ctrl-C).", highlight=False)
+        raise typer.Exit(130) from None
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     _print_rows(format, result.columns, result.rows)
     if format is Format.table:
         rows = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
         out.print(f"{rows}, from {view.label}", highlight=False)
+    note = result.cut_note(limits)
+    if note:  # on stderr: JSON and CSV on stdout stay whole
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
 def _print_snapshot(snapshot: snapshots.Snapshot | None, lead: str = "Readers see") -> None:

@@ -10,11 +10,15 @@ The connection holds one mesh snapshot for its whole life: every query sees the 
 publishes, whatever is published meanwhile. It offers what `mesh query` does and nothing
 more: the products of each domain's publish, attached read-only, external access off and
 the configuration locked, and only statements that read. The DuckDB connection under it is
-not handed out: a raw connection would accept `ATTACH ... (READ_ONLY false)`.
+not handed out: a raw connection would accept `ATTACH ... (READ_ONLY false)`. It has the
+limits of `mesh query` (`QueryLimits`), given as parameters of `connect()`: a query that
+runs too long, or needs too much memory or temporary disk, is stopped with an error naming
+the limit; a result is cut at `max_rows` rows, with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +29,7 @@ import duckdb
 from mesh.discovery.snapshots import Snapshot, View, view
 from mesh.engines.duckdb import query
 from mesh.errors import MeshError
-from mesh.pipeline.engine import QueryResult
+from mesh.pipeline.engine import QueryLimits, QueryResult
 from mesh.workspace import Mesh
 
 
@@ -33,8 +37,15 @@ class Result:
     """The rows of one query: `fetchall()`, `columns`, `types`, `show()`, and `df()` when
     pandas is installed."""
 
-    def __init__(self, result: QueryResult) -> None:
+    def __init__(self, result: QueryResult, note: str | None = None) -> None:
         self._result = result
+        self._note = note
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the result had more rows than the connection's `max_rows` (those were
+        not fetched)."""
+        return self._result.truncated
 
     @property
     def columns(self) -> list[str]:
@@ -72,6 +83,8 @@ class Result:
         print(_text_table(self.columns, self._result.rows[:limit]))
         if len(self._result.rows) > limit:
             print(f"({len(self._result.rows)} rows, {limit} shown)")
+        if self._note:
+            print(self._note)
 
 
 def _text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -86,9 +99,15 @@ def _text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 class Connection:
     """A read-only connection to the data products of one mesh snapshot."""
 
-    def __init__(self, view: View) -> None:
+    def __init__(self, view: View, limits: QueryLimits | None = None) -> None:
         self._view = view
-        self._con: duckdb.DuckDBPyConnection | None = query.sandbox(view)
+        self._limits = limits or QueryLimits(python=True)
+        self._con: duckdb.DuckDBPyConnection | None = query.sandbox(view, self._limits)
+
+    @property
+    def limits(self) -> QueryLimits:
+        """What each query may use: time, rows fetched, memory, temporary disk."""
+        return self._limits
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -111,8 +130,13 @@ class Connection:
         return self._con
 
     def sql(self, sql: str) -> Result:
-        """Run one or more statements that only read; the last one's rows."""
-        return Result(query.run_in(self._open(), self._view, sql))
+        """Run one or more statements that only read; the last one's rows (at most
+        `max_rows` of them: a warning says when there were more)."""
+        result = query.run_in(self._open(), self._view, sql, self._limits)
+        note = result.cut_note(self._limits)
+        if note:
+            warnings.warn(note, stacklevel=2)
+        return Result(result, note)
 
     def products(self) -> list[str]:
         """The relations it can read: `<domain>.<schema>.<product>_v<N>`."""
@@ -120,7 +144,7 @@ class Connection:
 
     def close(self) -> None:
         if self._con is not None:
-            self._con.close()
+            query.close(self._con)
             self._con = None
 
     def __enter__(self) -> Connection:
@@ -140,10 +164,22 @@ class Connection:
 
 
 def connect(
-    path: str | Path | None = None, *, at: str | None = None, latest: bool = False
+    path: str | Path | None = None,
+    *,
+    at: str | None = None,
+    latest: bool = False,
+    timeout: float = QueryLimits.timeout,
+    max_rows: int = QueryLimits.max_rows,
+    memory_limit: str = QueryLimits.memory_limit,
+    spill_limit: str = QueryLimits.spill_limit,
 ) -> Connection:
     """A read-only connection to the mesh at or above `path` (default: the current
     directory): its current snapshot, the one current `at` a time (ISO 8601), or with
-    `latest` the newest publish of each domain (`Connection.mixed` says where they mix)."""
+    `latest` the newest publish of each domain (`Connection.mixed` says where they mix).
+
+    Each query may run `timeout` seconds, fetches at most `max_rows` rows (0 for either: no
+    limit), and DuckDB may use `memory_limit` of memory and spill `spill_limit` to disk in
+    warehouse/tmp."""
     mesh = Mesh.find(Path(path) if path is not None else None)
-    return Connection(view(mesh, at_time=at, latest=latest))
+    limits = QueryLimits(timeout, max_rows, memory_limit, spill_limit, python=True)
+    return Connection(view(mesh, at_time=at, latest=latest), limits)

@@ -38,6 +38,7 @@ from mesh.pipeline.engine import (
     Engine,
     Job,
     PublishedParts,
+    QueryLimits,
     QueryResult,
     Upstream,
 )
@@ -191,8 +192,8 @@ class DuckDB(Engine):
             },
         )
 
-    def query(self, view: View, sql: str) -> QueryResult:
-        return query.run(view, sql)
+    def query(self, view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
+        return query.run(view, sql, limits)
 
 
 ENGINE = DuckDB()

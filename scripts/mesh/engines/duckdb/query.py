@@ -4,27 +4,39 @@ An in-memory DuckDB attaches the products file of each domain's publish in the s
 read-only under the domain's name (`orders.main.orders_v2`), then turns off external access
 and locks the configuration before any user SQL runs. The files hold products only, so that
 is all a query can name. Two guards keep a query to reading them:
-- only reading statements run (SELECT in all its forms, EXPLAIN); any other statement is
-  refused by name before DuckDB executes anything;
+- only reading statements run (SELECT in all its forms, and EXPLAIN, PREPARE and PIVOT of
+  one); any other statement, also one wrapped in EXPLAIN ANALYZE or PREPARE, is refused by
+  name before DuckDB executes anything;
 - DuckDB itself refuses what a reading statement could still try: files (`read_csv`,
   `glob`, ...), writes to the read-only products, setting changes, extensions, secrets.
+  The one folder it still lets a statement write to is its temporary folder; that is the
+  session's own, inside the warehouse (`mesh.engines.scratch`), never `<cwd>/.tmp`.
+Limits (`QueryLimits`) keep a query from holding the terminal, the memory or the disk: a
+time limit (the query runs in a thread the caller interrupts), a row limit on what is
+fetched into Python, DuckDB's memory limit and a cap on what it spills.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from mesh.discovery.snapshots import View
-from mesh.errors import MeshError, QueryError, QueryRefusedError
+from mesh.engines import scratch
+from mesh.errors import MeshError, QueryError, QueryLimitError, QueryRefusedError
 from mesh.governance.expectations import string_literal
-from mesh.pipeline.engine import QueryResult, not_a_product
+from mesh.pipeline.engine import QueryLimits, QueryResult, not_a_product, timed_out
 
-READING = {"SELECT", "EXPLAIN"}
+READING = {"SELECT", "EXECUTE"}
 """Statements that only read. SELECT includes WITH, FROM-first, VALUES, TABLE, DESCRIBE,
-SHOW and SUMMARIZE."""
+SHOW, SUMMARIZE and PIVOT with its values listed; EXECUTE runs a prepared statement, and
+only reading statements are prepared (`refuse_unless_reading`). EXPLAIN, PREPARE and a
+PIVOT that first looks up its values (MULTI) read when what they wrap reads."""
 
 _WHY = {
     **dict.fromkeys(["ATTACH", "DETACH"], "which would change the databases the query sees"),
@@ -51,12 +63,24 @@ _DUCKDB_REFUSALS = [
 ]
 
 
-def sandbox(view: View, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+def sandbox(view: View, limits: QueryLimits | None = None) -> duckdb.DuckDBPyConnection:
     """A connection that sees the products of `view`'s publishes, read-only, and can touch
-    nothing else."""
+    nothing else; its memory and spill within `limits`. Close it with `close`."""
     if not view.publishes:
         raise MeshError("No domain has been published yet; run `mesh build` first.")
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+    limits = limits or QueryLimits()
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": limits.memory_limit,
+        "temp_directory": str(scratch.new_folder(view.mesh)),
+        "max_temp_directory_size": limits.spill_limit,
+    }
+    try:
+        con = duckdb.connect(":memory:", config=config)
+    except duckdb.Error as error:  # a limit DuckDB cannot read, e.g. "2 gigs"
+        raise QueryLimitError(
+            f"mesh query cannot use its limits (memory {limits.memory_limit}, spill "
+            f"{limits.spill_limit}): {error}. Give sizes such as 500MB, 2GB or 1.5TB."
+        ) from None
     for name in sorted(view.publishes):
         database = view.database(name)
         if not database.is_file():
@@ -87,6 +111,17 @@ def unreadable(con: duckdb.DuckDBPyConnection, view: View) -> dict[str, str]:
         )
         for name in sorted(set(view.publishes) - attached)
     }
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a sandbox and remove its temporary folder with what it spilled."""
+    try:
+        row = con.execute("select current_setting('temp_directory')").fetchone()
+    except duckdb.Error:  # already closed
+        return
+    con.close()
+    if row is not None:
+        scratch.remove(Path(str(row[0])))
 
 
 def readable(con: duckdb.DuckDBPyConnection, view: View) -> list[str]:
@@ -127,20 +162,70 @@ def _statement_name(statement: duckdb.Statement, kind: str) -> str:
     return kind if not words or words == "WITH" else words
 
 
-# `EXPLAIN`, `EXPLAIN ANALYZE`, `EXPLAIN (FORMAT json, ANALYZE)`: the words before what it explains.
-_EXPLAIN = re.compile(r"^explain\s*(\([^)]*\)|analy[sz]e)?\s*", re.IGNORECASE)
+def _tokens(sql: str) -> list[tuple[str, str, int]]:
+    """The tokens of `sql` as DuckDB's tokenizer reads them, comments left out: (text in
+    lower case, token type, where it starts)."""
+    found = duckdb.tokenize(sql)
+    tokens = []
+    for index, (start, kind) in enumerate(found):
+        if kind == duckdb.token_type.comment:
+            continue
+        end = found[index + 1][0] if index + 1 < len(found) else len(sql)
+        tokens.append((sql[start:end].strip().lower(), kind.name, start))
+    return tokens
+
+
+def _wrapped(sql: str, kind: str) -> str | None:
+    """The statement an EXPLAIN (`EXPLAIN ANALYZE x`, `EXPLAIN (FORMAT json, ANALYZE) x`) or
+    a PREPARE (`PREPARE p AS x`) wraps: `x`, from DuckDB's own tokens, so that no comment
+    or quoted parenthesis hides it. None when there is none to find."""
+    tokens = _tokens(sql)
+    at = 1
+    if kind == "EXPLAIN":
+        if at < len(tokens) and tokens[at][0] in ("analyze", "analyse"):
+            at += 1
+        elif at < len(tokens) and tokens[at][0] == "(":  # options: skip to the closing one
+            depth = 1
+            while depth > 0 and at + 1 < len(tokens):
+                at += 1
+                if tokens[at][1] == "operator":
+                    depth += tokens[at][0].count("(") - tokens[at][0].count(")")
+            at += 1
+    else:  # PREPARE name [(types)] AS statement
+        while at < len(tokens) and tokens[at][0] != "as":
+            at += 1
+        at += 1
+    return sql[tokens[at][2] :] if at < len(tokens) else None
+
+
+# Statements that only change what a PIVOT (a MULTI statement: first it looks up the values
+# to pivot on) could be wrapped into: `CREATE TABLE x AS PIVOT ...`.
+_WRITING_WORDS = {
+    "alter", "attach", "copy", "create", "delete", "detach", "drop", "export", "insert",
+    "install", "load", "merge", "pragma", "reset", "set", "truncate", "update", "use",
+}  # fmt: skip
+
+
+def _reading_pivot(sql: str) -> bool:
+    """Whether a MULTI statement is a PIVOT (possibly after WITH) and nothing else."""
+    tokens = _tokens(sql)
+    words = {text for text, kind, _ in tokens if kind == "keyword"}
+    return bool(words & {"pivot", "pivot_wider"}) and not words & _WRITING_WORDS
 
 
 def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Raise QueryRefusedError naming the first statement of `sql` that does not only read."""
+    """Raise QueryRefusedError naming the first statement of `sql` that does not only read.
+    Every statement DuckDB parses passes here, also the one an EXPLAIN (ANALYZE runs it) or
+    a PREPARE (EXECUTE runs it) wraps."""
     for statement in con.extract_statements(sql):
         kind = _kind(statement)
-        if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs what it explains: check that too
-            explained = _EXPLAIN.sub("", statement.query.strip(), count=1)
-            if explained and explained != statement.query.strip():
-                refuse_unless_reading(con, explained)
+        if kind in ("EXPLAIN", "PREPARE"):
+            wrapped = _wrapped(statement.query, kind)
+            if wrapped is None:
+                raise QueryError(f"Query failed: {kind} of nothing: {statement.query.strip()}")
+            refuse_unless_reading(con, wrapped)
             continue
-        if kind in READING:
+        if kind in READING or (kind == "MULTI" and _reading_pivot(statement.query)):
             continue
         name = _statement_name(statement, kind)
         why = _WHY.get(kind, "which does not only read")
@@ -150,7 +235,7 @@ def refuse_unless_reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryRefusedError(
             f"mesh query is read-only: it refused {article} {name} statement, {why}. "
             "Only statements that read the published products run: SELECT (also WITH, FROM, "
-            "DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN."
+            "DESCRIBE, SHOW, SUMMARIZE, PIVOT) and EXPLAIN or PREPARE of one."
         )
 
 
@@ -169,9 +254,11 @@ def _failed(
     con: duckdb.DuckDBPyConnection | None = None,
     view: View | None = None,
     sql: str = "",
+    limits: QueryLimits | None = None,
 ) -> QueryError:
     """The error to raise for DuckDB's `error`: a refusal when one of its guards stopped it;
-    for a name that is not a published product, the products there are."""
+    for a name that is not a published product, the products there are; for a limit, which
+    one and how to raise it."""
     message = str(error)
     missing = _MISSING.search(message)
     if missing and con is not None and view is not None:
@@ -181,6 +268,8 @@ def _failed(
             if written.strip('"').startswith((f"{name}.", f'{name}".')):
                 return QueryError(f"The query reads {written}, but {why}")
         return not_a_product(_as_written(missing.group(2), sql), view, readable(con, view))
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return _out_of_memory(message, limits or QueryLimits())
     if isinstance(error, duckdb.PermissionException):  # external access is off
         return QueryRefusedError(
             f"mesh query is read-only: it refused to reach outside the published products "
@@ -192,20 +281,82 @@ def _failed(
     return QueryError(f"Query failed: {message}")
 
 
-def run_in(con: duckdb.DuckDBPyConnection, view: View, sql: str) -> QueryResult:
-    """Run `sql` in a sandbox of `view`, if it only reads."""
+def _out_of_memory(message: str, limits: QueryLimits) -> QueryLimitError:
+    """Which of the two limits a query ran out of: the disk it may spill to, or memory."""
+    if "max_temp_directory_size" in message:
+        return QueryLimitError(
+            f"The query needed more temporary disk than its spill limit ({limits.spill_limit}, in "
+            f"warehouse/tmp) and was stopped; allow more with "
+            f"{limits.option('spill_limit', '8GB')} if the disk has room, or narrow the query."
+        )
+    return QueryLimitError(
+        f"The query needed more memory than its memory limit ({limits.memory_limit}) and was "
+        f"stopped; allow more with {limits.option('memory_limit', '4GB')}, or narrow the query."
+    )
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> QueryResult:
+    """Run `sql` and fetch at most `max_rows` rows of its last statement (0: all), and
+    whether it had more. Only max_rows + 1 rows are ever fetched into Python."""
+    relation = con.sql(sql)
+    if relation is None:
+        raise QueryError("The query is empty: give a SELECT statement to run.")
+    if max_rows:
+        relation = relation.limit(max_rows + 1)
+    rows = relation.fetchall()
+    types = [str(t) for t in relation.types]
+    cut = bool(max_rows) and len(rows) > max_rows
+    return QueryResult(relation.columns, types, rows[:max_rows] if cut else rows, truncated=cut)
+
+
+def _within_time(con: duckdb.DuckDBPyConnection, sql: str, limits: QueryLimits) -> QueryResult:
+    """`_fetch` in a thread, while this one waits: past the time limit, or at Ctrl-C
+    (KeyboardInterrupt, which DuckDB would otherwise turn into its own error seconds later),
+    it interrupts the connection and raises QueryLimitError or KeyboardInterrupt."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["result"] = _fetch(con, sql, limits.max_rows)
+        except BaseException as error:  # handed to the waiting thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="mesh query", daemon=True).start()
+    stopped: BaseException | None = None
+    try:
+        if not done.wait(limits.timeout or None):
+            stopped = timed_out(limits)
+    except KeyboardInterrupt as interrupt:
+        stopped = interrupt
+    while not done.wait(0.1):  # again until it stops: one may come before it started
+        con.interrupt()
+    if "result" in outcome:
+        return outcome["result"]  # type: ignore[no-any-return]
+    error = outcome["error"]
+    if stopped is not None and isinstance(error, duckdb.InterruptException):
+        raise stopped from None
+    raise error
+
+
+def run_in(
+    con: duckdb.DuckDBPyConnection, view: View, sql: str, limits: QueryLimits | None = None
+) -> QueryResult:
+    """Run `sql` in a sandbox of `view`, if it only reads, within `limits`."""
+    limits = limits or QueryLimits()
     try:
         refuse_unless_reading(con, sql)
-        relation = con.sql(sql)
-        if relation is None:
-            raise QueryError("The query is empty: give a SELECT statement to run.")
-        rows = relation.fetchall()
+        result = _within_time(con, sql, limits)
     except duckdb.Error as error:
-        raise _failed(error, con, view, sql) from error
-    warnings = list(unreadable(con, view).values())
-    return QueryResult(relation.columns, [str(t) for t in relation.types], rows, warnings)
+        raise _failed(error, con, view, sql, limits) from error
+    return dataclasses.replace(result, warnings=list(unreadable(con, view).values()))
 
 
-def run(view: View, sql: str) -> QueryResult:
-    with sandbox(view) as con:
-        return run_in(con, view, sql)
+def run(view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
+    con = sandbox(view, limits)
+    try:
+        return run_in(con, view, sql, limits)
+    finally:
+        close(con)

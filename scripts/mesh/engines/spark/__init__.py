@@ -35,7 +35,15 @@ from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
 from mesh.engines.spark.local import SPARK, literal, require_spark, settings
 from mesh.governance.expectations import Query
-from mesh.pipeline.engine import Candidate, Engine, Job, PublishedParts, QueryResult, Upstream
+from mesh.pipeline.engine import (
+    Candidate,
+    Engine,
+    Job,
+    PublishedParts,
+    QueryLimits,
+    QueryResult,
+    Upstream,
+)
 from mesh.runner.dbt import base_env, dbt_args
 from mesh.runner.workers import DbtTask
 from mesh.workspace import Mesh
@@ -151,8 +159,8 @@ class Spark(Engine):
             job.name, [_operation(job, macro, args)], self.env(job), cwd=str(job.staging)
         )
 
-    def query(self, view: View, sql: str) -> QueryResult:
-        return query.query(view, sql)
+    def query(self, view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
+        return query.query(view, sql, limits)
 
 
 ENGINE = Spark()

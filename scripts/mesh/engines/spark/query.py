@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mesh.discovery.snapshots import View
-from mesh.engines.spark.local import SPARK, SPARK_MEMORY, literal, require_spark, settings
-from mesh.errors import MeshError, QueryError, QueryRefusedError
-from mesh.pipeline.engine import QueryResult, not_a_product
+from mesh.engines import scratch
+from mesh.engines.spark.local import SPARK, literal, require_spark, settings
+from mesh.errors import MeshError, QueryError, QueryLimitError, QueryRefusedError
+from mesh.pipeline.engine import QueryLimits, QueryResult, not_a_product, timed_out
 
 # Statements `mesh query --target spark` runs: queries, and commands that only read.
 READING_COMMANDS = {
@@ -48,29 +51,60 @@ _MISSING = {
 }
 
 
-def query(view: View, sql: str) -> QueryResult:
-    """Run one read-only statement over the products of `view`'s publishes."""
+def query(view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
+    """Run one read-only statement over the products of `view`'s publishes, within `limits`:
+    the driver's memory, a time limit (its jobs are cancelled), a row limit on what is
+    collected, and a spill folder of its own in warehouse/tmp (Spark has no cap on its
+    size: the spill limit is DuckDB's alone). Ctrl-C cancels the jobs (pyspark's own
+    handler) and raises KeyboardInterrupt."""
     require_spark()
+    limits = limits or QueryLimits()
     mesh = view.mesh.on(SPARK)
     found = products(view)
     env = settings(mesh)
     os.environ.setdefault("SPARK_LOCAL_IP", env["SPARK_LOCAL_IP"])
+    spill = scratch.new_folder(view.mesh)
     # Spark's own logging of a failed statement too: the user gets one line (_failed).
     with _output_to(mesh.engine_dir / "spark.log"):
-        spark = _session(env)
+        spark = _session(env, _spark_size(limits), spill)
+        timer = threading.Timer(limits.timeout, spark.sparkContext.cancelAllJobs)
         try:
             _register(spark, found)
             _refuse_unless_reading(spark, sql)
             frame = spark.sql(sql)
+            if limits.max_rows:
+                frame = frame.limit(limits.max_rows + 1)
+            if limits.timeout:
+                timer.start()
             rows = [tuple(row) for row in frame.collect()]
             types = [field.dataType.simpleString() for field in frame.schema]
-            return QueryResult(list(frame.columns), types, rows)
+            cut = bool(limits.max_rows) and len(rows) > limits.max_rows
+            return QueryResult(
+                list(frame.columns), types, rows[: limits.max_rows] if cut else rows, cut
+            )
         except MeshError:
             raise
         except Exception as error:  # pyspark's AnalysisException, ParseException...
+            if timer.finished.is_set():
+                raise timed_out(limits) from None
             raise _failed(error, view, found) from error
         finally:
+            timer.cancel()
             spark.stop()
+            scratch.remove(spill)
+
+
+def _spark_size(limits: QueryLimits) -> str:
+    """The memory limit as DuckDB and the limits write it (`2GB`, `500MiB`), as Spark does
+    (`2g`)."""
+    size = limits.memory_limit
+    found = re.fullmatch(r"\s*(\d+)\s*([kmgt])i?b?\s*", size, re.IGNORECASE)
+    if not found:
+        raise QueryLimitError(
+            f"The memory limit {size!r} is not a size Spark reads; give a whole number of "
+            f"MB or GB, e.g. {limits.option('memory_limit', '4GB')}."
+        )
+    return f"{found.group(1)}{found.group(2).lower()}"
 
 
 def products(view: View) -> dict[str, Path]:
@@ -139,9 +173,10 @@ def _output_to(log: Path) -> Iterator[None]:
             os.close(copy)
 
 
-def _session(env: dict[str, str]) -> Any:
+def _session(env: dict[str, str], memory: str, spill: Path) -> Any:
     """A local Spark session with an in-memory catalog (not the build's metastore),
-    configured as the profile's target."""
+    configured as the profile's target, with `memory` for the driver and `spill` for
+    what it writes to disk."""
     from pyspark.sql import SparkSession  # only with `make test-spark`'s install
 
     return (
@@ -155,7 +190,8 @@ def _session(env: dict[str, str]) -> Any:
         .config("spark.sql.shuffle.partitions", env["MESH_SPARK_PARTITIONS"])
         # No `select ... from parquet.\`/any/path\``: a query reads the products' tables.
         .config("spark.sql.runSQLOnFiles", "false")
-        .config("spark.driver.memory", SPARK_MEMORY)
+        .config("spark.driver.memory", memory)
+        .config("spark.local.dir", str(spill))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .getOrCreate()
