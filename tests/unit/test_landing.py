@@ -279,3 +279,10 @@ def test_landing_state_names_every_file_of_the_table_folders_without_following_l
 
     assert sorted(state) == [f"{FOLDER}/a.parquet", f"{FOLDER}/b.parquet"]
     assert os.path.lexists(path.parent / "b.parquet")
+
+
+def test_a_domain_without_sources_needs_no_landing_folder(tmp_path: Path) -> None:
+    mesh = make_mesh(tmp_path / "mesh")
+    add_domain(mesh, "analytics")
+
+    assert check(mesh, discover(mesh)["analytics"]) == []
