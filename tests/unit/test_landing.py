@@ -286,3 +286,19 @@ def test_a_domain_without_sources_needs_no_landing_folder(tmp_path: Path) -> Non
     add_domain(mesh, "analytics")
 
     assert check(mesh, discover(mesh)["analytics"]) == []
+
+
+def test_a_damaged_manifest_or_two_disagreeing_ones_are_refused(shop: Mesh) -> None:
+    path = export(shop, "a.parquet")
+    write_delivery(shop.landing / "orders", "again", [delivered(path, 2)])
+    (shop.landing / "orders/_deliveries/broken.json").write_text("{not json")
+
+    found = problems(shop)
+
+    assert found[0].startswith(
+        "warehouse/landing/orders/_deliveries/again.json: lists orders/a.parquet again, "
+        "with other content"
+    )
+    assert found[1].startswith(
+        "warehouse/landing/orders/_deliveries/broken.json: cannot be read as a delivery manifest"
+    )

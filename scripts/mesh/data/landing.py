@@ -128,10 +128,6 @@ def _deliveries(mesh: Mesh, domain_dir: Path) -> tuple[dict[str, Delivered], lis
     return listed, problems
 
 
-def _link_or_outside(path: Path) -> bool:
-    return path.is_symlink() or not path.is_dir()
-
-
 def verify(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> Verified:
     """The export files of every table `domain` reads, checked against the delivery
     manifests and the sources' declared columns; one line per file that must not be read.
@@ -155,7 +151,7 @@ def verify(mesh: Mesh, domain: Domain, passed: dict[str, str] | None = None) -> 
     with duckdb.connect() as con:
         for table in domain.source_tables:
             folder = domain_dir / table
-            if _link_or_outside(folder):
+            if folder.is_symlink() or not folder.is_dir():
                 kind = "is a symbolic link" if folder.is_symlink() else "is not a folder"
                 result.problems.append(
                     f"{folder.relative_to(mesh.root)}: {kind}; each table's exports must be in "
