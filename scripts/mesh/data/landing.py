@@ -215,7 +215,7 @@ def _content_problem(
     problems = _problems(path, contract, con)
     if problems:
         return f"{source}: " + "; ".join(problems)
-    row = con.execute("select count(*) from read_parquet(?)", [_literal_path(path)]).fetchone()
+    row = con.execute("select count(*) from read_parquet(?)", [literal_path(path)]).fetchone()
     rows = row[0] if row else 0
     if rows != listed.rows:
         return f"{source}: holds {rows} rows, its delivery manifest says {listed.rows}"
@@ -251,7 +251,7 @@ def declared(domain: Domain) -> list[SourceTable]:
 def _problems(path: Path, table: SourceTable, con: duckdb.DuckDBPyConnection) -> list[str]:
     try:
         described = con.execute(
-            "describe select * from read_parquet(?)", [_literal_path(path)]
+            "describe select * from read_parquet(?)", [literal_path(path)]
         ).fetchall()
     except duckdb.Error as error:
         return [f"cannot be read: {str(error).splitlines()[0]}"]
@@ -267,7 +267,7 @@ def _problems(path: Path, table: SourceTable, con: duckdb.DuckDBPyConnection) ->
     return problems
 
 
-def _literal_path(path: Path) -> str:
+def literal_path(path: Path) -> str:
     """`path` as DuckDB reads one file: its glob characters (anywhere in the mesh's own
     path) each made a one-character class, which matches exactly that character."""
     return re.sub(r"([\[*?])", r"[\1]", str(path))
@@ -275,7 +275,7 @@ def _literal_path(path: Path) -> str:
 
 def sql_list(paths: list[Path]) -> str:
     """A DuckDB list of string literals naming exactly `paths`, for `read_parquet`."""
-    return "[" + ", ".join("'" + _literal_path(p).replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join("'" + literal_path(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
 def dbt_env(domain: Domain, files: dict[str, list[Path]]) -> dict[str, str]:
