@@ -9,14 +9,16 @@ column, must change nothing. docs/bad-input.md holds the same table for readers.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from mesh.data.landing import delivered
 from tests.integration.conftest import mesh
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,24 @@ def _faulty_export(root: Path, domain: str, table: str) -> Path:
     return _newest_export(root, domain, table)
 
 
+def redeliver(path: Path) -> None:
+    """Update the delivery manifest that lists `path` to its new content: the export job
+    itself wrote the bad data (damage after delivery is refused earlier: test_landing)."""
+    manifests = path.parent.parent / "_deliveries"
+    relative = f"{path.parent.name}/{path.name}"
+    try:
+        ((rows,),) = duckdb.sql(
+            "select count(*) from read_parquet(?)", params=[str(path)]
+        ).fetchall()
+    except duckdb.Error:
+        rows = 0  # unreadable: the landing contract names it
+    entry = delivered(path, rows)
+    for manifest in manifests.glob("*.json"):
+        content = json.loads(manifest.read_text())
+        files = [asdict(entry) if f["file"] == relative else f for f in content["files"]]
+        manifest.write_text(json.dumps({**content, "files": files}))
+
+
 def rewrite(select: str) -> Callable[[Path], None]:
     """A fault that rewrites the export through SQL over `export` (the original rows)."""
 
@@ -49,16 +69,19 @@ def rewrite(select: str) -> Callable[[Path], None]:
         finally:
             con.close()
         partial.replace(path)
+        redeliver(path)
 
     return apply
 
 
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    redeliver(path)
 
 
 def empty(path: Path) -> None:
     path.write_bytes(b"")
+    redeliver(path)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ continued by later exports that hold only what happened after the last one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from tests.unit.conftest import make_mesh
 SMALL = 0.02
 AS_OF = datetime(2026, 6, 30, 23)
 FIRST_FILE = "2026-06-30T230000.parquet"
+FIRST_DELIVERY = "2026-06-30T230000.json"
 
 LANDING = {
     ("catalog", "categories"),
@@ -81,8 +83,34 @@ def test_one_parquet_file_per_table_and_export(small: tuple[Mesh, GenerateResult
         assert landing.path == mesh.landing / landing.domain / landing.table / FIRST_FILE
     assert set(landing_bytes(mesh)) == {
         f"{domain}/{table}/{FIRST_FILE}" for domain, table in LANDING
-    } | {"exports.json"}
+    } | {f"{domain}/_deliveries/{FIRST_DELIVERY}" for domain, _ in LANDING} | {"exports.json"}
     assert {row["exported_at"] for f in result.files for row in read_rows(f.path)} == {AS_OF}
+
+
+def test_each_delivery_manifest_lists_its_files_size_rows_and_sha256(
+    small: tuple[Mesh, GenerateResult],
+) -> None:
+    mesh, result = small
+
+    for landing in result.files:
+        manifest = mesh.landing / landing.domain / "_deliveries" / FIRST_DELIVERY
+        (entry,) = [
+            f for f in json.loads(manifest.read_text())["files"]
+            if f["file"] == f"{landing.table}/{FIRST_FILE}"
+        ]  # fmt: skip
+        assert entry["size"] == landing.path.stat().st_size
+        assert entry["rows"] == landing.rows
+        assert entry["sha256"] == hashlib.sha256(landing.path.read_bytes()).hexdigest()
+
+
+def test_appended_exports_add_a_delivery_and_keep_the_first(
+    appended: tuple[Mesh, GenerateResult],
+) -> None:
+    mesh, result = appended
+
+    for domain in {f.domain for f in result.files}:
+        deliveries = sorted(p.name for p in (mesh.landing / domain / "_deliveries").iterdir())
+        assert deliveries == [FIRST_DELIVERY, "2026-07-03T230000.json"]
 
 
 def test_reported_row_counts_match_the_files(small: tuple[Mesh, GenerateResult]) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from mesh.data.landing import sql_list
 from mesh.discovery.manifest import Manifest, Threshold
 
 PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -84,9 +85,9 @@ def check(
             if not field or not (warn or error):
                 continue
             relation = source.relation_name
-            if landing_dir:  # the export files of the source table, read directly
-                folder = str(landing_dir / str(source.identifier)).replace("'", "''")
-                relation = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+            if landing_dir:  # the export files of the source table, read by name
+                files = sorted((landing_dir / str(source.identifier)).iterdir())
+                relation = f"read_parquet({sql_list(files)}, union_by_name = true)"
             row = con.execute(f"select max({field}) from {relation}").fetchone()
             newest = row[0] if row else None
             if isinstance(newest, datetime) and newest.tzinfo is not None:

@@ -4,7 +4,10 @@ The SQL in `generate_sql/` simulates the shop's operational systems: each file c
 schema per domain with one table per exported source table. Each export of a table is one
 Parquet file, `landing/<domain>/<table>/<export instant>.parquet`, as the operational
 system would drop it: re-delivered duplicates, inconsistent casing, nulls and late status
-updates included, and every row stamped with its `exported_at`.
+updates included, and every row stamped with its `exported_at`. Each export run of a domain
+then writes its delivery manifest, `landing/<domain>/_deliveries/<export instant>.json`
+(every file's size, row count and sha256, see `landing`), as real export jobs do: a build
+reads only files a manifest lists, unchanged.
 
 `generate` writes the first export: a year of history up to `as_of`. `append` writes the
 next export, the events of the following days only, which is what incremental models load.
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from mesh.data.landing import DELIVERIES, delivered, write_delivery
 from mesh.discovery.domains import LANDING_FORMAT
 from mesh.errors import MeshError
 from mesh.workspace import Mesh
@@ -113,8 +117,10 @@ def _export(
     snapshots: bool,
     threads: int | None,
 ) -> list[LandingFile]:
-    """Run the simulation for one export window and write its files under `folder`: each as
-    `<name>.partial` first, renamed once all are written."""
+    """Run the simulation for one export window and write its files under `folder`: each
+    first as a hidden partial file beside the delivery manifests (out of every folder a
+    build reads), moved into its table folder once all are written; then each domain's
+    delivery manifest, which says the delivery is complete."""
     with duckdb.connect(config={"threads": threads or os.cpu_count() or 1}) as con:
         con.execute("set variable seed = ?", [history.seed])
         for name, value in entity_counts(history.scale).items():
@@ -137,17 +143,35 @@ def _export(
         for domain, table in tables:
             if domain in SNAPSHOT_SYSTEMS and not snapshots:
                 continue
-            target = folder / domain / table / f"{export_to:%Y-%m-%dT%H%M%S}.{LANDING_FORMAT}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
+            target = folder / domain / table / f"{_delivery(export_to)}.{LANDING_FORMAT}"
+            partial = _partial(target)
+            partial.parent.mkdir(parents=True, exist_ok=True)
             quoted = str(partial).replace("'", "''")
             written = con.execute(
                 f"copy (select * from {domain}.{table}) to '{quoted}' (format parquet)"
             ).fetchone()
             files.append(LandingFile(domain, table, target, written[0] if written else 0))
     for f in files:
-        f.path.with_name(f.path.name + ".partial").rename(f.path)
+        f.path.parent.mkdir(parents=True, exist_ok=True)
+        _partial(f.path).rename(f.path)
+    for domain in sorted({f.domain for f in files}):
+        write_delivery(
+            folder / domain,
+            _delivery(export_to),
+            [delivered(f.path, f.rows) for f in files if f.domain == domain],
+        )
     return files
+
+
+def _delivery(export_to: datetime) -> str:
+    """An export's name: its instant, as files may be named (no colons)."""
+    return f"{export_to:%Y-%m-%dT%H%M%S}"
+
+
+def _partial(target: Path) -> Path:
+    """Where `target` is written before its delivery is complete."""
+    domain_dir = target.parent.parent
+    return domain_dir / DELIVERIES / f".{target.parent.name}-{target.name}.partial"
 
 
 def generate(

@@ -53,15 +53,6 @@ class Domain:
         is a file `landing/<domain>/<table>/<export instant>.parquet` in it."""
         return [mesh.landing_dir(self.name) / t for t in self.source_tables]
 
-    def landing_files(self, mesh: Mesh) -> list[Path]:
-        """Every export file of every table this domain's sources read."""
-        return [
-            path
-            for folder in self.landing_tables(mesh)
-            if folder.is_dir()
-            for path in sorted(folder.glob(f"*.{LANDING_FORMAT}"))
-        ]
-
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML file that must hold a mapping (as every dbt and dbt-loom file does)."""

@@ -31,7 +31,7 @@ from mesh import ids
 from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph, integrity, manifest, snapshots
-from mesh.discovery.domains import LANDING_FORMAT, Domain, discover, select
+from mesh.discovery.domains import Domain, discover, select
 from mesh.discovery.registry import (
     PublishRecord,
     current_publish_id,
@@ -93,7 +93,7 @@ def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
         folder
         for domain in domains
         for folder in domain.landing_tables(mesh)
-        if not any(folder.glob(f"*.{LANDING_FORMAT}"))
+        if not folder.is_dir() or not any(folder.iterdir())
     ]
     if missing:
         shown = ", ".join(str(p.relative_to(mesh.root)) for p in missing[:6])
@@ -299,13 +299,19 @@ class _Scheduler:
             )
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
-        problems = landing.check(mesh, domain, passed=passed)
-        if problems:
+        exports = landing.verify(mesh, domain, passed=passed)
+        if exports.problems:
             reason = (
-                f"{len(problems)} problem(s) in landing exports against the columns their "
-                "sources declare, so it was not built"
+                f"{len(exports.problems)} problem(s) in landing exports against their delivery "
+                "manifests or the columns their sources declare, so it was not built"
             )
-            return DomainResult(name, Status.FAILED, reason=reason, details=problems)
+            return DomainResult(name, Status.FAILED, reason=reason, details=exports.problems)
+        # What dbt reads: the verified files, by name; recorded as what this build read.
+        if landing_state(mesh, domain) != landing_read:  # an export landed meanwhile
+            return DomainResult(
+                name, Status.FAILED, reason="its landing exports changed while they were "
+                "checked (a delivery in progress?); build it again"
+            )  # fmt: skip
         staging.mkdir(parents=True)
         for upstream in upstreams.values():  # what dbt-loom and the engine read, never `current`
             (staging / UPSTREAMS / upstream.name).mkdir(parents=True)
@@ -326,7 +332,12 @@ class _Scheduler:
             run=self.run_now,
         )
         # dbt-loom's config reads `${MESH_PUBLISHED_DIR}/<upstream>/current/manifest.json`.
-        env = {**self.engine.env(job), "MESH_PUBLISHED_DIR": UPSTREAMS, **pii_key.build_env(key)}
+        env = {
+            **self.engine.env(job),
+            "MESH_PUBLISHED_DIR": UPSTREAMS,
+            **pii_key.build_env(key),
+            **landing.dbt_env(domain, exports.files),
+        }
         build = [
             "build",
             *dbt_args(mesh, domain, staging),

@@ -4,10 +4,13 @@
     A domain's build writes a new version schema, `<domain>__<run>`; readers never use this
     catalog: `mesh query` registers the products of a snapshot's versions in its own. -#}
 
-{#- Before the build: expose the landing exports ($MESH_LANDING_DIR/<table>/*.parquet) as
-    the relations `source()` resolves to: one unmanaged Parquet table per source table, in
-    the build's own version schema (the sources' `schema`). DuckDB reads the files directly
-    (the sources' meta.external_location). -#}
+{#- Before the build: expose the landing exports ($MESH_LANDING_DIR/<table>/) as the
+    relations `source()` resolves to: one unmanaged Parquet table per source table, in the
+    build's own version schema (the sources' `schema`). Spark reads every file of the table
+    folder, which are exactly the files DuckDB reads by name (the sources'
+    meta.external_location): before dbt runs, the mesh refuses the build if the folder holds
+    anything but regular export files, each listed and matched by a delivery manifest
+    (mesh.data.landing). -#}
 {% macro register_landing_sources() -%}
     {%- set landing = env_var('MESH_LANDING_DIR') | replace("\\", "\\\\") | replace("'", "\\'") -%}
     {%- for source in graph.sources.values() if source.package_name == project_name -%}

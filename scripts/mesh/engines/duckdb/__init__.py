@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from mesh.data.landing import literal_path
 from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
@@ -339,7 +340,7 @@ def all_exported_after(files: list[Path], instant: str) -> bool:
             row = con.execute(
                 "select min(exported_at) > ?::timestamp, count(*) = count(exported_at) "
                 "from read_parquet(?, union_by_name = true)",
-                [instant, [str(path) for path in files]],
+                [instant, [literal_path(path) for path in files]],
             ).fetchone()
         except duckdb.Error:
             return False  # unreadable: the full build reports it with the landing contracts
