@@ -35,6 +35,7 @@ from mesh.discovery.registry import (
     HistoryEvent,
     PublishRecord,
     RecordedWaiver,
+    Timeline,
     domain_dir,
     publish_folders,
     publish_ids,
@@ -200,8 +201,7 @@ def rollback(mesh: Mesh, domain: str) -> tuple[PublishRecord, Snapshot | None]:
     again, with its private store (never one a rollback withdrew, never one that did not
     become current), and commit a snapshot: consumers built from the withdrawn publish go
     back with it. Call with the domain locked. Returns its record and the snapshot."""
-    cleanup(mesh, domain)  # first: the history then says what really became current
-    line = timeline(mesh, domain)
+    line = settle_history(mesh, domain)  # first: a rollback line must follow the repairs
     current = line.current
     if current is None:
         raise RollbackError(f"{domain} has never been published; there is nothing to roll back.")
@@ -235,6 +235,15 @@ def rollback(mesh: Mesh, domain: str) -> tuple[PublishRecord, Snapshot | None]:
     return record, committed
 
 
+def settle_history(mesh: Mesh, domain: str) -> Timeline:
+    """Append the lines a stop left out of the domain's history (`Timeline.repairs`), so
+    that the next line is read after them. Call with the domain locked."""
+    line = timeline(mesh, domain)
+    if line.repairs:
+        _append_history(mesh, domain, *line.repairs)
+    return line
+
+
 def cleanup(mesh: Mesh, domain: str) -> list[Path]:
     """Remove what interrupted builds, publishes and prunes of `domain` left behind, and
     bring its history in line with its `current` link. Call with the domain locked.
@@ -258,9 +267,7 @@ def cleanup(mesh: Mesh, domain: str) -> list[Path]:
         for run in staging_root.iterdir():
             remove(run)
     folder = domain_dir(mesh, domain)
-    line = timeline(mesh, domain)
-    if line.repairs:
-        _append_history(mesh, domain, *line.repairs)
+    line = settle_history(mesh, domain)
     if folder.is_dir():
         needed = {pid for s in kept(mesh) for name, pid in s.publishes.items() if name == domain}
         became = set(line.became_current) | needed
