@@ -36,6 +36,7 @@ from mesh.discovery.registry import (
     PublishRecord,
     RecordedWaiver,
     Timeline,
+    current_publish_id,
     domain_dir,
     publish_folders,
     publish_ids,
@@ -172,27 +173,34 @@ def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
     place, note it in the history and make it the domain's current publish, in that order
     (the module's docstring says why)."""
     reached(Step.GATHER)
-    (partial / RECORD).write_text(record.to_json())
-    reached(Step.RECORD)
-    private = mesh.private / record.domain / partial.name
-    if private.is_dir():
-        private.replace(private.parent / record.publish_id)
-    reached(Step.RENAME_PRIVATE)
     folder = partial.parent
-    partial.replace(folder / record.publish_id)
-    reached(Step.RENAME_FOLDER)
-    _append_history(
-        mesh,
-        record.domain,
-        HistoryEvent(
-            event="publish",
-            publish_id=record.publish_id,
-            at=record.published_at,
-            overrides=record.overrides or None,
-        ),
-    )
-    reached(Step.HISTORY)
-    _point_current(folder, record.publish_id)
+    private = mesh.private / record.domain / partial.name
+    try:
+        (partial / RECORD).write_text(record.to_json())
+        reached(Step.RECORD)
+        if private.is_dir():
+            private.replace(private.parent / record.publish_id)
+        reached(Step.RENAME_PRIVATE)
+        partial.replace(folder / record.publish_id)
+        reached(Step.RENAME_FOLDER)
+        _append_history(
+            mesh,
+            record.domain,
+            HistoryEvent(
+                event="publish",
+                publish_id=record.publish_id,
+                at=record.published_at,
+                overrides=record.overrides or None,
+            ),
+        )
+        reached(Step.HISTORY)
+        _point_current(folder, record.publish_id)
+    except OSError:  # a full disk, say: it never became current, and its space is freed now
+        if current_publish_id(mesh, record.domain) != record.publish_id:
+            for gathered in (partial, folder / record.publish_id, private):
+                shutil.rmtree(gathered, ignore_errors=True)
+            shutil.rmtree(private.parent / record.publish_id, ignore_errors=True)
+        raise
     reached(Step.POINT_CURRENT)
 
 
