@@ -369,7 +369,7 @@ class _Scheduler:
             problem = self.engine.make_current(job, record)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
             doing = f"publish {record.publish_id} could not be made fully current"
-            problem = _problem(error, doing, kept=False)
+            problem = _problem(error, doing)
         if problem:
             with contextlib.suppress(OSError):  # then the next build finds it changed anyway
                 forget_fingerprint(self.mesh, record)
@@ -425,14 +425,15 @@ class _Scheduler:
                 self.reporter.node_done(event.domain, event.resource_type, event.status)
 
 
-def _problem(error: Exception, doing: str, kept: bool = True) -> str:
+def _problem(error: Exception, doing: str) -> str:
     """One line for a domain that failed on `error`: a MeshError says it all; an OS error is
     named (a full disk, a permission, a read-only file system) with where and what to do."""
     if isinstance(error, MeshError):
         return str(error)
     if not isinstance(error, OSError):
         return f"{doing}: {error}"
-    where = f" at {error.filename}" if error.filename else ""
+    path = error.filename2 or error.filename  # of a copy or a rename: where it was going
+    where = f" at {path}" if path else ""
     if error.errno == errno.ENOSPC:
         what, fix = "the disk is full", "free space on it and build again"
     elif error.errno in (errno.EACCES, errno.EPERM):
@@ -441,8 +442,7 @@ def _problem(error: Exception, doing: str, kept: bool = True) -> str:
         what, fix = "the file system is read-only", "make it writable and build again"
     else:
         what, fix = error.strerror or str(error), "fix that and build again"
-    unchanged = " Its current publish is unchanged." if kept else ""
-    return f"{doing}: {what}{where}; {fix}.{unchanged}"
+    return f"{doing}: {what}{where}; {fix}"
 
 
 def _removed_reads(job: Job, manifest_path: Path, today: dt.date) -> list[str]:
