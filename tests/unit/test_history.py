@@ -88,11 +88,13 @@ def test_a_prune_stopped_half_way_leaves_nothing_listed_and_cleanup_removes_it(
     (folder / ids[1] / "orders.duckdb").unlink()  # an older mesh's half-deleted prune
     (folder / ids[1] / "publish.json").unlink()
     (folder / ".current-abc123").symlink_to(ids[2])
+    (folder / ids[3] / ".publish.json.partial").write_text("{")  # forget_fingerprint stopped
 
     assert ids[0] not in publish_ids(mesh, "orders") and ids[1] not in publish_ids(mesh, "orders")
     removed = {p.name for p in publish_step.cleanup(mesh, "orders")}
     assert {f".{ids[0]}", ids[1], ".current-abc123"} <= {n.removesuffix(".pruned") for n in removed}
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert not (folder / ids[3] / ".publish.json.partial").exists()
     assert {p.name for p in (mesh.private / "orders").iterdir()} == set(ids[2:])
 
 

@@ -288,6 +288,8 @@ def cleanup(mesh: Mesh, domain: str) -> list[Path]:
                 leftover = publish and (not (path / RECORD).exists() or name not in became)
             if leftover:
                 remove(path)
+            elif (path / f".{RECORD}.partial").exists():  # forget_fingerprint stopped
+                remove(path / f".{RECORD}.partial")
     private = mesh.private / domain
     if private.is_dir():  # half-made, pruned, or of a publish that never became current
         published = set(publish_folders(mesh, domain))
