@@ -67,7 +67,7 @@ def small_disk(mesh_copy: Path) -> Iterator[Path]:
         shutil.rmtree(saved)
         yield folder
     finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
 
 
 def _failed_line(output: str) -> str:
