@@ -280,10 +280,6 @@ class _Scheduler:
         )
         # dbt-loom's config reads `${MESH_PUBLISHED_DIR}/<upstream>/current/manifest.json`.
         env = {**self.engine.env(job), "MESH_PUBLISHED_DIR": UPSTREAMS, **pii_key.build_env(key)}
-        if self.engine.name == DEFAULT_ENGINE:
-            # The sources read `read_parquet('${MESH_LANDING_DIR}/<table>/...')`: the mesh's
-            # own path may hold a quote, so it goes in as the body of a SQL string literal.
-            env["MESH_LANDING_DIR"] = str(mesh.landing_dir(name)).replace("'", "''")
         build = [
             "build",
             *dbt_args(mesh, domain, staging),
