@@ -71,7 +71,7 @@ def test_history_and_rollback(mesh_copy: Path) -> None:
 
     again = mesh(mesh_copy, "rollback", "customers", check=False)
     assert again.returncode == 1
-    assert "no publish older than" in again.stderr
+    assert "no publish that was current before" in again.stderr
     events = [
         json.loads(line)["event"]
         for line in (_published(mesh_copy, "customers") / "history.jsonl").read_text().splitlines()

@@ -64,9 +64,13 @@ def test_products_are_the_public_models_only() -> None:
 
 
 def _publish(mesh: Mesh, domain: str, publish_id: str, **record: object) -> None:
+    """A publish folder and its line in the history, as a publish that became current has."""
     folder = mesh.published / domain / publish_id
     folder.mkdir(parents=True)
     (folder / "publish.json").write_text(json.dumps(full_record(domain, publish_id, record)))
+    line = {"event": "publish", "publish_id": publish_id, "at": "2026-06-30T00:00:00+00:00"}
+    with (folder.parent / "history.jsonl").open("a") as history:
+        history.write(json.dumps(line) + "\n")
 
 
 def test_kept_versions_hold_every_version_a_kept_snapshot_reads(tmp_path: Path) -> None:

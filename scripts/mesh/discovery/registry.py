@@ -3,16 +3,24 @@
 published/<domain>/<publish-id>/publish.json   the record of one publish
 published/<domain>/current -> <publish-id>     the live version
 published/<domain>/history.jsonl               publishes and rollbacks, one JSON per line
+
+Which publishes became current is derived from the history and the `current` link together
+(`timeline`): a publish's line is written ahead of the switch of `current`, the switch is the
+commit point, and the link decides the last line. A publish folder that never became current
+(a build stopped between renaming it into place and the switch) is not a publish: nothing
+lists it, reads it or rolls back to it, and the domain's next build removes it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh.errors import DamagedRecordError
+from mesh.ids import now
 from mesh.workspace import Mesh
 
 RECORD = "publish.json"
@@ -126,11 +134,13 @@ class PublishRecord(BaseModel):
 
 
 class HistoryEvent(BaseModel):
-    """One line of `history.jsonl`: a publish, or a rollback `from` another publish."""
+    """One line of `history.jsonl`: a publish (written just before it is made current), a
+    rollback `from` another publish, or a publish abandoned before it became current (noted
+    by the domain's next build)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    event: Literal["publish", "rollback"]
+    event: Literal["publish", "rollback", "abandoned"]
     publish_id: str
     at: str
     rolled_back_from: str | None = Field(default=None, alias="from")
@@ -158,8 +168,9 @@ def current_publish_id(mesh: Mesh, domain: str) -> str | None:
     return link.readlink().name if link.is_symlink() and link.exists() else None
 
 
-def publish_ids(mesh: Mesh, domain: str) -> list[str]:
-    """Complete publish folders of a domain, oldest first (ids sort by time)."""
+def publish_folders(mesh: Mesh, domain: str) -> list[str]:
+    """Complete publish folders of a domain (renamed into place, with a record), oldest
+    first, whether or not they ever became current (ids sort by time)."""
     folder = domain_dir(mesh, domain)
     if not folder.is_dir():
         return []
@@ -173,13 +184,113 @@ def publish_ids(mesh: Mesh, domain: str) -> list[str]:
     )
 
 
+def publish_ids(mesh: Mesh, domain: str) -> list[str]:
+    """The kept publishes of a domain that became current at some time, oldest first: its
+    history (`mesh history`), what rollback and the mesh snapshots choose from."""
+    became = set(timeline(mesh, domain).became_current)
+    return [name for name in publish_folders(mesh, domain) if name in became]
+
+
+def history(mesh: Mesh, domain: str) -> list[HistoryEvent]:
+    """The lines of the domain's history. A line a crash cut short (only the last can be)
+    is left out: its publish never became current, since the line is written before."""
+    path = domain_dir(mesh, domain) / HISTORY
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            events.append(HistoryEvent.model_validate_json(line))
+        except ValidationError:
+            continue
+    return events
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Which publishes of a domain became current, and in what order (`timeline`)."""
+
+    current: str | None
+    # What rollback walks back through: each publish made current by a publish and not
+    # withdrawn since; the last one is `current`.
+    stack: tuple[str, ...]
+    became_current: tuple[str, ...]  # every publish that was ever current, in that order
+    withdrawn: frozenset[str]  # taken back by a rollback: never read or returned to again
+    abandoned: frozenset[str]  # gathered and renamed into place, never made current
+    # Lines that bring history.jsonl in line with `current` after a crash (the domain's next
+    # build appends them): an abandoned publish, a rollback or publish that switched
+    # `current` but was stopped before its line was written (by an older version of mesh).
+    repairs: tuple[HistoryEvent, ...]
+
+
+def timeline(mesh: Mesh, domain: str) -> Timeline:
+    """Replay the history against the `current` link (see the module's docstring)."""
+    current = current_publish_id(mesh, domain)
+    events = history(mesh, domain)
+    stack: list[str] = []
+    became: list[str] = []
+    withdrawn: set[str] = set()
+    abandoned: set[str] = set()
+    for event in events:
+        target = event.publish_id
+        if event.event == "publish":
+            stack.append(target)
+            became.append(target)
+        elif event.event == "abandoned":
+            abandoned.add(target)
+            if target in stack:
+                stack.remove(target)
+                became.remove(target)
+        elif target in stack:  # a rollback: back down to its target
+            while stack[-1] != target:
+                withdrawn.add(stack.pop())
+        else:
+            if event.rolled_back_from in stack:
+                stack.remove(event.rolled_back_from)
+                withdrawn.add(event.rolled_back_from)
+            stack.append(target)
+    repairs: list[HistoryEvent] = []
+    last = events[-1] if events else None
+    if (
+        stack
+        and stack[-1] != current
+        and (current is None or current in stack)
+        and last is not None
+        and last.event == "publish"
+        and last.publish_id == stack[-1]
+    ):  # written ahead; the build stopped before it made the publish current
+        abandoned.add(stack.pop())
+        became.remove(last.publish_id)
+        repairs.append(HistoryEvent(event="abandoned", publish_id=last.publish_id, at=now()))
+    if current is not None and (not stack or stack[-1] != current):
+        if current in stack:  # a rollback stopped before its line was written
+            withdrawn_from = stack[-1]
+            while stack[-1] != current:
+                withdrawn.add(stack.pop())
+            repairs.append(
+                HistoryEvent(
+                    event="rollback", publish_id=current, at=now(), rolled_back_from=withdrawn_from
+                )
+            )
+        else:  # made current by a publish whose line was never written
+            stack.append(current)
+            became.append(current)
+            repairs.append(HistoryEvent(event="publish", publish_id=current, at=now()))
+    return Timeline(
+        current=current,
+        stack=tuple(stack),
+        became_current=tuple(became),
+        withdrawn=frozenset(withdrawn),
+        abandoned=frozenset(abandoned),
+        repairs=tuple(repairs),
+    )
+
+
 def rolled_back(mesh: Mesh, domain: str) -> set[str]:
     """Publishes of `domain` a rollback withdrew: never read or returned to again."""
-    path = domain_dir(mesh, domain) / HISTORY
-    if not path.exists():
-        return set()
-    events = [HistoryEvent.model_validate_json(line) for line in path.read_text().splitlines()]
-    return {e.rolled_back_from for e in events if e.event == "rollback" and e.rolled_back_from}
+    return set(timeline(mesh, domain).withdrawn)
 
 
 def record_in(folder: Path) -> PublishRecord:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import os
 import queue
 import shutil
@@ -229,9 +230,8 @@ class _Scheduler:
             ended = self._prepare(name, started, locks, staging)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
             shutil.rmtree(staging, ignore_errors=True)
-            reason = str(error) if isinstance(error, MeshError) else None
             ended = DomainResult(
-                name, Status.FAILED, reason=reason or f"its build could not be prepared: {error}"
+                name, Status.FAILED, reason=_problem(error, "its build could not be prepared")
             )
         except BaseException:  # a bug or Ctrl-C: release the domain, then stop the build
             locks.close()
@@ -364,13 +364,25 @@ class _Scheduler:
     # -> publish gates -> publish -> clean up ---------------------------------------------------
 
     def _complete(self, future: Future[DbtOutcome]) -> None:
+        """Gate and publish a domain whose dbt build ended. Whatever goes wrong on the way (a
+        full disk, a permission, any OS error) fails this domain, not the whole build."""
         running = self.running.pop(future)
         job = running.job
         try:
-            parse_cache.save(self.mesh, job.name, job.staging / "target")
-            self._finish(self._gate_and_publish(running, _outcome(future)))
+            with contextlib.suppress(OSError):  # a cache: without it the next parse is slower
+                parse_cache.save(self.mesh, job.name, job.staging / "target")
+            result = self._gate_and_publish(running, _outcome(future))
+        except (MeshError, OSError, ValueError, duckdb.Error) as error:
+            shutil.rmtree(job.staging, ignore_errors=True)
+            result = DomainResult(
+                job.name,
+                Status.FAILED,
+                time.perf_counter() - running.started,
+                reason=_problem(error, "it could not be published"),
+            )
         finally:
             running.locks.close()
+        self._finish(result)
 
     def _gate_and_publish(self, running: _Running, outcome: DbtOutcome) -> DomainResult:
         job, name = running.job, running.job.name
@@ -405,13 +417,13 @@ class _Scheduler:
             candidate = dataclasses.replace(candidate, retired=tuple(verdict.retired))
             record = publish(self.engine, job, candidate, verdict)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
-            return failed(
-                str(error) if isinstance(error, MeshError) else f"publish failed: {error}"
-            )
+            shutil.rmtree(job.staging, ignore_errors=True)  # frees the space a full disk needs
+            return failed(_problem(error, "it could not be published"))
         try:
             problem = self.engine.make_current(job, record)
         except (MeshError, OSError, ValueError, duckdb.Error) as error:
-            problem = f"publish {record.publish_id} could not be made fully current: {error}"
+            doing = f"publish {record.publish_id} could not be made fully current"
+            problem = _problem(error, doing)
         if problem:
             with contextlib.suppress(OSError):  # then the next build finds it changed anyway
                 forget_fingerprint(self.mesh, record)
@@ -465,6 +477,26 @@ class _Scheduler:
                 self.reporter.totals(event.domain, event.nodes)
             else:
                 self.reporter.node_done(event.domain, event.resource_type, event.status)
+
+
+def _problem(error: Exception, doing: str) -> str:
+    """One line for a domain that failed on `error`: a MeshError says it all; an OS error is
+    named (a full disk, a permission, a read-only file system) with where and what to do."""
+    if isinstance(error, MeshError):
+        return str(error)
+    if not isinstance(error, OSError):
+        return f"{doing}: {error}"
+    path = error.filename2 or error.filename  # of a copy or a rename: where it was going
+    where = f" at {path}" if path else ""
+    if error.errno == errno.ENOSPC:
+        what, fix = "the disk is full", "free space on it and build again"
+    elif error.errno in (errno.EACCES, errno.EPERM):
+        what, fix = "permission denied", "give the user running mesh write access and build again"
+    elif error.errno == errno.EROFS:
+        what, fix = "the file system is read-only", "make it writable and build again"
+    else:
+        what, fix = error.strerror or str(error), "fix that and build again"
+    return f"{doing}: {what}{where}; {fix}"
 
 
 def _removed_reads(job: Job, manifest_path: Path, today: dt.date) -> list[str]:

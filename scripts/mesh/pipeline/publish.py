@@ -8,12 +8,16 @@
                                        DuckDB: the build's whole database)
 
 What a publish holds besides dbt's artifacts and the record is the engine's (above: DuckDB's).
-The files are gathered in hidden folders, the folders are renamed into place, and `current`
-is re-pointed by renaming a new symlink over it (atomic on POSIX). Readers do not follow
-`current`: they see a publish once the mesh snapshot committed after the build includes it
-(`mesh.pipeline.snapshot`). A crash at any moment leaves every earlier version intact;
-`cleanup` removes what it left behind. Old publish folders, with their private stores, are the
-history that `rollback` returns to.
+The steps, in order (crashpoints.py names them): gather the files in hidden folders, write the
+record, rename the private store and the publish folder into place, append the publish to the
+history, then re-point `current` by renaming a new symlink over it (atomic on POSIX): that
+rename is the commit point. The history line comes first so that no publish that became
+current is missing from it; a line whose publish never became current is recognised by the
+`current` link (`registry.timeline`) and marked abandoned by the next build. Readers do not
+follow `current`: they see a publish once the mesh snapshot committed after the build includes
+it (`mesh.pipeline.snapshot`). A crash at any moment leaves every earlier version intact;
+`cleanup` removes what it left behind. Old publish folders that became current, with their
+private stores, are the history that `rollback` walks back through.
 """
 
 from __future__ import annotations
@@ -33,17 +37,20 @@ from mesh.discovery.registry import (
     HistoryEvent,
     PublishRecord,
     RecordedWaiver,
+    Timeline,
     current_publish_id,
     domain_dir,
+    publish_folders,
     publish_ids,
     read_record,
-    rolled_back,
+    timeline,
 )
-from mesh.discovery.snapshots import Snapshot
+from mesh.discovery.snapshots import Snapshot, kept
 from mesh.errors import MeshError, RollbackError
 from mesh.governance import policies
 from mesh.ids import new_id, now
 from mesh.pipeline import snapshot
+from mesh.pipeline.crashpoints import Step, reached
 from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.pipeline.gates import Verdict
 from mesh.workspace import Mesh
@@ -61,9 +68,15 @@ def git_commit(root: Path) -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def _append_history(mesh: Mesh, domain: str, event: HistoryEvent) -> None:
-    with (domain_dir(mesh, domain) / HISTORY).open("a") as handle:
-        handle.write(event.to_json() + "\n")
+def _append_history(mesh: Mesh, domain: str, *events: HistoryEvent) -> None:
+    """Append lines to the domain's history, on disk before anything that depends on them
+    (after a line a crash cut short, on a line of their own)."""
+    path = domain_dir(mesh, domain) / HISTORY
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with path.open("a") as handle:
+        handle.write("\n" * torn + "".join(event.to_json() + "\n" for event in events))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _point_current(folder: Path, publish_id: str) -> None:
@@ -172,39 +185,56 @@ def start_publish(mesh: Mesh, domain: str, publish_id: str) -> Path:
 
 def finish_publish(mesh: Mesh, partial: Path, record: PublishRecord) -> None:
     """Write the record into the gathered folder, rename it (and its private store) into
-    place and make it the domain's current publish, then note it in the history."""
-    (partial / RECORD).write_text(record.to_json())
-    private = mesh.private / record.domain / partial.name
-    if private.is_dir():
-        private.replace(private.parent / record.publish_id)
+    place, note it in the history and make it the domain's current publish, in that order
+    (the module's docstring says why)."""
+    reached(Step.GATHER)
     folder = partial.parent
-    partial.replace(folder / record.publish_id)
-    _point_current(folder, record.publish_id)
-    _append_history(
-        mesh,
-        record.domain,
-        HistoryEvent(
-            event="publish",
-            publish_id=record.publish_id,
-            at=record.published_at,
-            overrides=record.overrides or None,
-        ),
-    )
+    private = mesh.private / record.domain / partial.name
+    try:
+        (partial / RECORD).write_text(record.to_json())
+        reached(Step.RECORD)
+        if private.is_dir():
+            private.replace(private.parent / record.publish_id)
+        reached(Step.RENAME_PRIVATE)
+        partial.replace(folder / record.publish_id)
+        reached(Step.RENAME_FOLDER)
+        _append_history(
+            mesh,
+            record.domain,
+            HistoryEvent(
+                event="publish",
+                publish_id=record.publish_id,
+                at=record.published_at,
+                overrides=record.overrides or None,
+            ),
+        )
+        reached(Step.HISTORY)
+        _point_current(folder, record.publish_id)
+    except OSError:  # a full disk, say: it never became current, and its space is freed now
+        if current_publish_id(mesh, record.domain) != record.publish_id:
+            for gathered in (partial, folder / record.publish_id, private):
+                shutil.rmtree(gathered, ignore_errors=True)
+            shutil.rmtree(private.parent / record.publish_id, ignore_errors=True)
+        raise
+    reached(Step.POINT_CURRENT)
 
 
 def rollback(mesh: Mesh, domain: str) -> tuple[PublishRecord, Snapshot | None]:
-    """Make the publish before the current one (never one rolled back from before) the
-    domain's current one again, with its private store, and commit a snapshot: consumers built
-    from the withdrawn publish go back with it. Returns its record and the snapshot."""
-    current = current_publish_id(mesh, domain)
+    """Make the publish that was current before the current one the domain's current one
+    again, with its private store (never one a rollback withdrew, never one that did not
+    become current), and commit a snapshot: consumers built from the withdrawn publish go
+    back with it. Call with the domain locked. Returns its record and the snapshot."""
+    line = settle_history(mesh, domain)  # first: a rollback line must follow the repairs
+    current = line.current
     if current is None:
         raise RollbackError(f"{domain} has never been published; there is nothing to roll back.")
-    withdrawn = rolled_back(mesh, domain)
-    earlier = [p for p in publish_ids(mesh, domain) if p < current and p not in withdrawn]
+    kept_ids = set(publish_ids(mesh, domain))
+    earlier = [p for p in line.stack[:-1] if p in kept_ids]
     if not earlier:
         raise RollbackError(
-            f"{domain} has no publish older than {current} to roll back to (the last "
-            f"{snapshot.KEEP_PUBLISHES} publishes, and those a kept snapshot needs, are kept)."
+            f"{domain} has no publish that was current before {current} to roll back to (the "
+            f"last {snapshot.KEEP_PUBLISHES} publishes, and those a kept snapshot needs, are "
+            "kept)."
         )
     target = earlier[-1]
     _point_current(domain_dir(mesh, domain), target)
@@ -228,32 +258,57 @@ def rollback(mesh: Mesh, domain: str) -> tuple[PublishRecord, Snapshot | None]:
     return record, committed
 
 
-def cleanup(mesh: Mesh, domain: str) -> list[Path]:
-    """Remove what interrupted builds of `domain` left behind. Call with the domain locked.
+def settle_history(mesh: Mesh, domain: str) -> Timeline:
+    """Append the lines a stop left out of the domain's history (`Timeline.repairs`), so
+    that the next line is read after them. Call with the domain locked."""
+    line = timeline(mesh, domain)
+    if line.repairs:
+        _append_history(mesh, domain, *line.repairs)
+    return line
 
-    Staging folders, half-made publish folders and temporary links are never read by
-    anyone, so removing them cannot affect a reader.
+
+def cleanup(mesh: Mesh, domain: str) -> list[Path]:
+    """Remove what interrupted builds, publishes and prunes of `domain` left behind, and
+    bring its history in line with its `current` link. Call with the domain locked.
+
+    Nothing removed here is read by anyone: staging folders, hidden `.partial` and
+    `.pruned` folders, temporary links, private stores without a publish, folders without a
+    record, and publish folders that never became current (unless a kept mesh snapshot names
+    one, which only a mesh published by an older version of mesh can have).
     """
     removed: list[Path] = []
+
+    def remove(path: Path) -> None:
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+
     staging_root = mesh.builds / domain
     if staging_root.is_dir():
         for run in staging_root.iterdir():
-            shutil.rmtree(run, ignore_errors=True)
-            removed.append(run)
+            remove(run)
+    folder = domain_dir(mesh, domain)
+    line = settle_history(mesh, domain)
+    if folder.is_dir():
+        needed = {pid for s in kept(mesh) for name, pid in s.publishes.items() if name == domain}
+        became = set(line.became_current) | needed
+        for path in folder.iterdir():
+            name = path.name
+            if name.startswith(".current-") or name.endswith((".partial", ".pruned")):
+                leftover = name.startswith(".")
+            else:  # a publish folder without a record, or one that never became current
+                publish = path.is_dir() and not path.is_symlink() and not name.startswith(".")
+                leftover = publish and (not (path / RECORD).exists() or name not in became)
+            if leftover:
+                remove(path)
+            elif (path / f".{RECORD}.partial").exists():  # forget_fingerprint stopped
+                remove(path / f".{RECORD}.partial")
     private = mesh.private / domain
-    if private.is_dir():  # half-made, or of a publish that never made it into place
-        published = set(publish_ids(mesh, domain))
+    if private.is_dir():  # half-made, pruned, or of a publish that never became current
+        published = set(publish_folders(mesh, domain))
         for store in private.iterdir():
             if store.name not in published:
-                shutil.rmtree(store, ignore_errors=True)
-                removed.append(store)
-    folder = domain_dir(mesh, domain)
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if path.name.startswith(".current-"):
-                path.unlink(missing_ok=True)
-                removed.append(path)
-            elif path.name.startswith(".") and path.name.endswith(".partial"):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
+                remove(store)
     return removed

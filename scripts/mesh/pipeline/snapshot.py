@@ -28,11 +28,12 @@ from mesh.discovery.registry import (
     domain_dir,
     publish_ids,
     read_record,
-    rolled_back,
+    timeline,
 )
 from mesh.discovery.snapshots import CURRENT, Snapshot, current, folder, kept
 from mesh.errors import DamagedRecordError, MeshError
 from mesh.ids import new_id
+from mesh.pipeline.crashpoints import Step, reached
 from mesh.pipeline.locks import domain_lock
 from mesh.workspace import Mesh
 
@@ -47,17 +48,17 @@ class SnapshotError(MeshError):
 
 
 def candidates(mesh: Mesh, names: list[str]) -> dict[str, list[PublishRecord]]:
-    """Each domain's kept publishes up to its `current` one, newest first, without those a
-    rollback withdrew or whose record is damaged."""
+    """Each domain's kept publishes that became current and were not withdrawn by a
+    rollback, up to its `current` one, newest first, without those whose record is damaged."""
     found: dict[str, list[PublishRecord]] = {}
     for name in names:
-        head = current_publish_id(mesh, name)
-        if head is None:
+        line = timeline(mesh, name)
+        if line.current is None:
             continue
-        withdrawn = rolled_back(mesh, name)
+        kept_ids = set(publish_ids(mesh, name))
         records = []
-        for publish_id in reversed(publish_ids(mesh, name)):
-            if publish_id > head or publish_id in withdrawn:
+        for publish_id in reversed(line.stack):
+            if publish_id not in kept_ids:
                 continue
             try:
                 record = read_record(mesh, name, publish_id)
@@ -181,13 +182,15 @@ def commit(mesh: Mesh, cause: str, strict: bool = False) -> Snapshot | None:
             reasons = "; ".join(f"{name}: {choice.behind[name]}" for name in lost)
             if strict:
                 raise SnapshotError(f"Readers would lose {', '.join(lost)} ({reasons}).")
-            return previous
-        if previous and (previous.publishes, previous.behind) == (
-            choice.publishes,
-            choice.behind,
+        if (
+            lost
+            or not choice.publishes
+            or (
+                previous
+                and (previous.publishes, previous.behind) == (choice.publishes, choice.behind)
+            )
         ):
-            return previous
-        if not choice.publishes:
+            _tidy(mesh, names)  # a build that changed nothing still removes what is left over
             return previous
         snapshot = Snapshot(
             snapshot_id=new_id(),
@@ -197,9 +200,20 @@ def commit(mesh: Mesh, cause: str, strict: bool = False) -> Snapshot | None:
             behind=choice.behind,
         )
         _write(mesh, snapshot)
-        with contextlib.suppress(MeshError, OSError):  # committed: the next commit prunes
-            prune(mesh, names)
+        reached(Step.SNAPSHOT)
+        _tidy(mesh, names)
     return snapshot
+
+
+def _tidy(mesh: Mesh, names: list[str]) -> None:
+    """Prune, and remove what a commit stopped half-way left; under the snapshot lock, so no
+    commit is under way. A failure waits for the next commit: this one stands."""
+    with contextlib.suppress(MeshError, OSError):
+        where = folder(mesh)
+        for path in where.iterdir() if where.is_dir() else []:
+            if path.name.startswith(f".{CURRENT}-") or path.name.endswith(".partial"):
+                path.unlink(missing_ok=True)
+        prune(mesh, names)
 
 
 def _write(mesh: Mesh, snapshot: Snapshot) -> None:
@@ -230,5 +244,18 @@ def prune(mesh: Mesh, names: list[str]) -> None:
         head = current_publish_id(mesh, name)
         for old in publish_ids(mesh, name)[:-KEEP_PUBLISHES]:
             if old != head and (name, old) not in needed:
-                shutil.rmtree(mesh.private / name / old, ignore_errors=True)
-                shutil.rmtree(domain_dir(mesh, name) / old, ignore_errors=True)
+                _remove_publish(mesh, name, old)
+
+
+def _remove_publish(mesh: Mesh, domain: str, publish_id: str) -> None:
+    """Delete one old publish and its private store. The folder is first renamed aside, so
+    that no listing sees a half-deleted publish; a stop in between leaves a `.pruned`
+    folder that the domain's next build removes (publish.cleanup)."""
+    aside = domain_dir(mesh, domain) / f".{publish_id}.pruned"
+    (domain_dir(mesh, domain) / publish_id).replace(aside)
+    reached(Step.PRUNE)
+    store = mesh.private / domain / publish_id
+    if store.exists():
+        store = store.replace(store.with_name(f".{publish_id}.pruned"))
+    shutil.rmtree(store, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)
