@@ -101,6 +101,9 @@ class PublishRecord(BaseModel):
     expectations_met: list[str] = Field(default_factory=list)
     deprecation_dates: dict[str, str] = Field(default_factory=dict)
     upstream_expectations_met: dict[str, list[str]] = Field(default_factory=dict)
+    # Whether the build's dbt code ran in the build sandbox (runner/sandbox.py); false with
+    # MESH_SANDBOX=off or an engine whose session outlives a domain's build (Spark's).
+    sandboxed: bool = True
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"
