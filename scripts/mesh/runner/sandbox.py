@@ -11,7 +11,7 @@ that runs one task, before any of the domain's code runs:
    that is down;
 2. every mount made private, then the whole tree read-only (`mount_setattr` with
    `AT_RECURSIVE`), except the task's writable paths, bind-mounted on themselves first and
-   made writable again;
+   made writable again, and a new empty /dev/shm of its own (dbt's locks are semaphores);
 3. `PR_SET_NO_NEW_PRIVS` and every capability dropped (bounding, ambient, effective,
    permitted, inheritable): without CAP_SYS_ADMIN the code cannot remount, unmount or
    `setns` back, and without CAP_SYS_PTRACE it cannot take over a process that has them.
@@ -41,6 +41,8 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
@@ -55,6 +57,9 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # mount_setattr(2) has the same number on every architecture Linux added it to at once.
 SYS_MOUNT_SETATTR = 442
+# dbt's adapters take multiprocessing locks, POSIX semaphores that live in /dev/shm.
+SHARED_MEMORY = "/dev/shm"
+SHARED_MEMORY_OPTIONS = b"size=64m,mode=1777"
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "arm64": 91}
 
 
@@ -143,6 +148,9 @@ def _read_only_except(libc: ctypes.CDLL, writable: list[str]) -> None:
     for path in writable:
         _mount_setattr(libc, path, AT_RECURSIVE, _MountAttr(attr_clr=MOUNT_ATTR_RDONLY),
                        f"making {path} writable")  # fmt: skip
+    if Path(SHARED_MEMORY).is_dir():  # a fresh, private one: gone with the sandbox
+        _check(libc.mount(b"tmpfs", SHARED_MEMORY.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                          SHARED_MEMORY_OPTIONS), "mounting a private /dev/shm")  # fmt: skip
 
 
 def _last_capability() -> int:

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any, Literal
@@ -433,6 +434,10 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
     sandbox.die_with_parent()
     sandbox.close_fds_except([fd])
     _events, _report_fd = None, fd
+    # dbt's adapter takes multiprocessing locks, which register with the worker's resource
+    # tracker through a pipe the child just closed; in the sandbox they live in its own
+    # /dev/shm, gone with it, so there is nothing for a tracker to clean up.
+    resource_tracker.register = resource_tracker.unregister = _untracked  # type: ignore[assignment]
     try:
         if task.isolation == "sandbox":
             sandbox.enter(task.writable)
@@ -445,6 +450,10 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
         reason = f"the build sandbox could not be made ({error}); {sandbox.OFF_HINT}"
         outcomes = [DbtOutcome(success=False, error=reason)]
     _send(fd, {"outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]})
+
+
+def _untracked(name: str, rtype: str) -> None:
+    return None
 
 
 def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
