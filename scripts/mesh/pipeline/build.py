@@ -36,6 +36,7 @@ from mesh.discovery.registry import current_publish_id, domain_dir, read_record,
 from mesh.errors import DamagedRecordError, MeshError, MissingLandingDataError, MissingPublishError
 from mesh.governance import pii_key
 from mesh.governance.contracts import removed_reads
+from mesh.governance.rules import dbt_code_stays_in_its_database
 from mesh.ids import new_id
 from mesh.pipeline import gates, snapshot
 from mesh.pipeline.engine import UPSTREAMS, Candidate, Engine, Job, Upstream
@@ -257,6 +258,16 @@ class _Scheduler:
             self.reporter.notice(
                 name, f"{', '.join(expired)} passed its deprecation date: rebuilt to leave it out"
             )
+        # Escapes from its database the mesh does not allow: refused before any of its code runs.
+        escapes = dbt_code_stays_in_its_database.refused(name, domain.path, mesh.root)
+        if escapes:
+            reason = (
+                f"its dbt code does what the mesh does not allow it "
+                f"({dbt_code_stays_in_its_database.RULE.name}), so it was not built"
+            )
+            fix = dbt_code_stays_in_its_database.RULE.fix
+            details = [f"{message} Fix: {' '.join(fix.split())}" for _, _, message in escapes]
+            return DomainResult(name, Status.FAILED, reason=reason, details=details)
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
         problems = landing.check(mesh, domain, passed=passed)
