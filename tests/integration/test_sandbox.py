@@ -10,7 +10,6 @@ domains of the build go on.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
