@@ -10,6 +10,7 @@ domains of the build go on.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def test_hostile_dbt_code_changes_nothing_outside_its_staging_folder(mesh_copy: 
     allow(root, HOSTILE, "python_models", "attach", "files", "settings")
     # An on-run-end hook and a model's run_query: ATTACH other domains' publishes read-write.
     (domain / "macros" / "hostile.sql").write_text(
-        "{% macro tamper(path, alias) %}\n"
+        "{% macro tamper(path, alias, detach='') %}\n"
+        "  {% if detach %}{% do run_query('detach ' ~ detach) %}{% endif %}\n"
         '  {% do run_query("attach \'" ~ path ~ "\' as " ~ alias ~ " (read_only false)") %}\n'
         "  {% do run_query('create table ' ~ alias ~ '.main.tampered as select 1 as x') %}\n"
         "{% endmacro %}\n"
@@ -60,7 +62,7 @@ def test_hostile_dbt_code_changes_nothing_outside_its_staging_folder(mesh_copy: 
     )
     hostile = domain / "models" / "intermediate"
     (hostile / "int_tamper_upstream.sql").write_text(
-        f"{{% if execute %}}{{{{ tamper('{upstream_db}', 'upstream_rw') }}}}{{% endif %}}\n"
+        f"{{% if execute %}}{{{{ tamper('{upstream_db}', 'upstream_rw', 'orders') }}}}{{% endif %}}\n"
         "select 1 as x\n"
     )
     (hostile / "int_copy_out.sql").write_text(
@@ -68,7 +70,7 @@ def test_hostile_dbt_code_changes_nothing_outside_its_staging_folder(mesh_copy: 
         "{% endif %}\nselect 1 as x\n"
     )
     # A Python model: files in another domain's folder and in /tmp, the published file's
-    # bytes, a socket, and every file descriptor it inherited. It notes what happened.
+    # bytes, another ATTACH and a socket. It notes what happened to each.
     (hostile / "int_escape.py").write_text(
         f"""import json, os, socket
 
@@ -90,25 +92,16 @@ def model(dbt, session):
         "attach": attempt(lambda: session.execute("attach '" + {str(victim_db)!r} + "' as v2")),
         "socket": attempt(lambda: socket.create_connection(("1.1.1.1", 80), timeout=3)),
     }}
-    written = []
-    for fd in range(3, 256):
-        try:
-            os.fstat(fd)
-        except OSError:
-            continue
-        written.append(fd)
-    found["open descriptors"] = written
-    with open("attempts.json", "w") as notes:  # the working directory: the staging folder
+    # TMPDIR is in the staging folder, the one place the build may write.
+    with open(os.path.join(os.environ["TMPDIR"], "attempts.json"), "w") as notes:
         json.dump(found, notes)
-    for fd in written:  # then write to each of them
-        attempt(lambda: os.write(fd, b"garbage from a model\\n"))
     return session.sql("select 1 as x")
 """
     )
     before = files(root / "domains") | files(root / "warehouse/published")
     before |= files(root / "warehouse/private")
 
-    run = mesh(root, "build", HOSTILE, "--only", check=False)
+    run = mesh(root, "build", HOSTILE, "--only", "--timeout", "300", check=False)
 
     assert run.returncode == 1
     assert f"{HOSTILE}: FAILED" in run.stderr
@@ -124,13 +117,42 @@ def model(dbt, session):
     assert changed == set()  # bytes, mtime and inode of every publish and every domain's code
     assert not in_tmp.exists() and not outside.exists() and not planted.exists()
     (staging,) = (root / "warehouse/build" / HOSTILE).iterdir()
-    attempts = json.loads((staging / "attempts.json").read_text())
+    attempts = json.loads((staging / "tmp" / "attempts.json").read_text())
     for attack in ("other domain's folder", "tmp", "published bytes", "attach"):
         assert "Read-only file system" in attempts[attack], attack
     assert "Network is unreachable" in attempts["socket"]
-    # The descriptors the model could find: its own DuckDB files and logs, and the one
-    # pipe to its worker, whose garbage failed the build; none of the worker's.
-    assert "sent a report the worker cannot read" in run.stderr
+    # The SQL attacks failed their nodes and hook for the same reason, in dbt's own words.
+    log = (staging / "logs" / "dbt.log").read_text()
+    for database in (upstream_db, victim_db):  # the model's ATTACH, the hook's ATTACH
+        assert f'Cannot open file "{database.resolve()}": Read-only file system' in log
+    assert re.search(r"int_copy_out.*?Read-only file system", log, re.DOTALL)
+
+
+def test_a_model_writing_to_every_inherited_descriptor_fails_only_its_build(
+    mesh_copy: Path,
+) -> None:
+    root = mesh_copy
+    allow(root, HOSTILE, "python_models")
+    (root / "domains" / HOSTILE / "models" / "intermediate" / "int_descriptors.py").write_text(
+        "import os\n\n\ndef model(dbt, session):\n"
+        "    dbt.config(materialized='table')\n"
+        "    for fd in range(3, 1024):\n"
+        "        try:\n"
+        '            os.write(fd, b\'{"outcomes": [{"success": true}]}\\n\' * 4)\n'
+        "        except OSError:\n"
+        "            pass\n"
+        "    return session.sql('select 1 as x')\n"
+    )
+    published = files(root / "warehouse/published")
+
+    run = mesh(root, "build", HOSTILE, "--only", "--timeout", "300", check=False)
+
+    assert run.returncode == 1
+    assert f"{HOSTILE}: FAILED" in run.stderr
+    assert f"the dbt process of {HOSTILE} sent a report the worker cannot read" in run.stderr
+    assert "Traceback" not in run.output
+    assert "did not publish" in run.stderr  # the build itself went on to its summary
+    assert files(root / "warehouse/published") == published
 
 
 def test_a_build_past_its_time_limit_is_stopped_and_the_others_go_on(mesh_copy: Path) -> None:

@@ -462,7 +462,6 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
     global _OUTCOMES
     deadline = time.monotonic() + task.timeout if task.timeout else None
     buffer, received, outcomes = b"", 0, None
-    unreadable: str | None = None  # the first line that was not a report: read on to the end
     while True:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _, _ = select.select([fd], [], [], left)
@@ -476,7 +475,7 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
             raise _BadReportError("sent more than the worker reads from a task")
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
-        for line in lines if unreadable is None else []:
+        for line in lines:
             try:
                 message = json.loads(line)
                 if not isinstance(message, dict):
@@ -489,13 +488,11 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
                 message["domain"] = task.domain  # the worker knows whose task it is
                 event = pydantic.TypeAdapter(kind).validate_python(message)
             except (ValueError, TypeError, KeyError) as error:
-                unreadable = f"sent a report the worker cannot read: {error}"
-                break
+                # Not the child the worker started any more: stopped at once (by _in_child).
+                raise _BadReportError(f"sent a report the worker cannot read: {error}") from None
             if _events is not None:
                 _events.put(event)
     status = _stop(pid)
-    if unreadable:
-        raise _BadReportError(unreadable)
     if outcomes is None or buffer.strip() or not outcomes:
         ended = (
             f"was killed by signal {os.WTERMSIG(status)}"
