@@ -62,8 +62,8 @@ def test_hostile_dbt_code_changes_nothing_outside_its_staging_folder(mesh_copy: 
     )
     hostile = domain / "models" / "intermediate"
     (hostile / "int_tamper_upstream.sql").write_text(
-        f"{{% if execute %}}{{{{ tamper('{upstream_db}', 'upstream_rw', 'orders') }}}}{{% endif %}}\n"
-        "select 1 as x\n"
+        f"{{% if execute %}}{{{{ tamper('{upstream_db}', 'upstream_rw', 'orders') }}}}"
+        "{% endif %}\nselect 1 as x\n"
     )
     (hostile / "int_copy_out.sql").write_text(
         f"{{% if execute %}}{{% do run_query(\"copy (select 42 as x) to '{outside}'\") %}}"
@@ -138,7 +138,7 @@ def test_a_model_writing_to_every_inherited_descriptor_fails_only_its_build(
         "    dbt.config(materialized='table')\n"
         "    for fd in range(3, 1024):\n"
         "        try:\n"
-        '            os.write(fd, b\'{"outcomes": [{"success": true}]}\\n\' * 4)\n'
+        "            os.write(fd, b'not a report\\n')\n"
         "        except OSError:\n"
         "            pass\n"
         "    return session.sql('select 1 as x')\n"

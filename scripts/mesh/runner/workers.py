@@ -481,6 +481,8 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
                 if not isinstance(message, dict):
                     raise TypeError("not a JSON object")
                 if "outcomes" in message:
+                    if outcomes is not None:  # one report per child: a second is forged
+                        raise ValueError("a second outcome")
                     _OUTCOMES = _OUTCOMES or pydantic.TypeAdapter(list[DbtOutcome])
                     outcomes = _OUTCOMES.validate_python(message["outcomes"])
                     continue
