@@ -146,6 +146,16 @@ def build(
     lock_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for another build of the same domain.")
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=1,
+            help="Seconds each domain's dbt build may run; one that runs longer is stopped and "
+            "fails, and the other domains go on.",
+        ),
+    ] = build_module.DEFAULT_TIMEOUT,
     allow_breaking: Annotated[
         str | None,
         typer.Option(
@@ -187,7 +197,7 @@ def build(
     with reporter if isinstance(reporter, LiveReporter) else nullcontext():
         results = build_module.build(
             mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full,
-            overrides=overrides,
+            overrides=overrides, timeout=timeout,
         )  # fmt: skip
     out.print(summary_table(results))
     _print_snapshot(snapshots.current(Mesh.find().on(target)))

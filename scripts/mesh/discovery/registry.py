@@ -128,6 +128,9 @@ class PublishRecord(BaseModel):
     # against. Empty in publishes made before files were stamped: nothing to check them by.
     files: list[FileStamp] = Field(default_factory=list)
     private_files: list[FileStamp] = Field(default_factory=list)
+    # Whether the build's dbt code ran in the build sandbox (runner/sandbox.py); false with
+    # MESH_SANDBOX=off or an engine whose session outlives a domain's build (Spark's).
+    sandboxed: bool = True
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"

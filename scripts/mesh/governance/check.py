@@ -40,8 +40,9 @@ from mesh.governance.contracts import (
 )
 from mesh.governance.policies import DomainState, Violation, Waiver, describe, evaluate, waivers
 from mesh.ids import new_id
+from mesh.runner import sandbox
 from mesh.runner.dbt import base_env, dbt_args, with_packages
-from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers
+from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers, Isolation
 from mesh.workspace import Mesh
 
 
@@ -101,6 +102,7 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
     """Parse each domain's working tree in worker processes, with dbt's state comparison."""
     runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]] = {}
     results: dict[str, _Parsed] = {}
+    isolation: Isolation = "sandbox" if sandbox.enabled() else "fork"
     with DbtWorkers(workers=max(1, min(len(names), 2))) as workers:
         for name in names:
             domain = domains[name]
@@ -118,9 +120,9 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
             parse = ["parse", *dbt_args(mesh, domain, staging), "--target-path", target_path]
             commands = [parse, _state_check_args(mesh, domain, staging)] if published else [parse]
             env = base_env(mesh, domain, target="lint")
-            task = DbtTask(
-                name, with_packages(mesh, domain, staging, *commands), env, cwd=str(staging)
-            )
+            commands = with_packages(mesh, domain, staging, *commands)
+            # Parsing writes only the check's own folder; it runs in the build sandbox.
+            task = DbtTask(name, commands, env, (str(staging),), str(staging), isolation)
             runs[name] = (workers.submit_each(task), staging, published)
         for name, (future, staging, published) in runs.items():
             outcomes = future.result()

@@ -49,6 +49,7 @@ from mesh.errors import (
 )
 from mesh.governance import pii_key
 from mesh.governance.contracts import removed_reads
+from mesh.governance.rules import dbt_code_stays_in_its_database
 from mesh.ids import new_id
 from mesh.pipeline import gates, snapshot
 from mesh.pipeline.engine import UPSTREAMS, Candidate, Engine, Job, Upstream
@@ -56,12 +57,13 @@ from mesh.pipeline.fingerprint import code_fingerprint, fingerprint
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.publish import cleanup, forget_fingerprint, publish
 from mesh.pipeline.report import DomainResult, Reporter, Status
-from mesh.runner import parse_cache
+from mesh.runner import parse_cache, sandbox
 from mesh.runner.dbt import dbt_args, with_packages
 from mesh.runner.workers import (
     DbtOutcome,
     DbtTask,
     DbtWorkers,
+    Isolation,
     NodesPlanned,
     ProgressEvent,
     event_queue,
@@ -69,6 +71,8 @@ from mesh.runner.workers import (
 from mesh.workspace import DEFAULT_ENGINE, Mesh
 
 DEFAULT_LOCK_TIMEOUT = 300.0
+# Seconds a domain's dbt commands may run before they are stopped (`mesh build --timeout`).
+DEFAULT_TIMEOUT = 3600.0
 
 
 def default_jobs() -> int:
@@ -166,8 +170,10 @@ class _Scheduler:
         full: bool,
         workers: DbtWorkers | None,
         overrides: dict[str, gates.Overrides],
+        timeout: float | None,
     ) -> None:
         self.mesh, self.engine, self.domains = mesh, engine, domains
+        self.timeout, self.isolation = timeout, isolation(engine)
         self.overrides, self.today = overrides, ids.today()
         self.pending, self.selected = list(order), set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
@@ -201,7 +207,9 @@ class _Scheduler:
         self.reporter.finished(result)
 
     def _submit(self, task: DbtTask) -> Future[DbtOutcome]:
-        """Hand the task to a worker; a pool broken by a dead worker is replaced first."""
+        """Hand the task to a worker, confined as this build's tasks are (an engine's own
+        tasks, its gate's checks, included); a pool broken by a dead worker is replaced first."""
+        task = dataclasses.replace(task, isolation=self.isolation)
         try:
             return self.workers.submit(task)
         except BrokenProcessPool:
@@ -297,6 +305,16 @@ class _Scheduler:
             self.reporter.notice(
                 name, f"{', '.join(expired)} passed its deprecation date: rebuilt to leave it out"
             )
+        # Escapes from its database the mesh does not allow: refused before any of its code runs.
+        escapes = dbt_code_stays_in_its_database.refused(name, domain.path, mesh.root)
+        if escapes:
+            reason = (
+                f"its dbt code does what the mesh does not allow it "
+                f"({dbt_code_stays_in_its_database.RULE.name}), so it was not built"
+            )
+            fix = dbt_code_stays_in_its_database.RULE.fix
+            details = [f"{message} Fix: {' '.join(fix.split())}" for _, _, message in escapes]
+            return DomainResult(name, Status.FAILED, reason=reason, details=details)
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
         exports = landing.verify(mesh, domain, passed=passed)
@@ -347,7 +365,9 @@ class _Scheduler:
         commands = with_packages(mesh, domain, staging, *self.engine.before_build(job), build)
         parse_cache.restore(mesh, name, staging / "target")
         self.reporter.started(name, models=len(list((domain.path / "models").rglob("*.sql"))))
-        future = self._submit(DbtTask(name, commands, env, cwd=str(staging)))
+        # The staging folder is all the build may write (sandbox.py); then it stops.
+        task = DbtTask(name, commands, env, (str(staging),), str(staging), timeout=self.timeout)
+        future = self._submit(task)
         self.running[future] = _Running(job, started, locks)
         return None
 
@@ -395,6 +415,12 @@ class _Scheduler:
             )  # fmt: skip
 
         target = job.staging / "target"
+        if outcome.timed_out:
+            return DomainResult(
+                name, Status.FAILED, time.perf_counter() - running.started,
+                reason=f"its dbt build ran past the time limit of {self.timeout:g} s and was "
+                "stopped; raise the limit with `mesh build --timeout SECONDS`",
+            )  # fmt: skip
         if not outcome.success:
             removed = _removed_reads(job, target / "manifest.json", self.today)
             if removed:
@@ -508,6 +534,27 @@ def _removed_reads(job: Job, manifest_path: Path, today: dt.date) -> list[str]:
         return []
 
 
+def isolation(engine: Engine) -> Isolation:
+    """How this build's dbt tasks run: in the build sandbox unless MESH_SANDBOX=off or the
+    engine keeps a session in its worker across domains (Spark in session mode)."""
+    if engine.isolation == "sandbox" and not sandbox.enabled():
+        return "fork"
+    return engine.isolation
+
+
+def unconfined_warning(engine: Engine) -> str:
+    if engine.isolation != "sandbox":
+        return (
+            f"{engine.name} builds run unconfined (its session outlives a domain's build): a "
+            "domain's dbt code can write anywhere this build can; the publish records say "
+            "sandboxed: false"
+        )
+    return (
+        f"{sandbox.SWITCH}=off: builds run without the sandbox, so a domain's dbt code can "
+        "write anywhere this build can; the publish records say sandboxed: false"
+    )
+
+
 def _outcome(future: Future[DbtOutcome]) -> DbtOutcome:
     try:
         return future.result()
@@ -526,6 +573,7 @@ def build(
     full: bool = False,
     workers: DbtWorkers | None = None,
     overrides: gates.Overrides | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[DomainResult]:
     """Build `targets` (every domain when empty) and what they consume, upstreams first, on
     `engine`.
@@ -536,7 +584,8 @@ def build(
     leaves open for the caller's next one; progress a worker reports after its domain ended
     may then reach the next build's reporter. By default the build starts its own workers
     and stops them at the end. `overrides`: gate findings to publish despite (gates.py), in
-    the named `targets` only.
+    the named `targets` only. `timeout`: seconds each domain's dbt commands may run; a
+    domain that runs longer is stopped and fails, and the others go on.
     """
     if workers is not None and workers.events is None:
         raise ValueError("build() needs workers made with an event queue")
@@ -552,9 +601,11 @@ def build(
     jobs = max(1, min(jobs, len(order), engine.max_jobs or jobs))
     reporter = reporter or Reporter()
     reporter.planned(order)
+    if isolation(engine) != "sandbox":
+        reporter.notice("mesh", unconfined_warning(engine))
     scheduler = _Scheduler(
         mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers,
-        dict.fromkeys(targets, overrides) if overrides else {},
+        dict.fromkeys(targets, overrides) if overrides else {}, timeout,
     )  # fmt: skip
     try:
         scheduler.run()

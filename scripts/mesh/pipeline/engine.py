@@ -20,7 +20,7 @@ from mesh.discovery.snapshots import View
 from mesh.errors import QueryError, QueryLimitError
 from mesh.governance import expectations
 from mesh.governance.expectations import Query
-from mesh.runner.workers import TASKS_PER_WORKER, DbtOutcome, DbtTask
+from mesh.runner.workers import TASKS_PER_WORKER, DbtOutcome, DbtTask, Isolation
 from mesh.workspace import Mesh
 
 # The staging folder's links to the upstream publishes a build reads: `upstreams/<name>/current`.
@@ -165,6 +165,9 @@ class Engine(ABC):
     toolchain: tuple[str, ...] = ()
     max_jobs: int | None = None  # domains built at once at most (None: as many as asked)
     tasks_per_worker: int = TASKS_PER_WORKER  # tasks before a dbt worker is replaced
+    # Where its dbt tasks run (runner.workers.Isolation): the build sandbox, unless the engine
+    # keeps a session in the worker across domains ("worker": unconfined, no time limit).
+    isolation: Isolation = "sandbox"
 
     def require(self, mesh: Mesh) -> None:
         """Raise a MeshError naming what is missing to run this engine here."""

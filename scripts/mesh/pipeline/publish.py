@@ -124,6 +124,7 @@ def publish(
         code_fingerprint=job.code_fingerprint,
         incremental_models=candidate.manifest.incremental_models(job.name),
         usage=asdict(outcome.usage) if outcome.usage else None,
+        sandboxed=outcome.sandboxed,
         landing=job.landing,
         engine=engine.name,
         waivers=[

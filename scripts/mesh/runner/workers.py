@@ -10,6 +10,14 @@ the import cost is paid once per worker. Three measured facts decide the shape:
   process environment, so each task sets the whole environment it needs.
 
 Workers report progress (node started/finished) to the parent through a queue.
+
+Each task runs in a child the worker forks (warm: the worker imported dbt once), so that the
+domain's own code runs apart from the worker: the child closes what it inherited, enters the
+build sandbox (sandbox.py), runs the dbt commands and sends its progress and outcome back as
+JSON lines on a pipe. JSON, not pickle: the child runs code the mesh does not trust, and the
+worker rebuilds and validates what it sends. The worker stops the child's process group when
+the task's time limit is up. A task of an engine that keeps state in the worker across
+domains (Spark's JVM) runs in the worker itself, unconfined.
 """
 
 from __future__ import annotations
@@ -17,18 +25,27 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import dataclasses
+import json
 import multiprocessing
 import os
 import re
+import select
 import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import pydantic
+
+from mesh.runner import sandbox
 
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
 TASKS_PER_WORKER = 20
@@ -83,6 +100,8 @@ class DbtOutcome:
     warnings: int = 0
     deprecations: list[str] = field(default_factory=list)
     usage: Usage | None = None
+    sandboxed: bool = False  # set by the worker, never by what the task sent
+    timed_out: bool = False  # stopped at the task's time limit
 
 
 @dataclass(frozen=True)
@@ -96,17 +115,36 @@ class Usage:
     command_seconds: dict[str, float]
 
 
+Isolation = Literal["sandbox", "fork", "worker"]
+"""Where a task runs: a forked child in the build sandbox (the default); a forked child
+without it (MESH_SANDBOX=off); the worker itself (an engine whose session must outlive a
+task, Spark's; no sandbox and no time limit)."""
+
+
 @dataclass(frozen=True)
 class DbtTask:
-    """dbt commands to run in order for one domain, stopping at the first that fails."""
+    """dbt commands to run in order for one domain, stopping at the first that fails.
+
+    `writable`: the only paths the commands may write in the sandbox (the staging folder,
+    and what `dbt deps` installs into the project); everything else is read-only.
+    """
 
     domain: str
     commands: list[list[str]]
     env: dict[str, str]
+    writable: tuple[str, ...]
     cwd: str | None = None  # working directory: relative paths in the profile start here
+    isolation: Isolation = "sandbox"
+    timeout: float | None = None  # seconds before the commands are stopped (None: no limit)
+
+
+class TaskTimeoutError(Exception):
+    """A task ran past its time limit and was stopped."""
 
 
 _events: Queue[ProgressEvent] | None = None
+_report_fd: int | None = None  # in a task's child: the pipe to the worker
+_send_lock = threading.Lock()
 _current_domain = ""
 _deprecations: list[str] = []  # refs to deprecated product versions seen in this invocation
 _operation_errors: list[str] = []  # what failed a run-operation (dbt logs it, returns False)
@@ -131,6 +169,10 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str |
     global _events
     _events = events
     _die_with_parent(parent)
+    # Imported once here, so every task's forked child starts with dbt and its adapter loaded.
+    import dbt.adapters.duckdb
+    import dbt.cli.main  # noqa: F401
+
     if output:
         # What the worker and the programs it starts (a JVM for Spark) print goes to a log.
         with Path(output).open("a") as log:
@@ -151,13 +193,19 @@ def _on_event(event: Any) -> None:
         message = " ".join(event.info.msg.split())
         if message not in _deprecations:
             _deprecations.append(message)
-    if _events is None:
-        return
     if name == "LogStartLine" and event.data.index == 1:
-        _events.put(NodesPlanned(_current_domain, int(event.data.total)))
+        _report(NodesPlanned(_current_domain, int(event.data.total)))
     elif name == "NodeFinished":
         info = event.data.node_info
-        _events.put(NodeFinished(_current_domain, info.resource_type, info.node_status))
+        _report(NodeFinished(_current_domain, info.resource_type, info.node_status))
+
+
+def _report(event: ProgressEvent) -> None:
+    """Progress goes to the worker's pipe in a task's child, else on the events queue."""
+    if _report_fd is not None:
+        _send(_report_fd, {"event": type(event).__name__, **dataclasses.asdict(event)})
+    elif _events is not None:
+        _events.put(event)
 
 
 def _summarise(result: Any) -> tuple[list[NodeFailure], dict[str, int], int]:
@@ -239,8 +287,8 @@ def _task(task: DbtTask) -> Iterator[None]:
         os.chdir(previous)
 
 
-def run_task(task: DbtTask) -> DbtOutcome:
-    """Run a domain's dbt commands in this worker. Called inside a worker process."""
+def _run_commands(task: DbtTask) -> DbtOutcome:
+    """Run a domain's dbt commands in this process, stopping at the first that fails."""
     with contextlib.suppress(OSError):  # a new high-water mark of resident memory (Linux)
         Path("/proc/self/clear_refs").write_text("5")
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -264,10 +312,197 @@ def run_task(task: DbtTask) -> DbtOutcome:
     return outcome
 
 
-def run_each(task: DbtTask) -> list[DbtOutcome]:
-    """Run every command of a task, whatever the outcome of the ones before; in a worker."""
+def _run_all(task: DbtTask) -> list[DbtOutcome]:
     with _task(task):
         return [invoke(command) for command in task.commands]
+
+
+def run_task(task: DbtTask) -> DbtOutcome:
+    """Run a domain's dbt commands, stopping at the first that fails. Called in a worker."""
+    if task.isolation == "worker":
+        return _run_commands(task)
+    deps, rest = _split_deps(task)
+    if deps is not None:
+        installed = _in_child(deps, lambda: [_run_commands(deps)])[0]
+        if not installed.success or not rest.commands:
+            return installed
+        rest = dataclasses.replace(rest, timeout=_left(task, installed))
+    return _in_child(rest, lambda: [_run_commands(rest)])[0]
+
+
+def run_each(task: DbtTask) -> list[DbtOutcome]:
+    """Run every command of a task, whatever the outcome of the ones before; in a worker."""
+    if task.isolation == "worker":
+        return _run_all(task)
+    deps, rest = _split_deps(task)
+    outcomes = []
+    for part in (deps, rest):
+        if part is not None and part.commands:
+            done = _in_child(part, lambda part=part: _run_all(part))  # type: ignore[misc]
+            if len(done) != len(part.commands):  # the child failed before running them
+                done = [done[0]] * len(part.commands)
+            outcomes += done
+    return outcomes
+
+
+def _split_deps(task: DbtTask) -> tuple[DbtTask | None, DbtTask]:
+    """`dbt deps` first, on its own: it installs packages into the project folder, so only
+    it may write there (it renders the project's YAML but runs none of its SQL or Python);
+    the other commands get the task's writable paths alone."""
+    first = task.commands[0] if task.commands else []
+    if not first or first[0] != "deps" or "--project-dir" not in first:
+        return None, task
+    project = first[first.index("--project-dir") + 1]
+    deps = dataclasses.replace(task, commands=[first], writable=(*task.writable, project))
+    return deps, dataclasses.replace(task, commands=task.commands[1:])
+
+
+def _left(task: DbtTask, spent: DbtOutcome) -> float | None:
+    if task.timeout is None:
+        return None
+    return max(0.001, task.timeout - (spent.usage.seconds if spent.usage else 0.0))
+
+
+# What a task's child may send before the worker stops reading it: its outcome and progress
+# are a few kilobytes; a child that floods the pipe fails its task instead of the worker.
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+_OUTCOMES: pydantic.TypeAdapter[list[DbtOutcome]] | None = None
+_EVENTS: dict[str, type[NodesPlanned] | type[NodeFinished]] = {
+    "NodesPlanned": NodesPlanned,
+    "NodeFinished": NodeFinished,
+}
+
+
+class _BadReportError(Exception):
+    """What a task's child sent is not a report the worker can read."""
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    with _send_lock:  # dbt reports nodes from its threads: one line at a time
+        while data:
+            data = data[os.write(fd, data) :]
+
+
+def _in_child(task: DbtTask, body: Callable[[], list[DbtOutcome]]) -> list[DbtOutcome]:
+    """Run `body` in a forked child of this worker (confined unless the task says "fork"),
+    stopped at the task's time limit; its outcomes, rebuilt from the JSON it sent."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            os.close(read)
+            _child(task, write, body)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    try:
+        outcomes = _collect(task, pid, read)
+    except TaskTimeoutError:
+        limit = f"{task.timeout:g}"
+        return [
+            DbtOutcome(
+                success=False, timed_out=True, error=f"stopped at its time limit of {limit} s"
+            )
+        ]
+    except _BadReportError as error:
+        return [DbtOutcome(success=False, error=f"the dbt process of {task.domain} {error}")]
+    finally:
+        os.close(read)
+        _stop(pid)
+    sandboxed = task.isolation == "sandbox"
+    return [dataclasses.replace(outcome, sandboxed=sandboxed) for outcome in outcomes]
+
+
+def _stop(pid: int) -> int:
+    """Kill what is left of a task's process group (a child's strays, or the child at its
+    time limit) and reap the child; its wait status."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        return os.waitpid(pid, 0)[1]
+    return 0
+
+
+def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None:
+    """In the forked child: leave the worker's session and files, enter the sandbox, run."""
+    global _report_fd, _events
+    os.setsid()  # its own process group, which the worker kills at the time limit
+    sandbox.die_with_parent()
+    sandbox.close_fds_except([fd])
+    _events, _report_fd = None, fd
+    # dbt's adapter takes multiprocessing locks, which register with the worker's resource
+    # tracker through a pipe the child just closed; in the sandbox they live in its own
+    # /dev/shm, gone with it, so there is nothing for a tracker to clean up.
+    resource_tracker.register = resource_tracker.unregister = _untracked  # type: ignore[assignment]
+    try:
+        if task.isolation == "sandbox":
+            sandbox.enter(task.writable)
+        if task.cwd:  # temporary files in the staging folder, the one place it may write
+            temporary = Path(task.cwd) / "tmp"
+            temporary.mkdir(exist_ok=True)
+            os.environ["TMPDIR"] = str(temporary)
+        outcomes = body()
+    except sandbox.SandboxError as error:
+        reason = f"the build sandbox could not be made ({error}); {sandbox.OFF_HINT}"
+        outcomes = [DbtOutcome(success=False, error=reason)]
+    _send(fd, {"outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]})
+
+
+def _untracked(name: str, rtype: str) -> None:
+    return None
+
+
+def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
+    """Read the child's report until it closes the pipe or its time is up; forward its
+    progress to the events queue."""
+    global _OUTCOMES
+    deadline = time.monotonic() + task.timeout if task.timeout else None
+    buffer, received, outcomes = b"", 0, None
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            raise TaskTimeoutError(task.domain)
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > MAX_REPORT_BYTES:
+            raise _BadReportError("sent more than the worker reads from a task")
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            try:
+                message = json.loads(line)
+                if not isinstance(message, dict):
+                    raise TypeError("not a JSON object")
+                if "outcomes" in message:
+                    if outcomes is not None:  # one report per child: a second is forged
+                        raise ValueError("a second outcome")
+                    _OUTCOMES = _OUTCOMES or pydantic.TypeAdapter(list[DbtOutcome])
+                    outcomes = _OUTCOMES.validate_python(message["outcomes"])
+                    continue
+                kind = _EVENTS[message.pop("event")]
+                message["domain"] = task.domain  # the worker knows whose task it is
+                event = pydantic.TypeAdapter(kind).validate_python(message)
+            except (ValueError, TypeError, KeyError) as error:
+                # Not the child the worker started any more: stopped at once (by _in_child).
+                raise _BadReportError(f"sent a report the worker cannot read: {error}") from None
+            if _events is not None:
+                _events.put(event)
+    status = _stop(pid)
+    if outcomes is None or buffer.strip() or not outcomes:
+        ended = (
+            f"was killed by signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exited with status {os.waitstatus_to_exitcode(status)}"
+        )
+        raise _BadReportError(f"ended without reporting its outcome (it {ended})")
+    return outcomes
 
 
 def _close_duckdb() -> None:

@@ -89,6 +89,10 @@ class Spark(Engine):
     # Tasks before the worker, and its Spark, are replaced: dbt-loom's limit of about a
     # thousand invocations per process, not the DuckDB path's 20.
     tasks_per_worker = 200
+    # Its worker keeps one JVM, with Spark's shared metastore and table folder, across the
+    # domains of a build: tasks run in the worker, not in a sandboxed child per domain (a
+    # fork does not carry a JVM), so session mode is not isolated and its records say so.
+    isolation = "worker"
 
     def require(self, mesh: Mesh) -> None:
         require_spark()
@@ -155,8 +159,9 @@ class Spark(Engine):
         )
 
     def _task(self, job: Job, macro: str, args: dict[str, Any]) -> DbtTask:
+        staging = str(job.staging)
         return DbtTask(
-            job.name, [_operation(job, macro, args)], self.env(job), cwd=str(job.staging)
+            job.name, [_operation(job, macro, args)], self.env(job), (staging,), staging, "worker"
         )
 
     def query(self, view: View, sql: str, limits: QueryLimits | None = None) -> QueryResult:
