@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesh.errors import MeshError
+from mesh.runner import confined
 
 if TYPE_CHECKING:
     from mesh.discovery.domains import Domain
@@ -165,8 +166,14 @@ def write_library(mesh: Mesh) -> Path:
 
 
 def _sqlfluff(domain: Domain, *args: str, stdin: str | None = None) -> Completed:
+    """sqlfluff on the domain's models, in the build sandbox: it renders the domain's Jinja,
+    so it may write only the domain's models folder, and only when it fixes them."""
+    write = [str(domain.path / MODELS)] if args[0] == "fix" else []
     return subprocess.run(
-        [sys.executable, "-m", "sqlfluff", *args, "--nocolor", "--disable-progress-bar"],
+        confined.command(
+            [sys.executable, "-m", "sqlfluff", *args, "--nocolor", "--disable-progress-bar"],
+            write,
+        ),
         cwd=domain.path,
         input=stdin,
         capture_output=True,
