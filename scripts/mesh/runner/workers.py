@@ -495,6 +495,7 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
             temporary = Path(task.cwd) / "tmp"
             temporary.mkdir(exist_ok=True)
             os.environ["TMPDIR"] = str(temporary)
+        tempfile.tempdir = None  # found again here: the worker's (warm-up) is read-only now
         outcomes = body()
     except sandbox.SandboxError as error:
         reason = f"the build sandbox could not be made ({error}); {sandbox.OFF_HINT}"
