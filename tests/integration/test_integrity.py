@@ -5,11 +5,11 @@ query` still reads every other domain, and `mesh repair` makes a new, verified p
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.damage import overwrite
 from tests.integration.conftest import mesh
 
 pytestmark = pytest.mark.integration
@@ -17,18 +17,6 @@ pytestmark = pytest.mark.integration
 
 def _current(root: Path, domain: str) -> Path:
     return (root / "warehouse/published" / domain / "current").resolve()
-
-
-def _overwrite(path: Path, offset: int, data: bytes, keep_mtime: bool) -> None:
-    """Write over `path` in place, as a stray process would (the files are 0444: root
-    writes anyway); with `keep_mtime`, put its modification time back."""
-    before = path.stat()
-    path.chmod(0o644)
-    with path.open("r+b") as handle:
-        handle.seek(offset)
-        handle.write(data)
-    if keep_mtime:
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def _one_line_error(run_output: str) -> str:
@@ -44,8 +32,8 @@ def test_damaged_publishes_are_caught_by_builds_and_verify_and_repaired(mesh_cop
     [parquet] = sorted((orders_publish / "products/orders").rglob("orders_v2.parquet"))
     # customers: a zeroed header with its mtime put back (no stat sees it); orders: flipped
     # bytes in the middle of an output port, its mtime changed (stat sees it).
-    _overwrite(database, 0, b"\0" * 4096, keep_mtime=True)
-    _overwrite(parquet, parquet.stat().st_size // 2, b"\xde\xad\xbe\xef", keep_mtime=False)
+    overwrite(database, 0, b"\0" * 4096, keep_mtime=True)
+    overwrite(parquet, parquet.stat().st_size // 2, b"\xde\xad\xbe\xef", keep_mtime=False)
 
     verify = mesh(root, "verify", check=False)
     assert verify.returncode == 1

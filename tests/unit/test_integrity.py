@@ -18,6 +18,7 @@ from mesh.engines.duckdb import query
 from mesh.errors import DamagedPublishError, QueryError
 from mesh.pipeline.build import check_intact
 from mesh.workspace import Mesh
+from tests.damage import overwrite
 from tests.unit.conftest import add_domain, make_mesh, publish_database
 from tests.unit.test_publish import publish_run
 from tests.unit.test_query import CUSTOMERS, ORDERS
@@ -25,18 +26,6 @@ from tests.unit.test_query import CUSTOMERS, ORDERS
 
 def _folder(mesh: Mesh, record: PublishRecord) -> Path:
     return mesh.published / record.domain / record.publish_id
-
-
-def _overwrite(path: Path, offset: int, data: bytes, keep_mtime: bool) -> None:
-    """Write `data` at `offset` in place (same inode), as a stray process would; with
-    `keep_mtime`, put the modification time back, as a careful attacker would."""
-    before = path.stat()
-    path.chmod(0o644)
-    with path.open("r+b") as handle:
-        handle.seek(offset)
-        handle.write(data)
-    if keep_mtime:
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def test_a_publish_records_every_file_it_holds_and_makes_them_read_only(
@@ -80,7 +69,7 @@ def test_the_stat_check_catches_a_rewrite_that_changed_the_modification_time(
 ) -> None:
     record = publish_run(fake_mesh, 1)
     database = _folder(fake_mesh, record) / "orders.duckdb"
-    _overwrite(database, 0, b"\0" * 4096, keep_mtime=False)
+    overwrite(database, 0, b"\0" * 4096, keep_mtime=False)
 
     [damage] = integrity.publish_damage(fake_mesh, record)
 
@@ -94,7 +83,7 @@ def test_only_the_sha_catches_a_rewrite_with_the_modification_time_put_back(
     record = publish_run(fake_mesh, 1)
     parquet = next(_folder(fake_mesh, record).rglob("*.parquet"))
     size = parquet.stat().st_size
-    _overwrite(parquet, size // 2, b"\xff\x00\xff", keep_mtime=True)
+    overwrite(parquet, size // 2, b"\xff\x00\xff", keep_mtime=True)
 
     assert integrity.publish_damage(fake_mesh, record) == []  # stat cannot see it
     [damage] = integrity.publish_damage(fake_mesh, record, full=True)
@@ -134,7 +123,7 @@ def test_missing_and_added_files_are_damage(fake_mesh: Mesh) -> None:
 def test_a_build_refuses_a_damaged_publish_naming_the_file_and_the_fix(fake_mesh: Mesh) -> None:
     record = publish_run(fake_mesh, 1)
     database = _folder(fake_mesh, record) / "orders.duckdb"
-    _overwrite(database, 0, b"garbage!" * 512, keep_mtime=False)
+    overwrite(database, 0, b"garbage!" * 512, keep_mtime=False)
 
     with pytest.raises(DamagedPublishError) as upstream:
         check_intact(fake_mesh, record, reader="shipping")
@@ -153,7 +142,7 @@ def test_a_build_refuses_a_damaged_publish_naming_the_file_and_the_fix(fake_mesh
 def test_verify_hashes_every_kept_publish_or_only_the_current_one(fake_mesh: Mesh) -> None:
     first = publish_run(fake_mesh, 1)
     second = publish_run(fake_mesh, 2)
-    _overwrite(_folder(fake_mesh, first) / "manifest.json", 0, b"[", keep_mtime=True)
+    overwrite(_folder(fake_mesh, first) / "manifest.json", 0, b"[", keep_mtime=True)
 
     every = integrity.verify(fake_mesh, ["orders"])
     current = integrity.verify(fake_mesh, ["orders"], current_only=True)
@@ -183,7 +172,7 @@ def test_one_damaged_database_never_stops_reads_of_the_others(tmp_path: Path, da
     publish_database(shop, "customers", "20260601T000000000000Z-bbbbbb", CUSTOMERS)
     database = shop.published_database("customers")
     data = b"\0" * 4096 if damage == "zeroed header" else os.urandom(4096)
-    _overwrite(database, 0, data, keep_mtime=True)
+    overwrite(database, 0, data, keep_mtime=True)
     readers = view(shop, sorted(discover(shop)))
 
     result = query.run(readers, "select count(*) from orders.main.orders_v2")

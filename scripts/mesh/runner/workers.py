@@ -26,6 +26,7 @@ import atexit
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import gc
 import json
 import multiprocessing
@@ -416,11 +417,17 @@ def _left(task: DbtTask, spent: DbtOutcome) -> float | None:
 # are a few kilobytes; a child that floods the pipe fails its task instead of the worker.
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
-_OUTCOMES: pydantic.TypeAdapter[list[DbtOutcome]] | None = None
 _EVENTS: dict[str, type[NodesPlanned] | type[NodeFinished]] = {
     "NodesPlanned": NodesPlanned,
     "NodeFinished": NodeFinished,
 }
+
+
+@functools.cache
+def _reader(line: str) -> pydantic.TypeAdapter[Any]:
+    """The validator of one kind of report line ("outcomes" or an event's name), made once
+    per worker, not once per line."""
+    return pydantic.TypeAdapter(list[DbtOutcome] if line == "outcomes" else _EVENTS[line])
 
 
 class _BadReportError(Exception):
@@ -510,9 +517,9 @@ def _untracked(name: str, rtype: str) -> None:
 def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
     """Read the child's report until it closes the pipe or its time is up; forward its
     progress to the events queue."""
-    global _OUTCOMES
     deadline = time.monotonic() + task.timeout if task.timeout else None
-    buffer, received, outcomes = b"", 0, None
+    buffer, received = b"", 0
+    outcomes: list[DbtOutcome] | None = None
     while True:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _, _ = select.select([fd], [], [], left)
@@ -534,12 +541,13 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
                 if "outcomes" in message:
                     if outcomes is not None:  # one report per child: a second is forged
                         raise ValueError("a second outcome")
-                    _OUTCOMES = _OUTCOMES or pydantic.TypeAdapter(list[DbtOutcome])
-                    outcomes = _OUTCOMES.validate_python(message["outcomes"])
+                    outcomes = _reader("outcomes").validate_python(message["outcomes"])
                     continue
-                kind = _EVENTS[message.pop("event")]
+                kind = message.pop("event")
+                if kind not in _EVENTS:
+                    raise KeyError(kind)
                 message["domain"] = task.domain  # the worker knows whose task it is
-                event = pydantic.TypeAdapter(kind).validate_python(message)
+                event = _reader(kind).validate_python(message)
             except (ValueError, TypeError, KeyError) as error:
                 # Not the child the worker started any more: stopped at once (by _in_child).
                 raise _BadReportError(f"sent a report the worker cannot read: {error}") from None
