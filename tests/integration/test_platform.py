@@ -158,7 +158,9 @@ def test_new_domain_scaffolds_a_domain_that_builds_at_once(mesh_copy: Path) -> N
         "orders",
     )
     assert "domains/returns/models/marts/returns.yml" in run.stdout
-    assert "returns: *mesh_domain" in (mesh_copy / "profiles.yml").read_text()
+    # It uses the mesh's one profile: profiles.yml, in every domain's fingerprint, is untouched.
+    assert "returns" not in (mesh_copy / "profiles.yml").read_text()
+    assert (mesh_copy / "domains/returns/profiles.yml").resolve() == mesh_copy / "profiles.yml"
     assert (
         "/domains/returns/  returns@shop.example" in (mesh_copy / ".github/CODEOWNERS").read_text()
     )
@@ -166,8 +168,12 @@ def test_new_domain_scaffolds_a_domain_that_builds_at_once(mesh_copy: Path) -> N
     domains = mesh(mesh_copy, "domains").stdout
     assert "returns" in domains
 
-    build = mesh(mesh_copy, "build", "returns", "--only", "--quiet")
-    assert "returns: published" in build.stdout
+    # Building the whole mesh builds the new domain only, and says why; the others are kept.
+    build = mesh(mesh_copy, "build")
+    assert "returns: building because it has no publish yet" in build.output
+    assert build.output.count("building because") == 1, build.output
+    assert "returns: published" in build.output
+    assert build.output.count(": unchanged, still") == 5, build.output
     products = mesh(mesh_copy, "products", "--format", "json").json()
     returns = [p for p in products if p["domain"] == "returns"]
     assert len(returns) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from mesh.discovery.domains import discover
 from mesh.pipeline import fingerprint
-from mesh.pipeline.fingerprint import code_fingerprint, only_appended
+from mesh.pipeline.fingerprint import code_fingerprint, code_inputs, only_appended
 from mesh.workspace import Mesh
 
 BEFORE = {"warehouse/landing/orders/orders/a.parquet": "100 1"}
@@ -35,7 +35,7 @@ def test_upgrading_the_toolchain_changes_the_code_fingerprint(
 ) -> None:
     mesh = Mesh(Path(__file__).resolve().parents[2])
     orders = discover(mesh)["orders"]
-    before = code_fingerprint(mesh, orders)
+    before = code_fingerprint(code_inputs(mesh, orders))
     assert "dbt-core " in fingerprint.toolchain() and "duckdb " in fingerprint.toolchain()
     monkeypatch.setattr(fingerprint, "toolchain", lambda: "duckdb 99.0.0\n")
-    assert code_fingerprint(mesh, orders) != before
+    assert code_fingerprint(code_inputs(mesh, orders)) != before

@@ -19,7 +19,7 @@ from mesh.discovery.domains import discover
 from mesh.engines.duckdb.dbt_plugin import Plugin
 from mesh.governance import pii_key
 from mesh.governance.pii_key import ENV, PiiKeyError, key_file, load, owns_pii
-from mesh.pipeline.fingerprint import code_fingerprint
+from mesh.pipeline.fingerprint import code_fingerprint, code_inputs
 from mesh.workspace import Mesh
 
 from .conftest import add_domain, make_mesh
@@ -173,7 +173,7 @@ def test_a_new_key_changes_the_code_fingerprint_which_never_holds_it() -> None:
     mesh = Mesh(REPO)
     customers = discover(mesh)["customers"]
     one, other = pii_key.PiiKey(KEY, "test"), pii_key.PiiKey(bytes(32), "test")
-    assert code_fingerprint(mesh, customers, pii_key=one.fingerprint) != code_fingerprint(
-        mesh, customers, pii_key=other.fingerprint
+    assert code_fingerprint(code_inputs(mesh, customers, pii_key=one.fingerprint)) != (
+        code_fingerprint(code_inputs(mesh, customers, pii_key=other.fingerprint))
     )
     assert KEY.hex() not in one.fingerprint

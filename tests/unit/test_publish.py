@@ -93,6 +93,7 @@ def publish(
         },
         current=None,
         code_fingerprint="code",
+        code_files={},
         fingerprint="print",
         landing={},
         full=False,

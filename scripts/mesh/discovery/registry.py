@@ -99,6 +99,9 @@ class PublishRecord(BaseModel):
     # What the build depended on: the next build is skipped while it is the same.
     fingerprint: str | None = None
     code_fingerprint: str | None = None
+    # Each input of the code fingerprint with its hash (pipeline.fingerprint.code_inputs):
+    # what the next build names when it says why it rebuilds.
+    code_files: dict[str, str] = Field(default_factory=dict)
     # Incremental models whose tables the next build may continue from.
     incremental_models: list[str] = Field(default_factory=list)
     # What the dbt build cost its worker: seconds, CPU seconds, peak memory (runner.workers).

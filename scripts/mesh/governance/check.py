@@ -41,7 +41,7 @@ from mesh.governance.contracts import (
 from mesh.governance.policies import DomainState, Violation, Waiver, describe, evaluate, waivers
 from mesh.ids import new_id
 from mesh.runner import sandbox
-from mesh.runner.dbt import base_env, dbt_args, with_packages
+from mesh.runner.dbt import LINT, base_env, dbt_args, loom_env, with_packages
 from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers, Isolation
 from mesh.workspace import Mesh
 
@@ -119,7 +119,8 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
             target_path = str(staging / "target")
             parse = ["parse", *dbt_args(mesh, domain, staging), "--target-path", target_path]
             commands = [parse, _state_check_args(mesh, domain, staging)] if published else [parse]
-            env = base_env(mesh, domain, target="lint")
+            manifests = {u: mesh.published_manifest(u) for u in domain.upstreams}
+            env = {**base_env(mesh, domain, target=LINT), **loom_env(staging, manifests)}
             commands = with_packages(mesh, domain, staging, *commands)
             # Parsing writes only the check's own folder; it runs in the build sandbox.
             task = DbtTask(name, commands, env, (str(staging),), str(staging), isolation)

@@ -76,11 +76,11 @@ def load(mesh: Mesh, environ: Mapping[str, str] = os.environ) -> PiiKey:
         return PiiKey(parse(environ[ENV], f"the environment variable {ENV}"), ENV)
     path = key_file(mesh)
     if not path.exists():
-        _create(path)
-    return PiiKey(_read(path), str(path))
+        create_key_file(path)
+    return PiiKey(read_key_file(path), str(path))
 
 
-def _create(path: Path) -> None:
+def create_key_file(path: Path) -> None:
     """Write a new random key to `path` unless one is there: the key is complete in a
     private temporary file before a hard link makes it `path`, and the link fails if another
     build made one first, so concurrent builds all end up reading the same key."""
@@ -101,7 +101,7 @@ def _create(path: Path) -> None:
             temporary.unlink()
 
 
-def _read(path: Path) -> bytes:
+def read_key_file(path: Path) -> bytes:
     try:
         mode = path.stat().st_mode
         if stat.S_IMODE(mode) & 0o077:

@@ -53,12 +53,12 @@ from mesh.governance.rules import dbt_code_stays_in_its_database
 from mesh.ids import new_id
 from mesh.pipeline import gates, snapshot
 from mesh.pipeline.engine import UPSTREAMS, Candidate, Engine, Job, Upstream
-from mesh.pipeline.fingerprint import code_fingerprint, fingerprint
+from mesh.pipeline.fingerprint import code_fingerprint, code_inputs, fingerprint, rebuild_reasons
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.publish import cleanup, forget_fingerprint, publish
 from mesh.pipeline.report import DomainResult, Reporter, Status
 from mesh.runner import parse_cache, sandbox
-from mesh.runner.dbt import dbt_args, with_packages
+from mesh.runner.dbt import dbt_args, loom_env, with_packages
 from mesh.runner.workers import (
     DbtOutcome,
     DbtTask,
@@ -270,9 +270,11 @@ class _Scheduler:
                 check_intact(mesh, upstream.record, reader=name, full=True)
                 raise
         key = pii_key.for_build(mesh, domain)  # the mesh's, if the domain owns PII
-        code = code_fingerprint(mesh, domain, self.engine.toolchain, key.fingerprint if key else "")
+        inputs = code_inputs(mesh, domain, self.engine.toolchain, key.fingerprint if key else "")
+        code = code_fingerprint(inputs)
         landing_read = landing_state(mesh, domain)
-        print_ = fingerprint(code, landing_read, {u: up.folder.name for u, up in upstreams.items()})
+        upstream_ids = {u: up.folder.name for u, up in upstreams.items()}
+        print_ = fingerprint(code, landing_read, upstream_ids)
         try:
             current = read_record(mesh, name)
         except DamagedRecordError:
@@ -304,6 +306,11 @@ class _Scheduler:
         if expired:
             self.reporter.notice(
                 name, f"{', '.join(expired)} passed its deprecation date: rebuilt to leave it out"
+            )
+        elif not self.full:
+            reasons = rebuild_reasons(current, inputs, landing_read, upstream_ids)
+            self.reporter.notice(
+                name, f"{name}: building because {'; '.join(reasons) or 'its inputs changed'}"
             )
         # Escapes from its database the mesh does not allow: refused before any of its code runs.
         escapes = dbt_code_stays_in_its_database.refused(name, domain.path, mesh.root)
@@ -342,6 +349,7 @@ class _Scheduler:
             upstreams=upstreams,
             current=current,
             code_fingerprint=code,
+            code_files=inputs,
             fingerprint=print_,
             landing=landing_read,
             full=self.full,
@@ -349,10 +357,10 @@ class _Scheduler:
             notice=notice,
             run=self.run_now,
         )
-        # dbt-loom's config reads `${MESH_PUBLISHED_DIR}/<upstream>/current/manifest.json`.
+        manifests = {n: staging / UPSTREAMS / n / "current" / "manifest.json" for n in upstreams}
         env = {
             **self.engine.env(job),
-            "MESH_PUBLISHED_DIR": UPSTREAMS,
+            **loom_env(staging, manifests),
             **pii_key.build_env(key),
             **landing.dbt_env(domain, exports.files),
         }

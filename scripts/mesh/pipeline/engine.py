@@ -47,6 +47,7 @@ class Job:
     upstreams: dict[str, Upstream]
     current: PublishRecord | None  # the domain's current publish, if any
     code_fingerprint: str
+    code_files: dict[str, str]  # each input of the code fingerprint with its hash
     fingerprint: str  # code, landing data and upstream publishes: recorded with the publish
     landing: dict[str, str]  # the landing files it reads (data.landing.landing_state)
     full: bool  # rebuild everything: no continuing from the current publish

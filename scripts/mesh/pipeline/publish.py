@@ -122,6 +122,7 @@ def publish(
         output_ports=parts.output_ports,
         fingerprint=job.fingerprint,
         code_fingerprint=job.code_fingerprint,
+        code_files=job.code_files,
         incremental_models=candidate.manifest.incremental_models(job.name),
         usage=asdict(outcome.usage) if outcome.usage else None,
         sandboxed=outcome.sandboxed,

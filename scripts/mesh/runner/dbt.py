@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from mesh.discovery.domains import Domain
+import yaml
+
+from mesh.discovery.domains import LOOM_CONFIG, Domain
 from mesh.workspace import Mesh
+
+# The profiles.yml target of a `mesh build` on DuckDB (plain dbt uses `dev`, which cannot
+# publish) and of `mesh check`'s parse (an in-memory database: no file is locked).
+PRODUCTION = "prod"
+LINT = "lint"
+
+
+def loom_env(folder: Path, manifests: Mapping[str, Path]) -> dict[str, str]:
+    """The dbt-loom configuration of a platform invocation, written in `folder`: each
+    upstream's manifest, by path, at the exact publish the invocation reads. The domain's
+    own dbt_loom.config.yml is for plain dbt in its folder; the platform reads only its
+    names (`mesh.discovery.domains`), so a domain cannot point its build at any other file.
+    Every invocation sets it: a warm worker must not keep an earlier task's."""
+    entries = [
+        {"name": name, "type": "file", "config": {"path": str(path)}}
+        for name, path in sorted(manifests.items())
+    ]
+    path = folder / LOOM_CONFIG
+    path.write_text(yaml.safe_dump({"manifests": entries}, sort_keys=False))
+    return {"DBT_LOOM_CONFIG": str(path)}
 
 
 def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
-    """What profiles.yml, the sources and dbt-loom read for any invocation of `domain` on
-    `target`; an engine adds its own connection settings."""
+    """What profiles.yml and the sources read for any invocation of `domain` on `target`;
+    an engine adds its own connection settings, the pipeline the dbt-loom configuration
+    (`loom_env`)."""
     return {
         "MESH_TARGET": target,
         "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
-        "MESH_PUBLISHED_DIR": str(mesh.published),
-        "DBT_LOOM_CONFIG": str(domain.loom_config),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # No PII key unless the pipeline hands one to this build (mesh.governance.pii_key):
         # empty, not absent, so a worker never keeps one from an earlier task or the shell.

@@ -3,9 +3,10 @@
 The template is a complete, working domain: a dbt project using shared_macros, a group with
 its owner, staging / intermediate / marts layers, an example data product with an enforced
 contract, a version, data tests and a unit test, and example source data as a seed. The new
-domain is also registered where the mesh needs it: a profile in profiles.yml, a section in
-CODEOWNERS and a job in the generated CI workflow. Template files use [[ ]] and [% %] so
-dbt's own {{ }} pass through untouched.
+domain is also registered where the mesh needs it: a section in CODEOWNERS and a job in the
+generated CI workflow. It uses the mesh's one profile (`profile: mesh`, and a `profiles.yml`
+link in its folder for plain dbt), so adding it changes no other domain's build fingerprint.
+Template files use [[ ]] and [% %] so dbt's own {{ }} pass through untouched.
 """
 
 from __future__ import annotations
@@ -98,15 +99,11 @@ def render(request: NewDomain) -> dict[str, str]:
     return files
 
 
-def _register_profile(mesh: Mesh, name: str) -> None:
-    profiles = mesh.root / "profiles.yml"
-    text = profiles.read_text()
-    if "&mesh_domain" not in text:
-        raise ScaffoldError(
-            f"{profiles} has no `&mesh_domain` anchor to base the new profile on; "
-            "add the profile by hand."
-        )
-    profiles.write_text(text.rstrip("\n") + f"\n{name}: *mesh_domain\n")
+def _link_profiles(mesh: Mesh, root: Path) -> Path:
+    """The folder's `profiles.yml`, a link to the mesh's, where plain dbt looks first."""
+    link = root / "profiles.yml"
+    link.symlink_to(Path("..", "..", "profiles.yml"))
+    return link
 
 
 def _register_codeowners(mesh: Mesh, request: NewDomain) -> Path | None:
@@ -129,8 +126,7 @@ def create(mesh: Mesh, request: NewDomain) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
         written.append(path)
-    _register_profile(mesh, request.name)
-    written.append(mesh.root / "profiles.yml")
+    written.append(_link_profiles(mesh, root))
     codeowners = _register_codeowners(mesh, request)
     if codeowners:
         written.append(codeowners)

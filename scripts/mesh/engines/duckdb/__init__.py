@@ -44,7 +44,7 @@ from mesh.pipeline.engine import (
     Upstream,
 )
 from mesh.pipeline.fingerprint import only_appended
-from mesh.runner.dbt import base_env
+from mesh.runner.dbt import PRODUCTION, base_env
 from mesh.workspace import Mesh
 
 # What every DuckDB of a build may use together; each of the `jobs` domain builds running
@@ -95,7 +95,7 @@ class DuckDB(Engine):
             ],
         ]  # fmt: skip
         return {
-            **base_env(job.mesh, job.domain, "dev"),
+            **base_env(job.mesh, job.domain, PRODUCTION),
             "MESH_DB_PATH": f"{job.name}.duckdb",
             "MESH_ATTACH": json.dumps(attach),
             "MESH_DUCKDB_THREADS": str(duckdb_threads()),

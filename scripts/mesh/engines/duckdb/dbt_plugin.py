@@ -1,5 +1,6 @@
 """The mesh's dbt-duckdb plugin (profiles.yml `plugins:`): hands a build's PII key to DuckDB
-outside the SQL text.
+outside the SQL text, and on the development target (`config: {development: true}`) attaches
+the domain's upstreams and uses a development key (`development`).
 
 dbt publishes compiled SQL with the manifest, so the key cannot be written into it. When the
 build was handed the key (MESH_PII_KEY in the dbt worker's environment, set by the pipeline
@@ -12,10 +13,12 @@ variables live in the connection only: they are never stored in a database file.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from mesh.engines.duckdb import development
 from mesh.governance.pii_key import ENV, hmac_pads, parse
 
 
@@ -27,11 +30,30 @@ def set_pii_key(connection: Any, key_hex: str) -> None:
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.development = plugin_config.get("development") is True
+        self.development_key = ""
+        self.upstreams: list[development.UpstreamDatabase] = []
+        if self.development:
+            # The folder of the dev database, which dbt has not made yet on a first `dbt show`.
+            folder = Path(self.creds.path if self.creds else "target").parent
+            folder.mkdir(parents=True, exist_ok=True)
+            self.development_key = development.development_key(folder)
+            self.upstreams = development.upstream_databases(development.loom_config_path())
+
+    @property
+    def key(self) -> str:
+        """Read at every connection: a warm worker runs many domains' builds, each with the
+        key its own environment hands it (or none)."""
+        return os.environ.get(ENV) or self.development_key
+
     def configure_connection(self, conn: Any) -> None:
-        if os.environ.get(ENV):
-            set_pii_key(conn, os.environ[ENV])
+        if self.development:
+            development.attach_upstreams(conn, self.upstreams)
+        if self.key:
+            set_pii_key(conn, self.key)
 
     def configure_cursor(self, cursor: Any) -> None:
         """A cursor is a connection of its own: its session variables are set again."""
-        if os.environ.get(ENV):
-            set_pii_key(cursor, os.environ[ENV])
+        if self.key:
+            set_pii_key(cursor, self.key)
