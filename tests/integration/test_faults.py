@@ -112,7 +112,7 @@ def test_a_full_disk_or_a_read_only_one_fails_only_its_domain(
 def test_a_mesh_path_with_spaces_quotes_and_non_ascii_builds_and_queries(
     built_mesh: tuple[Path, object], tmp_path: Path
 ) -> None:
-    root = copy_mesh(built_mesh[0], tmp_path / 'a mesh\'s "odd" päth ✓' / "mesh")
+    root = copy_mesh(built_mesh[0], tmp_path / 'a mesh\'s "odd" $HOME päth ✓' / "mesh")
     run = mesh(root, "build", DOMAIN, "analytics", "--only", "--full", "--quiet")
     assert f"{DOMAIN}: published" in run.stdout and "analytics: published" in run.stdout
     record = json.loads((root / "warehouse/published/analytics/current/publish.json").read_text())
@@ -129,3 +129,4 @@ def test_a_mesh_path_with_spaces_quotes_and_non_ascii_builds_and_queries(
     ).json()
     assert rows[0]["n"] > 0
     assert mesh(root, "history", DOMAIN).returncode == 0
+    assert "All checks passed." in mesh(root, "check", "analytics").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,13 +18,15 @@ LINT = "lint"
 
 
 def loom_env(folder: Path, manifests: Mapping[str, Path]) -> dict[str, str]:
-    """The dbt-loom configuration of a platform invocation, written in `folder`: each
-    upstream's manifest, by path, at the exact publish the invocation reads. The domain's
-    own dbt_loom.config.yml is for plain dbt in its folder; the platform reads only its
-    names (`mesh.discovery.domains`), so a domain cannot point its build at any other file.
-    Every invocation sets it: a warm worker must not keep an earlier task's."""
+    """The dbt-loom configuration of a platform invocation, written in `folder`, its working
+    directory: each upstream's manifest at the exact publish the invocation reads. The
+    domain's own dbt_loom.config.yml is for plain dbt in its folder; the platform reads only
+    its names (`mesh.discovery.domains`), so a domain cannot point its build at any other
+    file. Paths are relative to `folder`: no character of the mesh's own path (a `$`, say)
+    meets dbt-loom's variable substitution. Every invocation sets it: a warm worker must not
+    keep an earlier task's."""
     entries = [
-        {"name": name, "type": "file", "config": {"path": str(path)}}
+        {"name": name, "type": "file", "config": {"path": os.path.relpath(path, folder)}}
         for name, path in sorted(manifests.items())
     ]
     path = folder / LOOM_CONFIG
