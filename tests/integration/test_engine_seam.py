@@ -24,7 +24,7 @@ from mesh.pipeline.engine import (
     Upstream,
 )
 from mesh.pipeline.report import Status
-from mesh.runner.dbt import base_env
+from mesh.runner.dbt import PRODUCTION, base_env
 from mesh.workspace import Mesh
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ class ParquetFiles(Engine):
         # dbt-duckdb builds the private models in `<domain>__private` (shared_macros).
         private = [{"path": f"{job.name}__private.duckdb", "alias": f"{job.name}__private"}]
         return {
-            **base_env(job.mesh, job.domain, "dev"),
+            **base_env(job.mesh, job.domain, PRODUCTION),
             "MESH_DB_PATH": f"{job.name}.duckdb",
             "MESH_ATTACH": json.dumps(private),
         }
