@@ -32,7 +32,13 @@ from mesh import ids
 from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph, integrity, manifest, snapshots
-from mesh.discovery.domains import Domain, discover, select
+from mesh.discovery.domains import (
+    Domain,
+    discover,
+    require_projects,
+    require_published,
+    select,
+)
 from mesh.discovery.registry import (
     PublishRecord,
     current_publish_id,
@@ -84,13 +90,14 @@ def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, 
     """The domains to build for `targets` (all when empty), upstreams first.
 
     With `only`, just the targets: their upstreams are read as the mesh snapshot has them.
+    A domain built in a repository of its own is never built here: its publish is read.
     """
     domains = discover(mesh)
-    if not targets:
-        return domains, graph.build_order(domains)
-    select(domains, targets)
-    chosen = set(targets) if only else graph.with_upstreams(domains, targets)
-    return domains, graph.build_order(domains, chosen)
+    require_projects(mesh, select(domains, targets), "build")
+    chosen = set(targets) if only else graph.with_upstreams(domains, targets or list(domains))
+    built = {name for name in chosen if not domains[name].published_only}
+    require_published(mesh, domains, {u for name in built for u in domains[name].upstreams})
+    return domains, graph.build_order(domains, built)
 
 
 def check_landing(mesh: Mesh, domains: list[Domain]) -> None:

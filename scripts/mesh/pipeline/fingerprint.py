@@ -50,6 +50,14 @@ def _code_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
+def _in_mesh(mesh: Mesh, domain: Domain, path: Path) -> Path:
+    """Where a code file is in the mesh; a domain outside the mesh's folder (in a repository
+    of its own) as if it were in domains/, so moving it out changes no fingerprint."""
+    if path.is_relative_to(mesh.root):
+        return path.relative_to(mesh.root)
+    return Path("domains", domain.name, path.relative_to(domain.path))
+
+
 def code_fingerprint(
     mesh: Mesh, domain: Domain, engine_toolchain: tuple[str, ...] = (), pii_key: str = ""
 ) -> str:
@@ -61,7 +69,7 @@ def code_fingerprint(
         digest.update(f"pii key {pii_key}\n".encode())
     for root in (domain.path, mesh.root / "shared_macros"):
         for path in _code_files(root):
-            digest.update(f"{path.relative_to(mesh.root)}\n".encode())
+            digest.update(f"{_in_mesh(mesh, domain, path)}\n".encode())
             digest.update(path.read_bytes())
     digest.update((mesh.root / "profiles.yml").read_bytes())
     if not engine_toolchain:

@@ -13,6 +13,8 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
     `target`; an engine adds its own connection settings."""
     return {
         "MESH_TARGET": target,
+        # A domain in a repository of its own finds shared_macros through it (packages.yml).
+        "MESH_HOME": str(mesh.root),
         "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
         "MESH_PUBLISHED_DIR": str(mesh.published),
         "DBT_LOOM_CONFIG": str(domain.loom_config),
