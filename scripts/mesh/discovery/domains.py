@@ -166,6 +166,12 @@ def _published_only(mesh: Mesh, name: str) -> Domain:
     return Domain(name, mesh.published / name, upstreams, (), published_only=True)
 
 
+def standing_in(mesh: Mesh, domains: dict[str, Domain]) -> str | None:
+    """The domain the command stands in outside the mesh's folder (`mesh.outside`), if any:
+    what `mesh build` and `mesh check` work on by default there."""
+    return next((d.name for d in domains.values() if d.path == mesh.outside), None)
+
+
 def location(mesh: Mesh, domain: Domain) -> str:
     """Where a domain's dbt project is, as `mesh domains` shows it."""
     if domain.published_only:
