@@ -23,7 +23,7 @@ from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
 from mesh.discovery import graph, integrity, registry, snapshots
 from mesh.discovery import lineage as lineage_module
-from mesh.discovery.domains import discover, select
+from mesh.discovery.domains import discover, location, require_projects, select
 from mesh.discovery.products import list_products
 from mesh.engines.duckdb.query import read_sql
 from mesh.errors import MeshError
@@ -337,7 +337,7 @@ def domains() -> None:
         (
             name,
             ", ".join(found[name].upstreams) or "-",
-            str(found[name].path.relative_to(mesh.root)),
+            location(mesh, found[name]),
         )
         for name in graph.build_order(found)
     ]
@@ -378,9 +378,11 @@ def lint(
         raise MeshError(f"--format must be table or json, not {format!r}.")
     mesh = Mesh.find()
     found = discover(mesh)
-    results = lint_module.lint(
-        mesh, select(found, domains) if domains else list(found.values()), fix
+    chosen = (
+        select(found, domains) if domains else [d for d in found.values() if not d.published_only]
     )
+    require_projects(mesh, chosen, "lint")
+    results = lint_module.lint(mesh, chosen, fix)
     if format == "json":
         sys.stdout.write(json.dumps(lint_module.as_dict(results), indent=2) + "\n")
     else:

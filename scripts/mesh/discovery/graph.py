@@ -11,16 +11,21 @@ from mesh.errors import CycleError, DomainConfigError
 
 def _check_upstreams_exist(domains: dict[str, Domain]) -> None:
     for domain in domains.values():
+        if domain.published_only:  # checked where it is built
+            continue
         missing = [name for name in domain.upstreams if name not in domains]
         if missing:
             raise DomainConfigError(
                 f"Domain {domain.name!r} consumes {', '.join(map(repr, missing))} in "
-                f"{domain.loom_config}, but there is no such domain under domains/."
+                f"{domain.loom_config}, but there is no such domain under domains/ nor any "
+                "publish of it; if it lives in a repository of its own, run `mesh build` in its "
+                "dbt project with MESH_HOME set to this mesh's folder."
             )
 
 
 def with_upstreams(domains: dict[str, Domain], targets: list[str]) -> set[str]:
-    """The targets and every domain they consume, directly or not."""
+    """The targets and every domain they consume, directly or not (not beyond a domain
+    built elsewhere: what it consumes is its own repository's business)."""
     _check_upstreams_exist(domains)
     needed: set[str] = set()
     stack = list(targets)
@@ -28,7 +33,8 @@ def with_upstreams(domains: dict[str, Domain], targets: list[str]) -> set[str]:
         name = stack.pop()
         if name not in needed:
             needed.add(name)
-            stack.extend(domains[name].upstreams)
+            if not domains[name].published_only:
+                stack.extend(domains[name].upstreams)
     return needed
 
 

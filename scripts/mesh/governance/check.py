@@ -25,7 +25,7 @@ from typing import Any
 
 from mesh import ids
 from mesh.discovery import graph
-from mesh.discovery.domains import Domain, discover, select
+from mesh.discovery.domains import Domain, discover, require_projects, select, standing_in
 from mesh.discovery.manifest import Manifest, load
 from mesh.discovery.manifest import published as published_manifests
 from mesh.discovery.registry import read_record
@@ -142,7 +142,9 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
 
 def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
     domains, today = discover(mesh), today or ids.today()
-    names = [d.name for d in select(domains, targets)] if targets else graph.build_order(domains)
+    targets = targets or [name for name in [standing_in(mesh, domains)] if name]
+    require_projects(mesh, select(domains, targets), "check")
+    names = targets or [n for n in graph.build_order(domains) if not domains[n].published_only]
     parsed = _parse(mesh, domains, names)
     # What consumers run now: their published, compiled manifests.
     published = published_manifests(mesh, domains)

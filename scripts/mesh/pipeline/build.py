@@ -32,7 +32,14 @@ from mesh import ids
 from mesh.data import landing
 from mesh.data.landing import landing_state
 from mesh.discovery import graph, integrity, manifest, snapshots
-from mesh.discovery.domains import Domain, discover, select
+from mesh.discovery.domains import (
+    Domain,
+    discover,
+    require_projects,
+    require_published,
+    select,
+    standing_in,
+)
 from mesh.discovery.registry import (
     PublishRecord,
     current_publish_id,
@@ -84,13 +91,18 @@ def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, 
     """The domains to build for `targets` (all when empty), upstreams first.
 
     With `only`, just the targets: their upstreams are read as the mesh snapshot has them.
+    A domain built in a repository of its own is never built here: its publish is read; in
+    its repository, no targets means that domain alone.
     """
     domains = discover(mesh)
-    if not targets:
-        return domains, graph.build_order(domains)
-    select(domains, targets)
-    chosen = set(targets) if only else graph.with_upstreams(domains, targets)
-    return domains, graph.build_order(domains, chosen)
+    if not targets and (mine := standing_in(mesh, domains)):  # in its own repository
+        targets, only = [mine], True
+    require_projects(mesh, select(domains, targets), "build")
+    chosen = set(targets) if only else graph.with_upstreams(domains, targets or list(domains))
+    built = {name for name in chosen if not domains[name].published_only}
+    order = graph.build_order(domains, built)
+    require_published(mesh, domains, {u for name in built for u in domains[name].upstreams})
+    return domains, order
 
 
 def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
@@ -381,7 +393,10 @@ class _Scheduler:
 
     def _upstream_id(self, name: str) -> str | None:
         """The publish of upstream `name` a build reads: this run's (published or unchanged),
-        else the mesh snapshot's, else (no snapshot yet, or none that can hold it) its newest."""
+        else the mesh snapshot's, else (no snapshot yet, or none that can hold it) its newest.
+        One built in a repository of its own: its newest, as if this build found it unchanged."""
+        if self.domains[name].published_only:
+            return current_publish_id(self.mesh, name)
         result = self.results.get(name)
         if result is not None and result.ok and result.publish_id:
             return result.publish_id

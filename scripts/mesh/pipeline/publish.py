@@ -115,7 +115,7 @@ def publish(
         publish_id=publish_id,
         published_at=published_at,
         run_id=job.run_id,
-        git_commit=git_commit(job.mesh.root),
+        git_commit=git_commit(job.domain.path),  # its own repository's, if it has one
         upstreams=job.upstream_ids,
         dbt_results=outcome.counts,
         products=parts.products,

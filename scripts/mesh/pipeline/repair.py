@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mesh.discovery import graph, integrity
-from mesh.discovery.domains import discover, select
+from mesh.discovery.domains import discover, require_projects, select
 from mesh.discovery.registry import PublishRecord, current_publish_id, read_record
 from mesh.errors import DamagedPublishError, MeshError
 from mesh.pipeline.build import build
@@ -37,7 +37,7 @@ def repair(mesh: Mesh, domain: str, engine: Engine, reporter: Reporter | None = 
     """Rebuild `domain` (`--full --only`), verify its new publish, then build its consumers."""
     mesh = mesh.on(engine.name)
     domains = discover(mesh)
-    select(domains, [domain])
+    require_projects(mesh, select(domains, [domain]), "repair")
     replaced = current_publish_id(mesh, domain)
     before = read_record(mesh, domain, replaced) if replaced else None
     damage = integrity.publish_damage(mesh, before, full=True) if before else []

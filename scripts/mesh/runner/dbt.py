@@ -40,6 +40,8 @@ def base_env(mesh: Mesh, domain: Domain, target: str) -> dict[str, str]:
     (`loom_env`)."""
     return {
         "MESH_TARGET": target,
+        # A domain in a repository of its own finds shared_macros through it (packages.yml).
+        "MESH_HOME": str(mesh.root),
         "MESH_LANDING_DIR": str(mesh.landing_dir(domain.name)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # No PII key unless the pipeline hands one to this build (mesh.governance.pii_key):

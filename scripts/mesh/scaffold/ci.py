@@ -69,12 +69,12 @@ def _quote(text: str) -> str:
     return json.dumps(text)
 
 
-def _job(domain: Domain) -> list[str]:
+def _job(domain: Domain, jobs: set[str]) -> list[str]:
     email = owner_email(domain)
     name = f"{domain.name} ({email})" if email else domain.name
     lines = [f"  {job_id(domain.name)}:", f"    name: {_quote(name)}"]
-    if domain.upstreams:
-        needs = ", ".join(job_id(upstream) for upstream in domain.upstreams)
+    if upstreams := [upstream for upstream in domain.upstreams if upstream in jobs]:
+        needs = ", ".join(job_id(upstream) for upstream in upstreams)
         lines.append(f"    needs: [{needs}]")
     lines += [
         "    runs-on: ubuntu-latest",
@@ -116,7 +116,9 @@ def render_workflow(mesh: Mesh) -> str:
         "",
         "jobs:",
     ]
-    jobs = ["\n".join(_job(domains[name])) for name in graph.build_order(domains)]
+    # A domain built in a repository of its own has its CI there; its consumers read its publish.
+    here = {name for name, domain in domains.items() if not domain.published_only}
+    jobs = ["\n".join(_job(domains[n], here)) for n in graph.build_order(domains) if n in here]
     return HEADER + "\n" + "\n".join(lines) + "\n" + "\n\n".join(jobs) + "\n"
 
 
