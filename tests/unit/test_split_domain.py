@@ -18,7 +18,7 @@ from mesh.errors import (
     MissingPublishError,
     UnknownDomainError,
 )
-from mesh.pipeline.fingerprint import code_fingerprint
+from mesh.pipeline.fingerprint import code_fingerprint, code_inputs
 from mesh.workspace import Mesh
 from tests.unit.conftest import add_domain, full_record, make_mesh
 
@@ -150,9 +150,9 @@ def test_moving_a_domain_out_of_the_mesh_does_not_change_its_code_fingerprint(
     (mesh.root / "shared_macros").mkdir()
     inside = add_domain(mesh, "catalog")
     (inside / "models" / "products.sql").write_text("select 1 as product_id\n")
-    before = code_fingerprint(mesh, discover(mesh)["catalog"])
+    before = code_fingerprint(code_inputs(mesh, discover(mesh)["catalog"]))
 
     moved = shutil.move(inside, tmp_path / "catalog-repo")
     outside = Mesh(mesh.root, outside=Path(moved))
 
-    assert code_fingerprint(outside, discover(outside)["catalog"]) == before
+    assert code_fingerprint(code_inputs(outside, discover(outside)["catalog"])) == before

@@ -26,6 +26,9 @@ from mesh.workspace import Mesh
 # Folders dbt or the platform write inside a domain: not part of its code.
 GENERATED = {"dbt_packages", "target", "logs", "__pycache__"}
 GENERATED_FILES = {"package-lock.yml", ".user.yml"}
+# Not code of the build: `mesh build` runs the mesh's profile (an input of its own), whatever
+# a domain folder holds under that name (a link to it, for plain dbt, or its own repository's).
+NOT_CODE = {"profiles.yml"}
 
 # The packages that turn a domain's code into tables: upgrading one rebuilds every domain,
 # and no incremental model continues from a table an older version wrote.
@@ -47,7 +50,7 @@ def toolchain(packages: tuple[str, ...] = TOOLCHAIN) -> str:
 def _code_files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if GENERATED & set(relative.parts) or path.name in GENERATED_FILES:
+        if GENERATED & set(relative.parts) or path.name in GENERATED_FILES | NOT_CODE:
             continue
         if path.is_file():
             yield path
