@@ -52,7 +52,7 @@ DOCUMENTED = (
 DOCUMENTED_CONFIG = ("contract", "docs", "meta", "tags")
 
 
-class LoomShapeError(DbtRuntimeError):  # type: ignore[misc]
+class LoomShapeError(DbtRuntimeError):
     """dbt-loom is not the version, or not the shape, this module was written against.
 
     A dbt error, not a MeshError: it is raised inside dbt, which prints it as one line."""
@@ -100,10 +100,9 @@ def _loom_manifests() -> Mapping[str, Mapping[str, Any]]:
     from dbt_loom import dbtLoom
 
     manager = plugins.PLUGIN_MANAGER
+    hooks = manager.hooks.get("get_nodes", []) if manager else []
     looms = [
-        hook.__self__
-        for hook in (manager.hooks.get("get_nodes", []) if manager else [])
-        if isinstance(getattr(hook, "__self__", None), dbtLoom)
+        owner for hook in hooks if isinstance(owner := getattr(hook, "__self__", None), dbtLoom)
     ]
     if len(looms) != 1 or not isinstance(getattr(looms[0], "manifests", None), dict):
         raise LoomShapeError(
@@ -157,13 +156,14 @@ def _external_contracts_unjudged() -> None:
         result: bool = same_contract_removed(self)
         return result
 
-    ModelNode.same_contract = same_contract_unless_injected
-    ModelNode.same_contract_removed = same_contract_removed_unless_injected
+    setattr(ModelNode, "same_contract", same_contract_unless_injected)  # noqa: B010
+    setattr(ModelNode, "same_contract_removed", same_contract_removed_unless_injected)  # noqa: B010
 
 
-def check_dbt_loom() -> None:
-    """Raise LoomShapeError unless dbt-loom is the version and shape this module knows."""
-    version = importlib.metadata.version("dbt-loom")
+def check_dbt_loom(version: str | None = None) -> None:
+    """Raise LoomShapeError unless dbt-loom (installed, or `version`) is the version and
+    shape this module knows."""
+    version = version or importlib.metadata.version("dbt-loom")
     if version != SUPPORTED_DBT_LOOM:
         raise LoomShapeError(
             f"mesh.runner.loom_docs is written for dbt-loom {SUPPORTED_DBT_LOOM}, not {version}: "
@@ -196,11 +196,12 @@ def install() -> None:
     """Wrap dbt's functions once per process (dbt-loom re-wraps on every invocation; this
     wrapper stays under or over its wrappers, which work in either order)."""
     check_dbt_loom()
-    ModelNode.from_args = staticmethod(_documenting(ModelNode.from_args))
+    # As dbt-loom does it; setattr says that dbt's class is patched on purpose.
+    setattr(ModelNode, "from_args", staticmethod(_documenting(ModelNode.from_args)))  # noqa: B010
     _external_contracts_unjudged()
 
 
-class LoomDocs(dbtPlugin):  # type: ignore[misc]
+class LoomDocs(dbtPlugin):
     """The dbt plugin (`dbt_mesh.plugins`): dbt makes one per invocation, before parsing."""
 
     def initialize(self) -> None:
