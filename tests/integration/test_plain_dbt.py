@@ -66,6 +66,15 @@ def test_plain_dbt_works_in_a_producer_and_a_consumer_and_never_publishes(
     dbt(fulfillment, home, "docs", "generate")
     catalog = json.loads((fulfillment / "target/catalog.json").read_text())
     assert "model.fulfillment.shipments.v1" in catalog["nodes"]
+    # The upstream product in the docs as its producer documented it (mesh.runner.loom_docs).
+    docs = json.loads((fulfillment / "target/manifest.json").read_text())["nodes"]
+    producer = json.loads(
+        (mesh_copy / "warehouse/published/orders/current/manifest.json").read_text()
+    )
+    orders_v2 = docs["model.orders.orders.v2"]
+    assert orders_v2["description"] == producer["nodes"]["model.orders.orders.v2"]["description"]
+    assert orders_v2["columns"]["net_amount_usd"]["data_type"] == "decimal(18,2)"
+    assert orders_v2["contract"]["enforced"] is True
 
     # The dev target's databases are the folder's own; the upstream is attached read-only.
     with duckdb.connect(str(fulfillment / "target/dev.duckdb"), read_only=True) as dev:

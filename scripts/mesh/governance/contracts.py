@@ -189,9 +189,10 @@ def consumer_impact(
     what their own readers within the consumer domain use is not followed, so a model that
     passes an affected column on counts as reading it.
 
-    The product's columns come from the producer's manifest among `consumer_manifests` (the
-    consumers' copies of its nodes carry none); its relation from the consumer's copy, as
-    the consumer's compiled SQL names it.
+    The product's columns come from the producer's manifest among `consumer_manifests` (a
+    consumer's copy carries those of the publish the consumer last read, which may be older:
+    `mesh.runner.loom_docs`); its relation from the consumer's copy, as the consumer's
+    compiled SQL names it.
     """
     target = f"model.{change.domain}.{change.model}" + (
         f".v{change.version}" if change.version else ""
