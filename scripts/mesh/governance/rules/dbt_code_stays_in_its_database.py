@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from mesh.errors import MeshNotFoundError
 from mesh.governance.rules._base import Context, DomainState, Finding, Rule
+from mesh.workspace import Mesh
 
 # The mesh's own list of what each domain may do beyond its database, owned by the platform
 # team (CODEOWNERS), never by the domain: `<domain>: [<kind>, ...]`.
@@ -95,8 +97,17 @@ def refused(name: str, domain_path: Path, mesh_root: Path) -> list[Finding]:
     ]
 
 
+def _mesh_root(domain_path: Path) -> Path:
+    """The mesh the domain builds in: MESH_HOME's for a domain in a repository of its own,
+    else the one above its folder."""
+    try:
+        return Mesh.find(domain_path).root
+    except MeshNotFoundError:
+        return domain_path.parent.parent
+
+
 def check(state: DomainState, context: Context) -> Iterator[Finding]:
-    yield from refused(state.name, state.path, state.path.parent.parent)
+    yield from refused(state.name, state.path, _mesh_root(state.path))
 
 
 RULE = Rule(
