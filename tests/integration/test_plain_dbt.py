@@ -55,14 +55,12 @@ def test_plain_dbt_works_in_a_producer_and_a_consumer_and_never_publishes(
     fulfillment = mesh_copy / "domains" / "fulfillment"
     dbt(fulfillment, home, "deps")
     assert "Completed successfully" in dbt(fulfillment, home, "build")
-    assert "PASS=1 " in dbt(fulfillment, home, "run", "-s", "stg_wms__shipments")
-    assert "Completed successfully" in dbt(fulfillment, home, "test")
     listed = dbt(fulfillment, home, "ls", "--resource-type", "model", "-q").split()
     assert "fulfillment.marts.shipments.v1" in listed and "orders.orders.v2" in listed
     shown = dbt(fulfillment, home, "show", "-s", "shipments", "--limit", "2")
     assert "shipment_id" in shown
-    compiled = dbt(fulfillment, home, "compile", "-s", "stg_orders__orders")
-    assert '"orders"."main"."orders_v2"' in compiled  # the upstream's product, by its name
+    compiled = next((fulfillment / "target/compiled").rglob("stg_orders__orders.sql"))
+    assert '"orders"."main"."orders_v2"' in compiled.read_text()  # the upstream's product
     dbt(fulfillment, home, "docs", "generate")
     catalog = json.loads((fulfillment / "target/catalog.json").read_text())
     assert "model.fulfillment.shipments.v1" in catalog["nodes"]
