@@ -59,7 +59,9 @@ def test_plain_dbt_works_in_a_producer_and_a_consumer_and_never_publishes(
     assert "fulfillment.marts.shipments.v1" in listed and "orders.orders.v2" in listed
     shown = dbt(fulfillment, home, "show", "-s", "shipments", "--limit", "2")
     assert "shipment_id" in shown
-    compiled = next((fulfillment / "target/compiled").rglob("stg_orders__orders.sql"))
+    compiled = (
+        fulfillment / "target/compiled/fulfillment/models/staging/orders/stg_orders__orders.sql"
+    )
     assert '"orders"."main"."orders_v2"' in compiled.read_text()  # the upstream's product
     dbt(fulfillment, home, "docs", "generate")
     catalog = json.loads((fulfillment / "target/catalog.json").read_text())
