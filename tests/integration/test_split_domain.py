@@ -66,6 +66,9 @@ def test_a_domain_built_in_its_own_repository_is_read_by_a_consumer_in_the_mesh(
     # Its folder was read-only to its dbt build: the code is as it was, nothing built there.
     assert {p: p.read_bytes() for p in (repository / "models").rglob("*") if p.is_file()} == code
     assert not (repository / "target").exists()
+    # Its SQL style is the mesh's: `mesh lint` there lints it alone, with the mesh's .sqlfluff.
+    linted = mesh_in_own_repository(repository, mesh_copy, "lint")
+    assert "1 domain, 7 files: all clean." in linted.stdout
 
     # A consumer in the mesh builds on that publish, and readers query it.
     mesh(mesh_copy, "build", "analytics", "--only")

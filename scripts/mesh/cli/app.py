@@ -23,7 +23,7 @@ from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
 from mesh.discovery import graph, integrity, registry, snapshots
 from mesh.discovery import lineage as lineage_module
-from mesh.discovery.domains import discover, location, require_projects, select
+from mesh.discovery.domains import discover, location, require_projects, select, standing_in
 from mesh.discovery.products import list_products
 from mesh.engines.duckdb.query import read_sql
 from mesh.errors import MeshError
@@ -378,6 +378,7 @@ def lint(
         raise MeshError(f"--format must be table or json, not {format!r}.")
     mesh = Mesh.find()
     found = discover(mesh)
+    domains = domains or [name for name in [standing_in(mesh, found)] if name]  # its own repo
     chosen = (
         select(found, domains) if domains else [d for d in found.values() if not d.published_only]
     )

@@ -165,15 +165,23 @@ def write_library(mesh: Mesh) -> Path:
     return package
 
 
-def _sqlfluff(domain: Domain, *args: str, stdin: str | None = None) -> Completed:
+def _config(mesh: Mesh, domain: Domain) -> tuple[str, ...]:
+    """sqlfluff finds the mesh's `.sqlfluff` by walking up from the domain folder; a domain in
+    a repository of its own (MESH_HOME) is handed it."""
+    if domain.path.resolve().is_relative_to(mesh.root.resolve()):
+        return ()
+    return ("--config", str(mesh.root / ".sqlfluff"))
+
+
+def _sqlfluff(
+    domain: Domain, *args: str, config: tuple[str, ...] = (), stdin: str | None = None
+) -> Completed:
     """sqlfluff on the domain's models, in the build sandbox: it renders the domain's Jinja,
     so it may write only the domain's models folder, and only when it fixes them."""
     write = [str(domain.path / MODELS)] if args[0] == "fix" else []
+    command = [sys.executable, "-m", "sqlfluff", *args, *config]
     return subprocess.run(
-        confined.command(
-            [sys.executable, "-m", "sqlfluff", *args, "--nocolor", "--disable-progress-bar"],
-            write,
-        ),
+        confined.command([*command, "--nocolor", "--disable-progress-bar"], write),
         cwd=domain.path,
         input=stdin,
         capture_output=True,
@@ -204,7 +212,7 @@ def _parse(done: Completed) -> list[dict[str, Any]] | None:
     return report if isinstance(report, list) else None
 
 
-def _crash(domain: Domain, done: Completed) -> LintError:
+def _crash(domain: Domain, done: Completed, config: tuple[str, ...]) -> LintError:
     """A clear error for a sqlfluff run that ended without a report. If sqlfluff fails even
     on a trivial query, the cause is its configuration or installation; otherwise the models
     are linted one at a time to name the ones it fails on."""
@@ -212,6 +220,7 @@ def _crash(domain: Domain, done: Completed) -> LintError:
     probe = _sqlfluff(
         domain,
         *("lint", "-", "--stdin-filename", f"{MODELS}/__probe__.sql", "--format", "json"),
+        config=config,
         stdin="select 1 as probe\n",
     )
     if _parse(probe) is None:
@@ -222,7 +231,7 @@ def _crash(domain: Domain, done: Completed) -> LintError:
     failing = []
     for model in sorted((domain.path / MODELS).rglob("*.sql")):
         relative = model.relative_to(domain.path).as_posix()
-        alone = _sqlfluff(domain, "lint", relative, "--format", "json")
+        alone = _sqlfluff(domain, "lint", relative, "--format", "json", config=config)
         if _parse(alone) is None:
             failing.append(f"{domain.name}/{relative}: {_last_line(alone.stderr + alone.stdout)}")
     if not failing:
@@ -249,18 +258,18 @@ def _relative(domain: Domain, filepath: str) -> str:
     return path.as_posix()
 
 
-def _lint_domain(domain: Domain, fix: bool) -> LintResult | LintError:
+def _lint_domain(domain: Domain, fix: bool, config: tuple[str, ...]) -> LintResult | LintError:
     started = time.perf_counter()
     if not (domain.path / MODELS).is_dir():
         return LintResult(domain.name, 0, [], time.perf_counter() - started)
     if fix:
-        fixed = _sqlfluff(domain, "fix", MODELS)
+        fixed = _sqlfluff(domain, "fix", MODELS, config=config)
         if fixed.returncode not in (0, 1):
-            return _crash(domain, fixed)
-    done = _sqlfluff(domain, "lint", MODELS, "--format", "json")
+            return _crash(domain, fixed, config)
+    done = _sqlfluff(domain, "lint", MODELS, "--format", "json", config=config)
     report = _parse(done)
     if report is None:
-        return _crash(domain, done)
+        return _crash(domain, done, config)
     try:
         return _result(domain, done, report, started)
     except (KeyError, TypeError, ValueError) as error:
@@ -307,7 +316,9 @@ def lint(mesh: Mesh, domains: list[Domain], fix: bool = False) -> list[LintResul
     write_library(mesh)
     jobs = max(1, min(len(domains), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits on one process
-        outcomes = list(pool.map(lambda domain: _lint_domain(domain, fix), domains))
+        outcomes = list(
+            pool.map(lambda domain: _lint_domain(domain, fix, _config(mesh, domain)), domains)
+        )
     errors = [str(outcome) for outcome in outcomes if isinstance(outcome, LintError)]
     if errors:
         raise LintError(" | ".join(errors))
