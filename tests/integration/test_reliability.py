@@ -138,9 +138,9 @@ def _assert_current_is_complete_and_readable(root: Path, product: Product = ORDE
 # --- kill -9 -------------------------------------------------------------------------------
 
 KILL_SEED = 7  # another seed explores other moments; the moments are printed either way
-# One in each fifth of the build's duration, at a random moment within it; each named step
+# One in each third of the build's duration, at a random moment within it; each named step
 # of the publish is also stopped at deterministically (test_crash_points.py).
-TIMED_KILLS = 5
+TIMED_KILLS = 3
 # A dbt worker takes about 0.3 s from its start to being tied to its parent's life.
 WORKER_STARTING = 0.2
 
