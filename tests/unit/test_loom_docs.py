@@ -211,3 +211,22 @@ def test_a_consumer_does_not_judge_its_upstreams_contracts() -> None:
     own = contracted(COLUMNS, path="models/marts/orders_v2.sql")
     with pytest.raises(ContractBreakingChangeError, match=r"orders\.orders\.v2"):
         own.same_contract_removed()
+
+
+def test_an_upstream_not_yet_published_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain dbt in a consumer before its upstream is published: dbt-loom raises a
+    BaseException (a traceback); dbt_mesh makes it a DbtRuntimeError that says what to do."""
+    from dbt_common.exceptions import DbtRuntimeError
+
+    import dbt_mesh  # noqa: F401  (what dbt imports: it installs the explanation)
+
+    config = tmp_path / "dbt_loom.config.yml"
+    missing = tmp_path / "published/orders/current/manifest.json"
+    config.write_text(
+        f"manifests:\n  - name: orders\n    type: file\n    config:\n      path: {missing}\n"
+    )
+    monkeypatch.setenv("DBT_LOOM_CONFIG", str(config))
+    with pytest.raises(DbtRuntimeError, match=r"does not exist\. .*run `mesh build"):
+        dbtLoom(project_name="fulfillment")

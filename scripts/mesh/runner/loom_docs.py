@@ -192,6 +192,29 @@ def check_dbt_loom(version: str | None = None) -> None:
 
 
 @functools.cache
+def explain_missing_manifests() -> None:
+    """dbt-loom raises a BaseException for an upstream manifest that is not there, which dbt
+    prints as a traceback (plain dbt in a consumer before its upstream is published). Make it
+    one line that says what to do. Runs when dbt imports `dbt_mesh`, before it makes the
+    plugins (dbt imports every `dbt_*` module first)."""
+    from dbt_loom.config import LoomConfigurationError
+    from dbt_loom.manifests import ManifestLoader
+
+    load = ManifestLoader.load_from_local_filesystem
+
+    def load_or_explain(config: Any) -> Any:
+        try:
+            return load(config)
+        except LoomConfigurationError as error:
+            raise DbtRuntimeError(
+                f"dbt-loom: {error} The domain it names has not been published here: run "
+                "`mesh build <that domain>` in the mesh first."
+            ) from None
+
+    setattr(ManifestLoader, "load_from_local_filesystem", staticmethod(load_or_explain))  # noqa: B010
+
+
+@functools.cache
 def install() -> None:
     """Wrap dbt's functions once per process (dbt-loom re-wraps on every invocation; this
     wrapper stays under or over its wrappers, which work in either order)."""
