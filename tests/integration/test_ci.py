@@ -7,6 +7,7 @@ Its `.venv` is the environment running these tests (the platform code under test
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -88,6 +89,10 @@ def test_a_push_to_main_builds_the_upstreams_here_then_the_domain(clone: Path) -
     assert ".ci/domain fulfillment: passed" in run.stdout
     published = clone / "warehouse" / "published"
     assert sorted(p.name for p in published.iterdir()) == ["fulfillment", "orders"]
+    # Built from a clean checkout: the record names its commit, with no uncommitted changes.
+    record = json.loads((published / "fulfillment/current/publish.json").read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True)
+    assert record["git_commit"] == head.stdout.strip() and record["git_dirty"] is False
 
 
 def test_an_unknown_domain_or_base_fails_at_once(clone: Path) -> None:

@@ -363,3 +363,44 @@ def test_a_damaged_record_is_named_in_one_line(fake_mesh: Mesh) -> None:
     message = str(raised.value)
     assert "\n" not in message
     assert "publish.json is damaged" in message and "--full" in message
+
+
+def _git(folder: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@x.io", *args],
+        cwd=folder, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_a_build_of_uncommitted_code_is_marked_dirty(tmp_path: Path) -> None:
+    """The record names the commit, and whether the code built differs from it: a changed
+    or an untracked file of the domain, the shared macros or the profile; ignored files
+    (dbt's target/) do not count, and outside git nothing is claimed."""
+    root = tmp_path / "mesh"
+    domain, macros, profile = root / "domains/orders", root / "shared_macros", root / "profiles.yml"
+    (domain / "models").mkdir(parents=True)
+    macros.mkdir()
+    (domain / "models/a.sql").write_text("select 1\n")
+    (macros / "m.sql").write_text("-- m\n")
+    profile.write_text("mesh: {}\n")
+    (root / ".gitignore").write_text("target/\n")
+    code = [domain, macros, profile]
+    assert publish_step.uncommitted(code) is None  # not a checkout
+
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "code")
+    assert publish_step.uncommitted(code) is False
+    (domain / "target").mkdir()
+    (domain / "target/dev.duckdb").write_text("ignored")
+    assert publish_step.uncommitted(code) is False
+    (domain / "models/b.sql").write_text("select 2\n")  # untracked
+    assert publish_step.uncommitted(code) is True
+    (domain / "models/b.sql").unlink()
+    profile.write_text("mesh: {changed: true}\n")
+    assert publish_step.uncommitted(code) is True
+    (root / "README").write_text("not code of a build\n")
+    profile.write_text("mesh: {}\n")
+    assert publish_step.uncommitted(code) is False

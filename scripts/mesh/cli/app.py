@@ -496,7 +496,7 @@ def history(
             f"{p.name} v{p.version} ({p.rows:,} rows, {p.checksum[:8]})" for p in record.products
         )
         mark = "*" if publish_id == current else ""
-        commit = (record.git_commit or "")[:10]
+        commit = (record.git_commit or "")[:10] + ("-dirty" if record.git_dirty else "")
         overrides = "; ".join(f"--{o.flag} by {o.by}: {o.reason}" for o in record.overrides)
         rows.append((mark, "*" if publish_id == read else "", publish_id, record.published_at,
                      commit, products, overrides))  # fmt: skip

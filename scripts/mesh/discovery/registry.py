@@ -92,6 +92,8 @@ class PublishRecord(BaseModel):
     published_at: str
     run_id: str
     git_commit: str | None
+    # Whether the code built differs from that commit (uncommitted changes); None outside git.
+    git_dirty: bool | None = None
     upstreams: dict[str, str]
     dbt_results: dict[str, int]
     products: list[ProductStats] = Field(default_factory=list)

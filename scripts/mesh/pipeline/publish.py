@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -66,6 +67,28 @@ def git_commit(root: Path) -> str | None:
     except OSError:
         return None
     return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def uncommitted(paths: Iterable[Path]) -> bool | None:
+    """Whether the code a build ran (`paths`: the domain's folder, the shared macros, the
+    profile) differs from the commit it names: a changed, added or untracked file git does not
+    ignore. None when git knows none of them (a copy, not a checkout)."""
+    known = False
+    for path in paths:
+        folder, spec = (path, ".") if path.is_dir() else (path.parent, path.name)
+        try:
+            done = subprocess.run(
+                ["git", "status", "--porcelain", "--", spec],
+                cwd=folder, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        except OSError:
+            continue
+        if done.returncode != 0:
+            continue
+        known = True
+        if done.stdout.strip():
+            return True
+    return False if known else None
 
 
 def _append_history(mesh: Mesh, domain: str, *events: HistoryEvent) -> None:
@@ -116,6 +139,9 @@ def publish(
         published_at=published_at,
         run_id=job.run_id,
         git_commit=git_commit(job.domain.path),  # its own repository's, if it has one
+        git_dirty=uncommitted(
+            [job.domain.path, job.mesh.root / "shared_macros", job.mesh.root / "profiles.yml"]
+        ),
         upstreams=job.upstream_ids,
         dbt_results=outcome.counts,
         products=parts.products,
