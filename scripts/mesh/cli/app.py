@@ -82,6 +82,30 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from mesh import __version__
+        from mesh.pipeline.fingerprint import toolchain
+
+        out.print(f"mesh {__version__}\n{toolchain()}".rstrip(), markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the versions of mesh and of the dbt toolchain it runs, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Self-serve platform of the data mesh: generate, build, query and list data products."""
+
+
 @app.command()
 def generate(
     scale: Annotated[
