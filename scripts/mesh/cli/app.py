@@ -346,8 +346,11 @@ def products(
         rows.append(
             (p.domain, p.name, p.version or "", status, p.relation, p.owner or "", published)
         )
+    if not found:
+        out.print("Nothing is published yet: `mesh build` builds and publishes every domain.")
+        return
     columns = ["domain", "product", "v", "status", "relation", "owner", "published (UTC)"]
-    out.print(to_table(columns, rows))
+    out.print(to_table(columns, rows, whole=["relation"]))
     out.print(f"{len(found)} product versions in {view.label}", highlight=False)
     _print_snapshot(view.snapshot, lead="")
 

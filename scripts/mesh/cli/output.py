@@ -69,11 +69,20 @@ def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def to_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    title: str | None = None,
+    whole: Sequence[str] = (),
 ) -> Table:
+    """A table; the `whole` columns are never cut or wrapped (a name the user copies into a
+    command), the others wrap to make room in a narrow terminal."""
     table = Table(title=title, header_style="bold")
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        if column in whole:
+            longest = max([len(column), *(len(str(row[index] or "")) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(column)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
