@@ -24,6 +24,7 @@ from mesh.discovery import snapshots
 from mesh.discovery.domains import discover
 from mesh.discovery.products import Product, list_products
 from mesh.workspace import Mesh
+from tests import needs
 from tests.integration.conftest import Run
 
 if TYPE_CHECKING:
@@ -57,13 +58,13 @@ def chromium() -> str | None:
 try:
     from playwright.sync_api import sync_playwright
 except ImportError as missing:
-    pytest.skip(
+    needs.missing(
         f"the playwright package is not installed (pip install playwright): {missing}",
         allow_module_level=True,
     )
 CHROMIUM = chromium()
 if CHROMIUM is None:
-    pytest.skip(
+    needs.missing(
         "Chromium is not installed (apt-get install chromium, or set MESH_CHROMIUM)",
         allow_module_level=True,
     )

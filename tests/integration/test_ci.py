@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import needs
 from tests.integration.conftest import REPO, Run
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ STEPS = ("(a) generate", "(b) base", "(c) lint", "(d) check", "(e) build", "(f) 
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     if not (REPO / ".git").exists() or shutil.which("git") is None:
-        pytest.skip("needs git and a git checkout of the repository")
+        needs.missing("it needs git and a git checkout of the repository")
     root = tmp_path / "mesh"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(root)], check=True)
     shutil.copy2(REPO / ".ci" / "domain", root / ".ci" / "domain")

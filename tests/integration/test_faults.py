@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import needs
 from tests.integration.conftest import copy_mesh, mesh
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ def _mount(where: Path, options: str) -> None:
         check=False,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}): needs root")
+        needs.missing(f"it cannot mount a tmpfs here ({done.stderr.strip()}): needs root")
 
 
 def _fill(folder: Path) -> Path:

