@@ -21,10 +21,6 @@ class CycleError(MeshError):
     """Domains depend on each other in a cycle."""
 
 
-class MissingLandingDataError(MeshError):
-    """A domain's source files are not in the landing area."""
-
-
 class MissingPublishError(MeshError):
     """A domain needs an upstream product that has never been published."""
 

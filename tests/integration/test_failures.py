@@ -123,3 +123,19 @@ def test_mesh_is_the_directory_you_stand_in(mesh_copy: Path, tmp_path: Path) -> 
     run = mesh(outside, "products", check=False)
     assert run.returncode == 1
     assert "No mesh found" in run.stderr
+
+
+def test_a_domain_without_landing_data_fails_alone(mesh_copy: Path) -> None:
+    """Missing exports stop only the domain that reads them (and what consumes it); a domain
+    that does not read them still builds and publishes, and the summary names both."""
+    shutil.rmtree(mesh_copy / "warehouse/landing/customers")
+    run = mesh(mesh_copy, "build", "catalog", "customers", "--only", "--full", check=False)
+    assert run.returncode == 1
+    assert re.search(
+        r"customers: FAILED after [\d.]+ s, its landing data is missing "
+        r"\(warehouse/landing/customers/customers\); run `mesh generate` to create it",
+        run.output,
+    )
+    assert "catalog: published" in run.output
+    assert "1 of 2 domains did not publish: customers." in run.output
+    assert "Traceback" not in run.output

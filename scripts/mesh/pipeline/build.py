@@ -51,7 +51,6 @@ from mesh.errors import (
     DamagedPublishError,
     DamagedRecordError,
     MeshError,
-    MissingLandingDataError,
     MissingPublishError,
 )
 from mesh.governance import pii_key
@@ -105,19 +104,19 @@ def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, 
     return domains, order
 
 
-def check_landing(mesh: Mesh, domains: list[Domain]) -> None:
+def missing_landing(mesh: Mesh, domain: Domain) -> str | None:
+    """Why `domain` cannot be built for want of landing data, if so: a table its sources
+    read has no export. Only that domain fails (and what consumes it is skipped)."""
     missing = [
         folder
-        for domain in domains
         for folder in domain.landing_tables(mesh)
         if not folder.is_dir() or not any(folder.iterdir())
     ]
-    if missing:
-        shown = ", ".join(str(p.relative_to(mesh.root)) for p in missing[:6])
-        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
-        raise MissingLandingDataError(
-            f"Landing data is missing: {shown}{more}. Run `mesh generate` to create it."
-        )
+    if not missing:
+        return None
+    shown = ", ".join(str(p.relative_to(mesh.root)) for p in missing[:6])
+    more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+    return f"its landing data is missing ({shown}{more}); run `mesh generate` to create it"
 
 
 def upstream_publish(
@@ -336,6 +335,8 @@ class _Scheduler:
             return DomainResult(name, Status.FAILED, reason=reason, details=details)
         # Exports the current publish read passed the same contracts if the code is the same.
         passed = current.landing if current and current.code_fingerprint == code else None
+        if missing := missing_landing(mesh, domain):
+            return DomainResult(name, Status.FAILED, reason=missing)
         exports = landing.verify(mesh, domain, passed=passed)
         if exports.problems:
             reason = (
@@ -616,7 +617,6 @@ def build(
         raise ValueError(f"{engine.name} runs a build's dbt commands on one worker, not a pool")
     mesh = mesh.on(engine.name)
     domains, order = plan(mesh, targets, only)
-    check_landing(mesh, [domains[name] for name in order])
     engine.require(mesh)
     jobs = jobs or (workers.size if workers else default_jobs())
     if workers is not None:
