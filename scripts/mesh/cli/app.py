@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -80,6 +80,17 @@ app = typer.Typer(
 # Off a terminal (pipes, CI logs) Rich would squeeze tables into 80 columns; allow more.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+
+@contextmanager
+def _interruptible(what: str, unchanged: str) -> Iterator[None]:
+    """Ctrl-C (on a terminal or a SIGINT in a script) ends `what` with one line and exit 130,
+    where typer would exit without a word."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(f"{what} interrupted (Ctrl-C): {unchanged}", highlight=False)
+        raise typer.Exit(130) from None
 
 
 def _print_version(asked: bool) -> None:
@@ -218,10 +229,15 @@ def build(
     mesh = Mesh.find()
     live = out.is_terminal and not quiet
     reporter = LiveReporter(out, err) if live else PlainReporter(out, err)
-    with reporter if isinstance(reporter, LiveReporter) else nullcontext():
+    stopped = (
+        "the domains still building were stopped and not published; every published version "
+        "is unchanged."
+    )
+    display = reporter if isinstance(reporter, LiveReporter) else nullcontext()
+    with _interruptible("mesh build", stopped), display:
         results = build_module.build(
-            mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only, full,
-            overrides=overrides, timeout=timeout,
+            mesh, domains or [], engines.get(target), reporter, jobs, lock_timeout, only,
+            full, overrides=overrides, timeout=timeout,
         )  # fmt: skip
     out.print(summary_table(results))
     _print_snapshot(snapshots.current(Mesh.find().on(target)))
@@ -380,7 +396,8 @@ def check(
 ) -> None:
     """Check mesh-wide policies, breaking changes against the published state (with the
     consumers they would break) and consumers of deprecated product versions."""
-    report = check_module.run(Mesh.find(), domains or [])
+    with _interruptible("mesh check", "nothing was published or changed."):
+        report = check_module.run(Mesh.find(), domains or [])
     if format is Format.json:
         sys.stdout.write(json.dumps(check_module.as_dict(report), indent=2) + "\n")
     else:
@@ -410,7 +427,8 @@ def lint(
         select(found, domains) if domains else [d for d in found.values() if not d.published_only]
     )
     require_projects(mesh, chosen, "lint")
-    results = lint_module.lint(mesh, chosen, fix)
+    with _interruptible("mesh lint", "nothing was published."):
+        results = lint_module.lint(mesh, chosen, fix)
     if format == "json":
         sys.stdout.write(json.dumps(lint_module.as_dict(results), indent=2) + "\n")
     else:

@@ -206,9 +206,10 @@ class _Scheduler:
             tasks_per_worker=self.engine.tasks_per_worker,
         )
 
-    def close(self) -> None:
+    def close(self, stop: bool = False) -> None:
+        """Release what the build holds; with `stop` (Ctrl-C), kill its dbt work at once."""
         if self.own_workers:
-            self.workers.close()
+            self.workers.close(stop=stop)
         for running in self.running.values():  # the build stopped early: release the domains
             running.locks.close()
         self.drain()
@@ -630,10 +631,14 @@ def build(
         mesh, engine, domains, order, jobs, lock_timeout, reporter, full, workers,
         dict.fromkeys(targets, overrides) if overrides else {}, timeout,
     )  # fmt: skip
+    interrupted = False
     try:
         scheduler.run()
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        scheduler.close()
+        scheduler.close(stop=interrupted)
         # Even after Ctrl-C: what was published becomes readable once it is consistent.
         try:
             snapshot.commit(mesh, cause=f"build of {', '.join(targets) or 'every domain'}")

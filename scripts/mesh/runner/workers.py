@@ -174,6 +174,10 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str |
     global _events
     _events = events
     _die_with_parent(parent)
+    # Ctrl-C on a terminal reaches the whole foreground process group. Only the parent acts
+    # on it: it stops the workers itself (DbtWorkers.close), so a worker never dies half way
+    # through a reply and the parent never sees a broken pool instead of the interrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imported once here, so every task's forked child starts with dbt and its adapter loaded.
     import dbt.adapters.duckdb
     import dbt.cli.main  # noqa: F401
@@ -607,14 +611,21 @@ class DbtWorkers:
         """Run all of the task's commands, each whatever the others did."""
         return self._pool.submit(run_each, task)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, stop: bool = False) -> None:
+        """Wait for the running tasks to end; with `stop` (after Ctrl-C), kill the workers at
+        once instead: each task's child dies with its worker (PR_SET_PDEATHSIG), and what it
+        left in its staging folder the next build removes."""
+        if stop:
+            # ProcessPoolExecutor has no public way to stop running work before Python 3.14.
+            for process in list((self._pool._processes or {}).values()):
+                process.kill()
+        self._pool.shutdown(wait=not stop, cancel_futures=True)
 
     def __enter__(self) -> DbtWorkers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.close(stop=kind is not None and issubclass(kind, KeyboardInterrupt))
 
 
 def event_queue() -> Queue[ProgressEvent]:
