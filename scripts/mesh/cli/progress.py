@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
@@ -120,13 +120,19 @@ class _Row:
 
 
 class LiveReporter(Reporter):
-    """A table that updates in place: domain, state, models and tests done, elapsed time."""
+    """A table that updates in place: domain, state, models and tests done, elapsed time.
+
+    Live draws it 8 times a second from `__rich__`, so each running domain's clock moves
+    even while dbt reports nothing (starting, parsing, a long model)."""
 
     def __init__(self, out: Console, err: Console) -> None:
         self.out, self.err = out, err
         self.rows: dict[str, _Row] = {}
         self.failures: list[DomainResult] = []
-        self.live = Live(self._render(), console=out, refresh_per_second=8, transient=True)
+        self.live = Live(self, console=out, refresh_per_second=8, transient=True)
+
+    def __rich__(self) -> Table:
+        return self._render()
 
     def planned(self, domains: list[str]) -> None:
         self.rows = {name: _Row() for name in domains}
@@ -167,7 +173,7 @@ class LiveReporter(Reporter):
         return table
 
     def _refresh(self) -> None:
-        self.live.update(Group(self._render()))
+        self.live.refresh()
 
     def notice(self, domain: str, message: str) -> None:
         self.rows[domain].note = message.removeprefix(f"{domain}: ")
@@ -175,7 +181,7 @@ class LiveReporter(Reporter):
 
     def started(self, domain: str, models: int) -> None:
         row = self.rows[domain]
-        row.state, row.started, row.note = "building", time.monotonic(), ""
+        row.state, row.started, row.note = "building", time.monotonic(), "starting dbt, parsing"
         row.totals = {"model": models}
         self._refresh()
 
@@ -183,6 +189,7 @@ class LiveReporter(Reporter):
         # dbt says how many nodes it will run; what is not a model is a test.
         row = self.rows[domain]
         row.totals["test"] = nodes - row.totals.get("model", 0)
+        row.note = ""  # dbt has parsed and runs its nodes: the counts say the rest
         self._refresh()
 
     def node_done(self, domain: str, resource_type: str, status: str) -> None:
