@@ -7,8 +7,6 @@ where the terminal matters (Ctrl-C, a kill)."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from mesh.engines.duckdb import query
 from mesh.errors import QueryLimitError, QueryRefusedError
 from mesh.pipeline.engine import QueryLimits, QueryResult
 from mesh.workspace import Mesh
+from tests.terminal import ctrl_c_on_a_terminal
 from tests.unit.conftest import add_domain, make_mesh, publish_database
 
 MESH_BIN = Path(sys.executable).parent / "mesh"
@@ -306,34 +305,15 @@ def test_mesh_query_stops_at_sigint_with_exit_130_and_no_traceback(shop: Mesh, w
 
 
 def test_ctrl_c_on_a_terminal_stops_mesh_query_with_exit_130(shop: Mesh) -> None:
-    """The way a user stops it: Ctrl-C typed on the query's terminal (a pty)."""
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: `mesh query` on the pty, a session of its own
-        os.chdir(shop.root)
-        os.execv(str(MESH_BIN), [str(MESH_BIN), "query", *SPILLS_FOR_A_WHILE])
-    for _ in range(600):  # until it spills: the query runs
-        if files_under(shop.warehouse / "tmp"):
-            break
-        time.sleep(0.05)
-    os.write(terminal, b"\x03")
-    output = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([terminal], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(terminal, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(terminal)
+    """The way a user stops it: Ctrl-C typed on the query's terminal (a pty), once it spills."""
+    status, output, _ = ctrl_c_on_a_terminal(
+        MESH_BIN, shop.root, ["query", *SPILLS_FOR_A_WHILE],
+        once=lambda _: bool(files_under(shop.warehouse / "tmp")),
+    )  # fmt: skip
 
-    assert os.waitstatus_to_exitcode(status) == 130
-    assert b"Traceback" not in output
-    assert b"Query stopped (Ctrl-C)." in output
+    assert status == 130
+    assert "Traceback" not in output
+    assert "Query stopped (Ctrl-C)." in output
 
 
 def test_a_killed_query_leaves_its_spill_until_the_next_query_removes_it(shop: Mesh) -> None:
