@@ -69,8 +69,8 @@ RULE = Rule(
         `foreign_key` constraints, which no test stands in for.""",
     why="""A constraint is only as good as the engine that enforces it: DuckDB refuses a null or
         a duplicate key, Spark's Parquet tables accept both. The data test makes the same
-        promise hold on every engine the domain runs on. See "The same domains on Spark" in the
-        README. (A public model's key is public_model_primary_key_is_tested's.)""",
+        promise hold on every engine the domain runs on. See docs/spark.md. (A public model's
+        key is public_model_primary_key_is_tested's.)""",
     fix="""Add the data test beside the constraint (`data_tests: [not_null]` on the column);
         state a `check` as `shared_macros.expression_is_true` and a `foreign_key` as a
         `relationships` test.""",
