@@ -13,17 +13,9 @@ SCALES ?= 1 10 100
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-# The pinned set is installed with uv: the same versions as pip from the same constraints,
-# several times faster (docs/toolchain.md). Compiled to bytecode at install, as pip does: a
-# build's sandbox cannot write __pycache__, so every task would compile dbt's lazily
-# imported modules again (measured: make test 16 min instead of 10.5).
-UV_VERSION := 0.13.9
-UV_INSTALL := $(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -c constraints.txt
-
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV_INSTALL) -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed  ## Create .venv and install the pinned toolchain
@@ -59,7 +51,7 @@ java:  ## Check that Java 17 or newer is installed (Spark runs on the JVM)
 	@$(PYTHON) scripts/mesh/engines/spark/java.py
 
 $(VENV)/.spark-installed: $(VENV)/.installed
-	$(UV_INSTALL) -e '.[dev,spark]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
 	touch $@
 
 test-spark: java setup $(VENV)/.spark-installed  ## The Spark suite: same domains on Spark (installs dbt-spark, pyspark)
