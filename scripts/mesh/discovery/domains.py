@@ -31,11 +31,16 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LANDING_FORMAT = "parquet"
 
 
+class LoomFileConfig(BaseModel):
+    path: str | None = None
+
+
 class LoomManifest(BaseModel):
     """One upstream project in a dbt-loom configuration (only the fields the mesh needs)."""
 
     name: str
     type: str = "file"
+    config: LoomFileConfig = LoomFileConfig()
 
 
 class LoomConfig(BaseModel):

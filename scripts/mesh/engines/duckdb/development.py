@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from mesh.discovery.domains import LOOM_CONFIG, LoomConfig
 from mesh.errors import MeshError
 from mesh.governance import pii_key
+from mesh.governance.expectations import quote, string_literal
 
-LOOM_CONFIG = "dbt_loom.config.yml"
 DEV_KEY = "dev-pii.key"
 
 
@@ -62,13 +64,13 @@ def upstream_databases(config: Path) -> list[UpstreamDatabase]:
     if not config.is_file():
         return []
     try:
-        content = yaml.safe_load(_substitute(config.read_text())) or {}
-    except (OSError, yaml.YAMLError) as error:
+        loom = LoomConfig.model_validate(yaml.safe_load(_substitute(config.read_text())) or {})
+    except (OSError, yaml.YAMLError, ValidationError) as error:
         raise DevelopmentTargetError(f"{config} could not be read: {error}") from error
     databases = []
-    for entry in content.get("manifests") or []:
-        name, path = entry.get("name"), (entry.get("config") or {}).get("path")
-        if entry.get("type", "file") != "file" or not name or not path:
+    for entry in loom.manifests:
+        name, path = entry.name, entry.config.path
+        if entry.type != "file" or not path:
             continue
         database = Path(path).parent / f"{name}.duckdb"
         if not database.is_file():
@@ -80,16 +82,12 @@ def upstream_databases(config: Path) -> list[UpstreamDatabase]:
     return databases
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def attach_upstreams(connection: Any, databases: list[UpstreamDatabase]) -> None:
     """Attach each upstream's products read-only under its name (what dbt-loom's refs say)."""
     for database in databases:
-        path = str(database.path).replace("'", "''")
         connection.execute(
-            f"attach if not exists '{path}' as {_identifier(database.name)} (read_only)"
+            f"attach if not exists {string_literal(str(database.path))} "
+            f"as {quote(database.name)} (read_only)"
         )
 
 
