@@ -145,7 +145,8 @@ def discover(mesh: Mesh) -> dict[str, Domain]:
             )
         found[domain.name] = domain
     for name in published_names(mesh):
-        found.setdefault(name, _published_only(mesh, name))
+        if name not in found:  # only then is its publish record read
+            found[name] = _published_only(mesh, name)
     return dict(sorted(found.items()))
 
 

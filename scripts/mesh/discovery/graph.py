@@ -7,6 +7,7 @@ from graphlib import TopologicalSorter
 
 from mesh.discovery.domains import Domain
 from mesh.errors import CycleError, DomainConfigError
+from mesh.workspace import HOME
 
 
 def _check_upstreams_exist(domains: dict[str, Domain]) -> None:
@@ -19,7 +20,7 @@ def _check_upstreams_exist(domains: dict[str, Domain]) -> None:
                 f"Domain {domain.name!r} consumes {', '.join(map(repr, missing))} in "
                 f"{domain.loom_config}, but there is no such domain under domains/ nor any "
                 "publish of it; if it lives in a repository of its own, run `mesh build` in its "
-                "dbt project with MESH_HOME set to this mesh's folder."
+                f"dbt project with {HOME} set to this mesh's folder."
             )
 
 
