@@ -7,7 +7,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 from mesh import __version__
+from mesh.cli import app as cli
 
 MESH = Path(sys.executable).parent / "mesh"
 
@@ -33,3 +36,35 @@ def test_products_of_a_mesh_with_nothing_published_says_how_to_publish(tmp_path:
     assert done.stdout.strip() == (
         "Nothing is published yet: `mesh build` builds and publishes every domain."
     )
+
+
+def _help(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(sys, "argv", ["mesh", *argv, "--help"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_reads_as_sentences_without_python_types(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overview = _help([], monkeypatch, capsys)
+    # Each command's summary reads on as one paragraph, not broken where its docstring wraps:
+    # a line that an entry continues after is filled.
+    panel = [line for line in overview.splitlines() if line.startswith("│ ")]
+    for line, following in zip(panel, panel[1:], strict=False):
+        if not following[1:14].strip():
+            assert len(line[1:-1].rstrip()) > 80, f"broken short: {line}"
+    commands = [line.split()[1] for line in panel if line[2] != " " and line[2] != "-"]
+    assert {"build", "query", "check", "new-domain"} <= set(commands)
+    for name in commands:
+        text = _help([name], monkeypatch, capsys)
+        for label in ("<bool>", "<str>", "<int>", "<float>", "<list[", "<datetime>"):
+            assert label not in text, f"mesh {name} --help shows {label}"
+    build = _help(["build"], monkeypatch, capsys)
+    assert "--jobs" in build and " N " in build
+    assert '"Team Name <team@example.com>"' in _help(["new-domain"], monkeypatch, capsys)

@@ -8,11 +8,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich.console import Console
 
 from mesh import catalog as catalog_module
@@ -59,6 +60,7 @@ AtOption = Annotated[
     str | None,
     typer.Option(
         "--at",
+        metavar="TIME",
         help="Read the mesh snapshot that was current at this time (ISO 8601, UTC unless it "
         "names an offset), within the kept history.",
     ),
@@ -76,6 +78,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines (Rich mode keeps each break in the command list)
+    # and shows `code` plainly.
+    rich_markup_mode="markdown",
 )
 # Off a terminal (pipes, CI logs) Rich would squeeze tables into 80 columns; allow more.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -126,6 +131,7 @@ def generate(
     as_of: Annotated[
         datetime | None,
         typer.Option(
+            metavar="TIME",
             help="Instant of the export: the year of history ends here. Default: the last "
             "full hour (UTC).",
             formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
@@ -134,6 +140,7 @@ def generate(
     append_days: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Instead of a new history, export the next N days after the last export "
             "(new orders, payments, shipments and delivery events) as new files.",
         ),
@@ -162,7 +169,8 @@ def build(
         typer.Argument(help="Domains to build; default all. Their upstreams are built first."),
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Domains built at once; default: cores.")
+        int | None,
+        typer.Option("--jobs", "-j", metavar="N", help="Domains built at once; default: cores."),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Plain lines, no live display.")
@@ -179,7 +187,10 @@ def build(
         ),
     ] = False,
     lock_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for another build of the same domain.")
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Seconds to wait for another build of the same domain."
+        ),
     ] = build_module.DEFAULT_LOCK_TIMEOUT,
     timeout: Annotated[
         float,
@@ -268,21 +279,26 @@ def query(
     latest: LatestOption = False,
     timeout: Annotated[
         float,
-        typer.Option(min=0, help="Stop the query after this many seconds (0: no limit)."),
+        typer.Option(
+            min=0, metavar="SECONDS", help="Stop the query after this many seconds (0: no limit)."
+        ),
     ] = QueryLimits.timeout,
     max_rows: Annotated[
         int,
         typer.Option(
-            min=0, help="Fetch at most this many rows; a note says when there were more (0: all)."
+            min=0,
+            metavar="N",
+            help="Fetch at most this many rows; a note says when there were more (0: all).",
         ),
     ] = QueryLimits.max_rows,
     memory_limit: Annotated[
-        str, typer.Option(help="Memory the engine may use, e.g. 4GB.")
+        str, typer.Option(metavar="SIZE", help="Memory the engine may use, e.g. 4GB.")
     ] = QueryLimits.memory_limit,
     spill_limit: Annotated[
         str,
         typer.Option(
-            help="Temporary disk DuckDB may spill to (in warehouse/tmp, removed after), e.g. 8GB."
+            metavar="SIZE",
+            help="Temporary disk DuckDB may spill to (in warehouse/tmp, removed after), e.g. 8GB.",
         ),
     ] = QueryLimits.spill_limit,
 ) -> None:
@@ -415,7 +431,7 @@ def lint(
     fix: Annotated[
         bool, typer.Option("--fix", help="Fix what sqlfluff can, then report what is left.")
     ] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="table|json")] = "table",
 ) -> None:
     """Check the SQL style of the domains' dbt models with sqlfluff (see .sqlfluff)."""
     if format not in {"table", "json"}:
@@ -490,7 +506,9 @@ def timings_command(
     domains: Annotated[
         list[str] | None, typer.Argument(help="Domains to look at; default all.")
     ] = None,
-    top: Annotated[int, typer.Option("--top", "-n", help="How many of the slowest.")] = 10,
+    top: Annotated[
+        int, typer.Option("--top", "-n", metavar="N", help="How many of the slowest.")
+    ] = 10,
     all_nodes: Annotated[
         bool, typer.Option("--all-nodes", help="Tests and unit tests too, not only models.")
     ] = False,
@@ -655,7 +673,7 @@ def repair(
 
 @app.command()
 def lineage(
-    format: Annotated[str, typer.Option("--format", "-f", help="text or mermaid")] = "text",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="text|mermaid")] = "text",
 ) -> None:
     """Print which domain consumes which product version, as text or Mermaid."""
     if format not in {"text", "mermaid"}:
@@ -670,7 +688,7 @@ def lineage(
 @app.command("new-domain")
 def new_domain(
     name: Annotated[str, typer.Argument(help="Name of the domain (a dbt project name).")],
-    owner: Annotated[str, typer.Option(help='The owning team, "Team Name <team@example.com>".')],
+    owner: Annotated[str, typer.Option(help='The owning team, "Team Name \\<team@example.com>".')],
     archetype: Annotated[
         str, typer.Option(help="source-aligned, aggregate or consumer-aligned.")
     ] = "source-aligned",
@@ -687,10 +705,35 @@ def new_domain(
     out.print(f"Domain {name} created. Build it with: mesh build {name}")
 
 
+def _readable_help(command: Any) -> None:
+    """Typer labels every parameter with its Python type: `<bool>` after each flag,
+    `<list[str]>` after arguments. Name values the way Unix help does instead: nothing for a
+    flag, the choices, or the option's name (`--jobs JOBS`)."""
+    for param in [*command.params, command.get_help_option(command.context_class(command))]:
+        if param is None or param.metavar is not None:
+            continue
+        described = getattr(param, "type_descriptor", None)
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif described is not None and described.is_choice:
+            param.metavar = "|".join(
+                str(choice.value if isinstance(choice, Enum) else choice)
+                for choice in described.choices
+            )
+        else:
+            param.metavar = param.name.upper()
+        if param.param_type_name == "argument":  # its name already says what it takes
+            param.display_type_rich = lambda ctx: None
+    for subcommand in getattr(command, "commands", {}).values():
+        _readable_help(subcommand)
+
+
 def main() -> None:
     """Console entry point: expected failures print one sentence and exit 1, no traceback."""
+    command = typer.main.get_command(app)
+    _readable_help(command)
     try:
-        app()
+        command(prog_name="mesh")
     except MeshError as error:
         err.print(f"[red]error:[/] {error}", highlight=False)
         sys.exit(1)
