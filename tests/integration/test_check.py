@@ -25,6 +25,10 @@ def test_the_repository_passes_every_check(built_mesh: tuple[Path, Run]) -> None
     run = mesh(root, "check")
     assert "All checks passed." in run.stdout
     assert run.stdout.count(": passed") == 5
+    # Off a terminal, progress is one line per domain on stderr as its parse ends.
+    parsed = re.findall(r"^(\w+): parsed \(\d+\.\d s\)$", run.stderr, re.MULTILINE)
+    assert sorted(parsed) == ["analytics", "catalog", "customers", "fulfillment", "orders"]
+    assert "parsed" not in run.stdout
 
 
 def test_every_policy_can_fail(mesh_copy: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from importlib import metadata
@@ -56,7 +57,7 @@ def test_help_reads_as_sentences_without_python_types(
     # Each command's summary reads on as one paragraph, not broken where its docstring wraps:
     # a line that an entry continues after is filled.
     panel = [line for line in overview.splitlines() if line.startswith("│ ")]
-    for line, following in zip(panel, panel[1:], strict=False):
+    for line, following in itertools.pairwise(panel):
         if not following[1:14].strip():
             assert len(line[1:-1].rstrip()) > 80, f"broken short: {line}"
     commands = [line.split()[1] for line in panel if line[2] != " " and line[2] != "-"]

@@ -19,7 +19,7 @@ from rich.console import Console
 from mesh import catalog as catalog_module
 from mesh import engines
 from mesh.cli.output import Format, to_csv, to_json, to_table
-from mesh.cli.progress import LiveReporter, PlainReporter, summary_line, summary_table
+from mesh.cli.progress import DomainSteps, LiveReporter, PlainReporter, summary_line, summary_table
 from mesh.data.generate import append as append_landing
 from mesh.data.generate import generate as generate_landing
 from mesh.discovery import graph, integrity, registry, snapshots
@@ -412,8 +412,10 @@ def check(
 ) -> None:
     """Check mesh-wide policies, breaking changes against the published state (with the
     consumers they would break) and consumers of deprecated product versions."""
-    with _interruptible("mesh check", "nothing was published or changed."):
-        report = check_module.run(Mesh.find(), domains or [])
+    mesh = Mesh.find()
+    steps = DomainSteps(err, "mesh check", live=err.is_terminal)
+    with _interruptible("mesh check", "nothing was published or changed."), steps:
+        report = check_module.run(mesh, domains or [], progress=steps)
     if format is Format.json:
         sys.stdout.write(json.dumps(check_module.as_dict(report), indent=2) + "\n")
     else:
@@ -443,8 +445,9 @@ def lint(
         select(found, domains) if domains else [d for d in found.values() if not d.published_only]
     )
     require_projects(mesh, chosen, "lint")
-    with _interruptible("mesh lint", "nothing was published."):
-        results = lint_module.lint(mesh, chosen, fix)
+    steps = DomainSteps(err, "mesh lint --fix" if fix else "mesh lint", live=err.is_terminal)
+    with _interruptible("mesh lint", "nothing was published."), steps:
+        results = lint_module.lint(mesh, chosen, fix, progress=steps)
     if format == "json":
         sys.stdout.write(json.dumps(lint_module.as_dict(results), indent=2) + "\n")
     else:

@@ -218,3 +218,54 @@ def summary_line(results: list[DomainResult]) -> str:
     if not unchanged:
         return f"All {len(results)} domains published."
     return f"{len(results) - unchanged} domains published, {unchanged} unchanged."
+
+
+@dataclass
+class _Step:
+    what: str = "queued"
+    started: float | None = None
+    ended: float | None = None
+
+
+class DomainSteps:
+    """Per-domain progress of `mesh check` and `mesh lint` on stderr, so that their report on
+    stdout stays clean: a live table with each domain's step and clock on a terminal, one
+    line per finished domain elsewhere. Called from worker threads: Live redraws under its
+    own lock, and each call changes one row."""
+
+    def __init__(self, err: Console, command: str, live: bool) -> None:
+        self.err, self.command = err, command
+        self.steps: dict[str, _Step] = {}
+        self.live = Live(self, console=err, refresh_per_second=8, transient=True) if live else None
+
+    def __rich__(self) -> Table:
+        table = Table(header_style="bold", box=None, title=self.command, title_justify="left")
+        for column in ("domain", "step", "elapsed"):
+            table.add_column(column)
+        now = time.monotonic()
+        for name, step in list(self.steps.items()):
+            elapsed = f"{(step.ended or now) - step.started:.1f} s" if step.started else ""
+            style = "dim" if step.started is None else "cyan" if step.ended is None else ""
+            table.add_row(name, f"[{style}]{step.what}[/]" if style else step.what, elapsed)
+        return table
+
+    def __call__(self, domain: str, what: str, finished: bool) -> None:
+        step = self.steps.setdefault(domain, _Step())
+        now = time.monotonic()
+        if step.started is None and what != "queued":
+            step.started = now
+        step.what = what
+        if finished:
+            step.ended = now
+            if self.live is None:
+                seconds = f" ({now - step.started:.1f} s)" if step.started else ""
+                self.err.print(f"{domain}: {what}{seconds}", markup=False, highlight=False)
+
+    def __enter__(self) -> DomainSteps:
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)

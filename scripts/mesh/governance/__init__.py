@@ -8,3 +8,12 @@ The pipeline calls these at the publish gate; `mesh check` reports the same find
 
 May import: mesh.errors, mesh.ids, mesh.workspace, mesh.discovery, mesh.data, mesh.runner.
 """
+
+from collections.abc import Callable
+
+Progress = Callable[[str, str, bool], None]
+"""Told each domain's step as `mesh check` and `mesh lint` work: (domain, what, finished)."""
+
+
+def quiet(domain: str, what: str, finished: bool) -> None:
+    """Progress nobody watches."""

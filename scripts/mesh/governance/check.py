@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from concurrent.futures import Future
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from mesh.discovery.manifest import Manifest, load
 from mesh.discovery.manifest import published as published_manifests
 from mesh.discovery.registry import read_record
 from mesh.errors import MeshError
-from mesh.governance import expectations
+from mesh.governance import Progress, expectations, quiet
 from mesh.governance.contracts import (
     ChangeReport,
     DeprecatedUse,
@@ -98,7 +99,9 @@ class _Parsed:
     state_error: str | None = None
 
 
-def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str, _Parsed]:
+def _parse(
+    mesh: Mesh, domains: dict[str, Domain], names: list[str], progress: Progress
+) -> dict[str, _Parsed]:
     """Parse each domain's working tree in worker processes, with dbt's state comparison."""
     runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]] = {}
     results: dict[str, _Parsed] = {}
@@ -112,6 +115,7 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
                     parse_error=f"{name} consumes {', '.join(unpublished)}, which has no "
                     f"published version; run `mesh build {' '.join(unpublished)}` first."
                 )
+                progress(name, "not parsed: upstream unpublished", True)
                 continue
             staging = mesh.warehouse / "check" / name / new_id()
             staging.mkdir(parents=True)
@@ -125,7 +129,8 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
             # Parsing writes only the check's own folder; it runs in the build sandbox.
             task = DbtTask(name, commands, env, (str(staging),), str(staging), isolation)
             runs[name] = (workers.submit_each(task), staging, published)
-        for name, (future, staging, published) in runs.items():
+        for name in _as_parsed(runs, progress):
+            future, staging, published = runs[name]
             outcomes = future.result()
             manifest_path = staging / "target" / "manifest.json"
             parsed, compared = outcomes[-2] if published else outcomes[-1], outcomes[-1]
@@ -137,15 +142,36 @@ def _parse(mesh: Mesh, domains: dict[str, Domain], names: list[str]) -> dict[str
                 else None,
             )
             shutil.rmtree(staging, ignore_errors=True)
+            progress(name, "parsed" if parsed.success else "dbt parse failed", True)
     return results
 
 
-def run(mesh: Mesh, targets: list[str], today: dt.date | None = None) -> CheckReport:
+def _as_parsed(
+    runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]], progress: Progress
+) -> Iterator[str]:
+    """The domains in the order their parses end, telling `progress` when each starts."""
+    waiting = {future: name for name, (future, _, _) in runs.items()}
+    seen: set[str] = set()
+    while waiting:
+        done, _ = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+        for future, name in waiting.items():
+            if name not in seen and (future.running() or future in done):
+                seen.add(name)
+                progress(name, "parsing", False)
+        for future in done:
+            yield waiting.pop(future)
+
+
+def run(
+    mesh: Mesh, targets: list[str], today: dt.date | None = None, progress: Progress = quiet
+) -> CheckReport:
     domains, today = discover(mesh), today or ids.today()
     targets = targets or [name for name in [standing_in(mesh, domains)] if name]
     require_projects(mesh, select(domains, targets), "check")
     names = targets or [n for n in graph.build_order(domains) if not domains[n].published_only]
-    parsed = _parse(mesh, domains, names)
+    for name in names:
+        progress(name, "queued", False)
+    parsed = _parse(mesh, domains, names, progress)
     # What consumers run now: their published, compiled manifests.
     published = published_manifests(mesh, domains)
     checks = []

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesh.errors import MeshError
+from mesh.governance import Progress, quiet
 from mesh.runner import confined
 
 if TYPE_CHECKING:
@@ -305,7 +306,9 @@ def _result(
     return LintResult(domain.name, len(report), violations, time.perf_counter() - started)
 
 
-def lint(mesh: Mesh, domains: list[Domain], fix: bool = False) -> list[LintResult]:
+def lint(
+    mesh: Mesh, domains: list[Domain], fix: bool = False, progress: Progress = quiet
+) -> list[LintResult]:
     """Lint (with `fix`, first fix) the models of `domains`, in their order.
 
     With `fix`, the results hold what sqlfluff could not fix. Raises LintError naming each
@@ -314,11 +317,22 @@ def lint(mesh: Mesh, domains: list[Domain], fix: bool = False) -> list[LintResul
     if not domains:
         return []
     write_library(mesh)
+    for domain in domains:
+        progress(domain.name, "queued", False)
+
+    def one(domain: Domain) -> LintResult | LintError:
+        progress(domain.name, "fixing" if fix else "linting", False)
+        outcome = _lint_domain(domain, fix, _config(mesh, domain))
+        if isinstance(outcome, LintError):
+            progress(domain.name, "sqlfluff failed", True)
+        else:
+            found = len(outcome.violations)
+            progress(domain.name, f"{_count(found, 'violation')}" if found else "clean", True)
+        return outcome
+
     jobs = max(1, min(len(domains), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits on one process
-        outcomes = list(
-            pool.map(lambda domain: _lint_domain(domain, fix, _config(mesh, domain)), domains)
-        )
+        outcomes = list(pool.map(one, domains))
     errors = [str(outcome) for outcome in outcomes if isinstance(outcome, LintError)]
     if errors:
         raise LintError(" | ".join(errors))
