@@ -7,12 +7,13 @@ domain once; tests that change something work on a copy of that built mesh.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +81,37 @@ def copy_mesh(source: Path, target: Path) -> Path:
     return target
 
 
+def _build_mesh(folder: Path) -> tuple[Path, Run]:
+    root = copy_repo(folder / "mesh")
+    mesh(root, "generate", "--scale", SCALE)
+    return root, mesh(root, "build", "analytics", check=False)
+
+
 @pytest.fixture(scope="session")
 def built_mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     """A copy of the repository with generated data and every domain built and published.
 
     Built with `mesh build analytics`, which must build everything analytics needs first.
+    Tests only read it (a test that changes anything takes `mesh_copy`), so the workers of a
+    `pytest -n` run share one build: the first to ask builds it, the others wait on a file
+    lock, which saves a whole mesh build per further worker.
     """
-    root = copy_repo(tmp_path_factory.mktemp("built") / "mesh")
-    mesh(root, "generate", "--scale", SCALE)
-    return root, mesh(root, "build", "analytics")
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        root, run = _build_mesh(tmp_path_factory.mktemp("built"))
+    else:
+        shared = tmp_path_factory.getbasetemp().parent / "built"  # this run's, every worker's
+        shared.mkdir(exist_ok=True)
+        outcome = shared / "build.json"
+        with (shared / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not outcome.exists():
+                root, run = _build_mesh(shared)
+                outcome.write_text(json.dumps({"root": str(root), **asdict(run)}))
+            saved = json.loads(outcome.read_text())
+            root, run = Path(saved.pop("root")), Run(**saved)
+    if run.returncode != 0:
+        raise AssertionError(f"mesh build analytics failed ({run.returncode}):\n{run.output}")
+    return root, run
 
 
 @pytest.fixture
