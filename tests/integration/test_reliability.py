@@ -211,11 +211,7 @@ class Killer:
         return time.monotonic() - self.started
 
     def worker_started(self) -> bool:
-        """A dbt worker runs: forked by the build's fork server (its child)."""
-        servers = [
-            pid for pid, command in _children(self.build.pid).items() if "forkserver" in command
-        ]
-        return any(_children(server) for server in servers)
+        return any("spawn_main" in command for command in _children(self.build.pid).values())
 
     def kill_9(self) -> str:
         """kill -9 the build unless it has already ended (then it must have succeeded)."""

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import forkserver, resource_tracker
+from multiprocessing import resource_tracker
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any, Literal
@@ -148,7 +148,6 @@ class TaskTimeoutError(Exception):
 
 _events: Queue[ProgressEvent] | None = None
 _warming = False  # the worker builds its warm-up project: nothing to report
-_warmed = False  # dbt imported and the warm-up project built in this process
 _report_fd: int | None = None  # in a task's child: the pipe to the worker
 _send_lock = threading.Lock()
 _current_domain = ""
@@ -159,57 +158,16 @@ DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this worker when the mesh command dies (e.g. `kill -9` of mesh build).
+    """Ask Linux to kill this worker when the parent dies (e.g. `kill -9` of mesh build).
 
-    The worker's own parent is the fork server, which exits as soon as `parent` (the mesh
-    command) is gone, and its death sends this worker SIGKILL. A server or `parent` that died
-    before the request was made sends nothing, and the worker would wait forever for work (it
-    holds its own end of the task queue open): it exits now.
+    A parent that died before the request was made sends no signal, and the worker would
+    wait forever for work (it holds its own end of the task queue open): it exits now.
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if _parent_of(os.getppid()) != parent:  # the server, or `parent`, is gone
-            os._exit(1)
-    # The server keeps itself alive while any process holding this descriptor lives, and
-    # gives it to every worker: a worker that kept it would keep the server, and so itself,
-    # alive after `parent` died. Without it the server exits with `parent`.
-    server: Any = forkserver._forkserver  # private: Python has no public way to let go
-    if server._forkserver_alive_fd is not None:
-        os.close(server._forkserver_alive_fd)
-        server._forkserver_alive_fd = None
-
-
-def _parent_of(pid: int) -> int | None:
-    """The parent process of `pid` (Linux /proc), None if it is gone."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def warm() -> None:
-    """Import dbt and its adapter and build the warm-up project, once per process.
-
-    The workers' fork server does it before it forks any worker (`runner/_preload.py`), so a
-    pool of N workers pays it once, not N times (about 2.5 CPU-seconds each); a worker that
-    finds it not done (the server could not preload) does it itself. Every task's child,
-    forked from its worker, starts warm either way."""
-    global _warmed
-    if _warmed:
-        return
-    import dbt.adapters.duckdb
-    import dbt.cli.main  # noqa: F401
-
-    _warm_up()
-    _warmed = True
-
-
-def _context() -> multiprocessing.context.ForkServerContext:
-    """Workers are forked from one server process that imported and warmed dbt."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mesh.runner._preload"])
-    return context
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str | None) -> None:
@@ -220,7 +178,11 @@ def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str |
     # on it: it stops the workers itself (DbtWorkers.close), so a worker never dies half way
     # through a reply and the parent never sees a broken pool instead of the interrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm()
+    # Imported once here, so every task's forked child starts with dbt and its adapter loaded.
+    import dbt.adapters.duckdb
+    import dbt.cli.main  # noqa: F401
+
+    _warm_up()
     if output:
         # What the worker and the programs it starts (a JVM for Spark) print goes to a log.
         with Path(output).open("a") as log:
@@ -635,7 +597,7 @@ class DbtWorkers:
         self.events = events
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=_context(),
+            mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=tasks_per_worker,
             initializer=_init_worker,
             initargs=(events, os.getpid(), str(output) if output else None),
@@ -668,4 +630,4 @@ class DbtWorkers:
 
 def event_queue() -> Queue[ProgressEvent]:
     """A queue workers can report progress on (made in the same context as the workers)."""
-    return _context().Queue()
+    return multiprocessing.get_context("spawn").Queue()
