@@ -1,5 +1,8 @@
 # The two commands of the quickstart are `make run` and `make test`; the rest are steps of them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# bash with pipefail: a failing command piped into a filter still fails its target.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 MESH := $(BIN)/mesh
@@ -13,9 +16,13 @@ SCALES ?= 1 10 100
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+# pip's progress, one line per package (its full output is several hundred lines).
+PIP_PROGRESS := { grep --line-buffered -E '^(Collecting|Installing collected|Successfully)' || true; } | cut -c1-100
+
 $(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "Installing the pinned toolchain into $(VENV) (about 45 s with a warm pip cache)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -c constraints.txt -e '.[dev]' | $(PIP_PROGRESS)
 	touch $@
 
 setup: $(VENV)/.installed  ## Create .venv and install the pinned toolchain
@@ -51,7 +58,7 @@ java:  ## Check that Java 17 or newer is installed (Spark runs on the JVM)
 	@$(PYTHON) scripts/mesh/engines/spark/java.py
 
 $(VENV)/.spark-installed: $(VENV)/.installed
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
+	$(BIN)/pip install --disable-pip-version-check -c constraints.txt -e '.[dev,spark]' | $(PIP_PROGRESS)
 	touch $@
 
 test-spark: java setup $(VENV)/.spark-installed  ## The Spark suite: same domains on Spark (installs dbt-spark, pyspark)

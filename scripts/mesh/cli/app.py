@@ -148,6 +148,7 @@ def generate(
 ) -> None:
     """Write each domain's operational source data into warehouse/landing/."""
     mesh = Mesh.find()
+    out.print("Generating the source systems' exports into warehouse/landing/ ...")
     if append_days is not None:
         result = append_landing(mesh, append_days)
         what = f"appended {append_days} day(s), exported as of {result.export_to:%Y-%m-%d %H:%M}"
