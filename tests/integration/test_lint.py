@@ -14,6 +14,7 @@ import jinja2
 import pytest
 
 from mesh.discovery.domains import discover
+from mesh.governance import Progress, quiet
 from mesh.governance.lint import (
     DBT_MACROS,
     SHARED_MACROS,
@@ -77,8 +78,8 @@ PROBE_PROJECT = {
 }
 
 
-def lint_all(root: Path, fix: bool = False) -> list[LintResult]:
-    return lint(Mesh(root), list(discover(Mesh(root)).values()), fix=fix)
+def lint_all(root: Path, progress: Progress = quiet) -> list[LintResult]:
+    return lint(Mesh(root), list(discover(Mesh(root)).values()), progress=progress)
 
 
 def lint_one(root: Path, domain: str, fix: bool = False) -> LintResult:
@@ -93,11 +94,7 @@ def repo(tmp_path: Path) -> Path:
 
 def test_every_domain_lints_clean(repo: Path) -> None:
     steps: list[tuple[str, str, bool]] = []
-    results = lint(
-        Mesh(repo),
-        list(discover(Mesh(repo)).values()),
-        progress=lambda *step: steps.append(step),
-    )
+    results = lint_all(repo, progress=lambda *step: steps.append(step))
     for domain in DOMAINS:  # what `mesh lint` shows for each domain as it goes
         mine = [(what, finished) for name, what, finished in steps if name == domain]
         assert mine == [("queued", False), ("linting", False), ("clean", True)]

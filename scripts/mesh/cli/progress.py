@@ -109,6 +109,11 @@ class PlainReporter(Reporter):
                 self.err.print(line, markup=False, highlight=False)
 
 
+def _elapsed(started: float | None, ended: float | None, now: float) -> str:
+    """A clock for a row: from its start to its end, or to now while it runs."""
+    return f"{(ended or now) - started:.1f} s" if started is not None else ""
+
+
 @dataclass
 class _Row:
     state: str = "queued"
@@ -159,9 +164,7 @@ class LiveReporter(Reporter):
                 total = row.totals.get(kind, 0)
                 return f"{row.done.get(kind, 0)}/{total}" if total else ""
 
-            elapsed = ""
-            if row.started is not None:
-                elapsed = f"{(row.ended or now) - row.started:.1f} s"
+            elapsed = _elapsed(row.started, row.ended, now)
             table.add_row(
                 name,
                 f"[{STYLES.get(row.state, 'dim')}]{row.state}[/]",
@@ -244,7 +247,7 @@ class DomainSteps:
             table.add_column(column)
         now = time.monotonic()
         for name, step in list(self.steps.items()):
-            elapsed = f"{(step.ended or now) - step.started:.1f} s" if step.started else ""
+            elapsed = _elapsed(step.started, step.ended, now)
             style = "dim" if step.started is None else "cyan" if step.ended is None else ""
             table.add_row(name, f"[{style}]{step.what}[/]" if style else step.what, elapsed)
         return table
@@ -258,8 +261,9 @@ class DomainSteps:
         if finished:
             step.ended = now
             if self.live is None:
-                seconds = f" ({now - step.started:.1f} s)" if step.started else ""
-                self.err.print(f"{domain}: {what}{seconds}", markup=False, highlight=False)
+                seconds = _elapsed(step.started, now, now)
+                took = f" ({seconds})" if seconds else ""
+                self.err.print(f"{domain}: {what}{took}", markup=False, highlight=False)
 
     def __enter__(self) -> DomainSteps:
         if self.live is not None:

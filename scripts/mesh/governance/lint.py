@@ -327,7 +327,7 @@ def lint(
             progress(domain.name, "sqlfluff failed", True)
         else:
             found = len(outcome.violations)
-            progress(domain.name, f"{_count(found, 'violation')}" if found else "clean", True)
+            progress(domain.name, _count(found, "violation") if found else "clean", True)
         return outcome
 
     jobs = max(1, min(len(domains), os.cpu_count() or 1))
