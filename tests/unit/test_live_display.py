@@ -9,7 +9,7 @@ import time
 
 from rich.console import Console
 
-from mesh.cli.progress import LiveReporter
+from mesh.cli.progress import DomainSteps, LiveReporter
 
 
 def _shown(reporter: LiveReporter) -> str:
@@ -31,3 +31,14 @@ def test_the_clock_moves_without_events_and_the_state_is_named() -> None:
     reporter.totals("orders", nodes=60)  # dbt parsed: its counts take over
     assert "starting dbt" not in _shown(reporter)
     assert "0/51" in _shown(reporter)
+
+
+def test_check_and_lint_progress_shows_names_and_steps_as_they_are() -> None:
+    """A domain folder's name is input: brackets in it are shown, not read as markup (a
+    stray `[/]` made Rich raise inside the live display)."""
+    steps = DomainSteps(Console(file=io.StringIO()), "mesh check", live=False)
+    steps("x[/]y", "queued", False)
+    steps("x[/]y", "parsing", False)
+    console = Console(file=io.StringIO(), width=120)
+    console.print(steps)
+    assert re.search(r"x\[/\]y +parsing +\d\.\d s", console.file.getvalue())  # type: ignore[attr-defined]

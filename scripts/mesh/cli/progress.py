@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from mesh.pipeline.report import DomainResult, Reporter, Status
 
@@ -249,7 +250,8 @@ class DomainSteps:
         for name, step in list(self.steps.items()):
             elapsed = _elapsed(step.started, step.ended, now)
             style = "dim" if step.started is None else "cyan" if step.ended is None else ""
-            table.add_row(name, f"[{style}]{step.what}[/]" if style else step.what, elapsed)
+            # Text, not markup: a domain's name or a step is shown as it is, brackets and all.
+            table.add_row(Text(name), Text(step.what, style=style), elapsed)
         return table
 
     def __call__(self, domain: str, what: str, finished: bool) -> None:
