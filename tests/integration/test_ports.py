@@ -1,4 +1,4 @@
-"""Output ports: every published product version as Parquet with its ODCS contract and
+"""Output ports: every published product version as Parquet with its ODCS contract and ODPS
 descriptor beside it, readable without dbt, published atomically with the product."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 
-from mesh.governance import odcs
+from mesh.governance import odcs, odps
 from tests.integration.conftest import Run, mesh
 
 pytestmark = pytest.mark.integration
@@ -36,16 +36,18 @@ def test_every_product_version_has_parquet_contract_and_descriptor(
 
         document = yaml.safe_load(contract.read_text())
         assert odcs.validate(document) == [], product["relation"]
-        descriptor = json.loads((contract.parent / "descriptor.json").read_text())
-        assert descriptor["owner"] == product["owner"]
+        descriptor = yaml.safe_load((contract.parent / "product.odps.yaml").read_text())
+        assert odps.validate(descriptor) == [], product["relation"]
+        assert odps.custom_property(descriptor, "owner") == product["owner"]
+        assert {port["contractId"] for port in descriptor["outputPorts"]} == {document["id"]}
         assert parquet.name in json.dumps(descriptor["outputPorts"])
 
 
 def test_the_consumer_descriptor_lists_its_input_ports(built_mesh: tuple[Path, Run]) -> None:
     root, _ = built_mesh
     folder = root / "warehouse/published/analytics/current/products/sales_by_region_and_category/v1"
-    descriptor = json.loads((folder / "descriptor.json").read_text())
-    inputs = {port["id"] for port in descriptor["inputPorts"]}
+    descriptor = yaml.safe_load((folder / "product.odps.yaml").read_text())
+    inputs = {port["contractId"] for port in descriptor["inputPorts"]}
     assert inputs == {
         "customers.customers.v1",
         "catalog.products.v2",

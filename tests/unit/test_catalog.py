@@ -177,7 +177,9 @@ def shop_mesh(fake_mesh: Mesh) -> Mesh:
     port.mkdir(parents=True)
     (port / "contract.odcs.yaml").write_text("apiVersion: v3.0.2\nkind: DataContract\n")
     (port / "items_v2.parquet").write_bytes(b"PAR1 fake PAR1")
-    (port / "descriptor.json").write_text(json.dumps({"id": "shop.items.v2", "inputPorts": []}))
+    (port / "product.odps.yaml").write_text(
+        "apiVersion: v1.1.0\nkind: DataProduct\nid: shop.items.v2\ninputPorts: []\n"
+    )
     publish_database(
         fake_mesh,
         "reports",

@@ -1,4 +1,4 @@
-"""ODCS v3 contracts and data product descriptors, generated from the manifest fixtures.
+"""ODCS v3 contracts, generated from the manifest fixtures.
 
 The fixtures are the customers, orders and analytics manifests as dbt parses the domains
 (see test_policies.py); the analytics one also holds the upstream products dbt-loom injected.
@@ -157,7 +157,7 @@ def test_orders_v2_quality_rules_come_from_its_data_tests() -> None:
     [range_rule] = found["net_amount_usd"]["quality"]
     assert range_rule["type"] == "sql"
     assert range_rule["query"] == (
-        "select count(*) from orders.main.orders_v2 "
+        "select count(*) from {model} "
         "where net_amount_usd is not null and not (net_amount_usd >= 0)"
     )
     assert range_rule["mustBe"] == 0
@@ -179,17 +179,20 @@ def test_a_warning_test_is_a_warning_rule() -> None:
 
 
 def test_relationships_expression_and_range_rules_are_runnable_sql() -> None:
+    """Rules name the table under test as `{model}`, the placeholder of ODCS tools, and read
+    another product from its Parquet port in the same publish, from the contract's folder."""
     lines = columns(contract_of("orders", "model.orders.order_lines.v1"))
     [relationship] = [r for r in lines["order_id"]["quality"] if r["name"] == "relationships"]
     assert relationship["query"] == (
-        "select count(*) from orders.main.order_lines_v1 where order_id is not null and "
-        "order_id not in (select order_id from orders.main.orders_v2 where order_id is not null)"
+        "select count(*) from {model} where order_id is not null and order_id not in (select "
+        "order_id from read_parquet('../../../products/orders/v2/orders_v2.parquet') "
+        "where order_id is not null)"
     )
 
     document = contract_of("analytics", "model.analytics.sales_by_region_and_category.v1")
     [expression] = [r for r in document["schema"][0]["quality"] if r["type"] == "sql"]
     assert expression["query"] == (
-        "select count(*) from analytics.main.sales_by_region_and_category_v1 where not "
+        "select count(*) from {model} where not "
         "(on_time_order_count <= delivered_order_count and delivered_order_count <= order_count)"
     )
     [rate] = columns(document)["on_time_delivery_rate"]["quality"]
@@ -212,6 +215,7 @@ def test_other_generic_tests_become_dbt_rules() -> None:
         "test": "dbt_utils.at_least_one",
         "arguments": {"group_by": ["x"]},
     }
+    assert custom(rule)["meshOnly"] is True  # standard tools skip it: the contract says so
     assert odcs.validate(document) == []
 
 
@@ -310,86 +314,11 @@ def test_a_composite_primary_key_has_positions() -> None:
     assert not any(c.get("unique") for c in found.values())
 
 
-def test_the_analytics_descriptor_lists_five_upstream_product_versions() -> None:
-    uid = "model.analytics.sales_by_region_and_category.v1"
-    found = odcs.descriptor("analytics", manifest("analytics"), uid)
-    assert found["inputPorts"] == [
-        {"id": "catalog.products.v2", "domain": "catalog", "product": "products", "version": "2"},
-        {
-            "id": "customers.customers.v1",
-            "domain": "customers",
-            "product": "customers",
-            "version": "1",
-        },
-        {
-            "id": "fulfillment.shipments.v1",
-            "domain": "fulfillment",
-            "product": "shipments",
-            "version": "1",
-        },
-        {
-            "id": "orders.order_lines.v1",
-            "domain": "orders",
-            "product": "order_lines",
-            "version": "1",
-        },
-        {"id": "orders.orders.v2", "domain": "orders", "product": "orders", "version": "2"},
-    ]
-    assert found["outputPorts"] == [
-        {
-            "type": "duckdb",
-            "relation": "analytics.main.sales_by_region_and_category_v1",
-            "ref": "ref('analytics', 'sales_by_region_and_category', v=1)",
-        },
-        {"type": "parquet", "path": "sales_by_region_and_category_v1.parquet"},
-    ]
-    assert found["id"] == "analytics.sales_by_region_and_category.v1"
-    assert found["title"] == "Sales by region and category"
-    assert found["owner"] == "commercial-analytics@shop.example"
-    assert found["archetype"] == "consumer-aligned"
-    assert found["contract"] == {
-        "standard": "ODCS",
-        "apiVersion": "v3.2.0",
-        "path": "contract.odcs.yaml",
-    }
-    json.dumps(found)  # plain JSON
-
-
-def test_input_ports_follow_the_models_reads() -> None:
-    def change(m: Raw) -> None:
-        node = m["nodes"]["model.analytics.int_order_lines_enriched"]
-        node["depends_on"]["nodes"].remove("model.analytics.stg_fulfillment__shipments")
-
-    uid = "model.analytics.sales_by_region_and_category.v1"
-    ports = odcs.descriptor("analytics", manifest("analytics", change), uid)["inputPorts"]
-    assert "fulfillment.shipments.v1" not in {port["id"] for port in ports}
-    assert len(ports) == 4
-
-
-def test_given_consumes_replace_the_input_ports() -> None:
-    uid = "model.analytics.sales_by_region_and_category.v1"
-    consumes = [{"domain": "orders", "product": "orders", "version": "2"}]
-    found = odcs.descriptor("analytics", manifest("analytics"), uid, consumes=consumes)
-    assert found["inputPorts"] == [{"id": "orders.orders.v2", **consumes[0]}]
-
-
-def test_source_aligned_descriptors() -> None:
-    orders = manifest("orders")
-    v2 = odcs.descriptor("orders", orders, "model.orders.orders.v2")
-    assert v2["inputPorts"] == []
-    assert v2["outputPorts"][0]["relation"] == "orders.main.orders_v2"
-    assert v2["outputPorts"][1] == {"type": "parquet", "path": "orders_v2.parquet"}
-    assert (v2["version"], v2["latest_version"], v2["deprecation_date"]) == ("2", "2", None)
-    assert v2["owner"] == "checkout-team@shop.example"
-    v1 = odcs.descriptor("orders", orders, "model.orders.orders.v1")
-    assert (v1["deprecation_date"], v1["status"]) == ("2027-06-30", "deprecated")
-
-
 def test_only_public_models_of_the_domain_have_contracts() -> None:
     with pytest.raises(ValueError, match="not a public model of orders"):
         odcs.contract("orders", manifest("orders"), "model.orders.int_orders_latest")
     with pytest.raises(ValueError, match="not a model"):
-        odcs.descriptor("orders", manifest("orders"), "model.orders.nope.v9")
+        odcs.contract("orders", manifest("orders"), "model.orders.nope.v9")
 
 
 def test_without_published_at_there_is_no_creation_time() -> None:
@@ -498,3 +427,95 @@ def test_a_retired_version_has_a_valid_contract_that_says_it_was_removed() -> No
     assert odcs.validate(document) == []
     assert document["status"] == "retired" and "servers" not in document
     assert "it is no longer published" in document["description"]["limitations"]
+
+
+SALES = "model.analytics.sales_by_region_and_category.v1"
+REGION_NOT_NULL = "test.analytics.not_null_sales_by_region_and_category_v1_region.ce043b74fd"
+
+
+def _region_references_orders(m: Raw) -> None:
+    """The analytics product's `region` test, turned into a relationship to orders v2 (a
+    product of another domain, which dbt-loom injected into the manifest)."""
+    test = m["nodes"][REGION_NOT_NULL]
+    test["test_metadata"] = {
+        "name": "relationships",
+        "kwargs": {"to": "ref('orders', 'orders', v=2)", "field": "order_id"},
+    }
+    test["depends_on"]["nodes"].append("model.orders.orders.v2")
+
+
+def test_a_relationship_to_another_domain_reads_the_upstream_publish_the_build_read() -> None:
+    sales = manifest("analytics", _region_references_orders)
+    document = odcs.contract("analytics", sales, SALES, upstreams={"orders": "20261201-abc"})
+    [rule] = [r for r in columns(document)["region"]["quality"] if r["name"] == "relationships"]
+    port = "../../../../../orders/20261201-abc/products/orders/v2/orders_v2.parquet"
+    assert f"read_parquet('{port}')" in rule["query"]
+    assert rule["query"].startswith("select count(*) from {model} where region is not null")
+    assert "meshOnly" not in custom(rule)
+    # Without the publish the build read, the upstream's current one.
+    document = odcs.contract("analytics", sales, SALES)
+    [rule] = [r for r in columns(document)["region"]["quality"] if r["name"] == "relationships"]
+    assert "'../../../../../orders/current/products/orders/v2/orders_v2.parquet'" in rule["query"]
+    assert odcs.validate(document) == []
+
+
+def test_a_relationship_to_a_model_that_is_no_product_is_mesh_only_and_says_why() -> None:
+    def change(m: Raw) -> None:
+        _region_references_orders(m)
+        nodes = m["nodes"][REGION_NOT_NULL]["depends_on"]["nodes"]
+        nodes[-1] = "model.orders.int_orders_latest"  # private: no output port to read
+
+    [rule] = [
+        r
+        for r in columns(contract_of("analytics", SALES, change))["region"]["quality"]
+        if r["name"] == "relationships"
+    ]
+    assert (rule["type"], rule["engine"]) == ("custom", "dbt")
+    assert custom(rule)["meshOnly"] is True
+    [reason] = [p for p in rule["customProperties"] if p["property"] == "meshOnly"]
+    assert "ODCS has no rule type" in reason["description"]
+
+
+def test_a_unique_combination_is_a_library_rule_over_its_columns() -> None:
+    [rule] = [
+        r for r in contract_of("analytics", SALES)["schema"][0]["quality"]
+        if r["name"] == "unique_combination"
+    ]  # fmt: skip
+    assert (rule["type"], rule["metric"], rule["mustBe"]) == ("library", "duplicateValues", 0)
+    assert rule["arguments"] == {"properties": ["region", "category_name"]}
+
+
+def test_a_test_with_a_where_is_a_sql_rule_over_the_rows_it_tests() -> None:
+    """A library metric has no filter: a test limited by `where` keeps its limit as SQL."""
+
+    def change(m: Raw) -> None:
+        for node in m["nodes"].values():
+            if node["resource_type"] == "test":
+                node["config"]["where"] = "order_status <> 'cancelled'"
+
+    found = columns(contract_of("orders", "model.orders.orders.v2", change))
+    rules = {rule["name"]: rule for rule in found["order_id"]["quality"]}
+    assert rules["not_null"]["query"] == (
+        "select count(*) from {model} where order_id is null and (order_status <> 'cancelled')"
+    )
+    assert rules["unique"]["query"] == (
+        "select count(*) from (select order_id from {model} where order_id is not null and "
+        "(order_status <> 'cancelled') group by order_id having count(*) > 1)"
+    )
+    [status] = [r for r in found["order_status"]["quality"] if r["name"] == "accepted_values"]
+    assert status["query"] == (
+        "select count(*) from {model} where order_status not in ('placed', 'shipped', "
+        "'delivered', 'cancelled') and (order_status <> 'cancelled')"
+    )
+    assert all(rule["type"] == "sql" for rule in rules.values())
+
+
+def test_the_table_is_named_as_it_is_stored_and_every_path_is_relative_to_the_contract() -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    [table] = document["schema"]
+    assert table["name"] == table["physicalName"] == "orders_v2"
+    assert table["businessName"] == "Orders"
+    servers = {server["server"]: server for server in document["servers"]}
+    assert servers["mesh"]["database"] == "../../../orders.duckdb"
+    assert servers["parquet"]["path"] == "./orders_v2.parquet"
+    assert "datacontract test contract.odcs.yaml" in document["description"]["usage"]

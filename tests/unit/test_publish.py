@@ -13,7 +13,7 @@ import pytest
 from mesh.discovery.domains import Domain
 from mesh.discovery.manifest import RunResults, parse
 from mesh.discovery.registry import PublishRecord, current_publish_id, read_record
-from mesh.engines.duckdb import DuckDB
+from mesh.engines.duckdb import DuckDB, storage
 from mesh.errors import DamagedRecordError, MeshError
 from mesh.ids import new_id
 from mesh.pipeline import publish as publish_step
@@ -61,7 +61,9 @@ def stage(mesh: Mesh, run_id: str, marker: int, *, run_results: bool = True) -> 
     dbt's target/ files."""
     staging = mesh.builds / "orders" / run_id
     (staging / "target").mkdir(parents=True)
-    with duckdb.connect(str(staging / "orders.duckdb")) as con:
+    # In the published storage format, as the mesh's dbt plugin creates it.
+    compatible = {"storage_compatibility_version": storage.STORAGE_VERSION}
+    with duckdb.connect(str(staging / "orders.duckdb"), config=compatible) as con:
         con.execute("create table orders_v2 (marker integer not null)")
         con.execute("insert into orders_v2 values (?)", [marker])
     with duckdb.connect(str(staging / "orders__private.duckdb")) as con:
@@ -287,6 +289,21 @@ def test_a_products_file_with_anything_but_the_products_is_not_published(
         publish(fake_mesh, "orders", staging, "run-2", UPSTREAMS, RESULTS)
 
     assert named in str(raised.value)
+    assert current_publish_id(fake_mesh, "orders") == live.publish_id
+    assert publish_folders(fake_mesh) == [live.publish_id]
+
+
+def test_a_products_file_newer_than_duckdb_1_1_reads_is_not_published(fake_mesh: Mesh) -> None:
+    live = publish_run(fake_mesh, 1)
+    staging = stage(fake_mesh, "run-2", 2)
+    products = staging / "orders.duckdb"
+    products.unlink()
+    with duckdb.connect(str(products)) as con:  # DuckDB's newest format: not the plugin's
+        con.execute("create table orders_v2 (marker integer not null)")
+
+    with pytest.raises(MeshError, match=r"storage format v2\.\d\.\d\+, not v1\.0\.0\+"):
+        publish(fake_mesh, "orders", staging, "run-2", UPSTREAMS, RESULTS)
+
     assert current_publish_id(fake_mesh, "orders") == live.publish_id
     assert publish_folders(fake_mesh) == [live.publish_id]
 

@@ -4,7 +4,8 @@
     <out>/products/<domain>.<product>.html   one page per product: versions, schemas, PII,
                                              last publish, freshness, inputs and consumers
     <out>/lineage.svg                        the cross-domain lineage, drawn here
-    <out>/files/<domain>.<product>.v<N>.*    the published contract, descriptor and Parquet
+    <out>/files/<domain>.<product>.v<N>.*    the published contract (ODCS), descriptor (ODPS),
+                                             Parquet
     <out>/assets/                            one CSS and one JS file; nothing from a network
 
 Everything is read from what is published: each domain's `current` publish folder, resolved

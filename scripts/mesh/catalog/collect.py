@@ -3,14 +3,15 @@ their versions, schemas, tests, consumers, inputs, last publish and freshness.""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mesh.discovery import graph, lineage, registry
 from mesh.discovery import manifest as manifests
@@ -19,6 +20,7 @@ from mesh.discovery.manifest import Manifest, RunResults
 from mesh.discovery.products import Column, Product, products_of
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
+from mesh.governance import odps
 from mesh.governance.odcs import input_ports
 
 PASSED = frozenset({"pass", "success"})
@@ -272,10 +274,10 @@ class Published:
         return sorted(found, key=lambda item: (item[0], item[1] or ""))
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_yaml(path: Path) -> dict[str, Any] | None:
     try:
-        content = json.loads(path.read_text())
-    except (OSError, ValueError):
+        content = yaml.safe_load(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError):
         return None
     return content if isinstance(content, dict) else None
 
@@ -317,17 +319,18 @@ class _Collector:
             contract_text = None
         parquet_source = folder / registry.parquet_name(product.name, version)
         parquet = self._copy(parquet_source, f"{stem}.parquet")
-        descriptor_link = self._copy(folder / registry.DESCRIPTOR, f"{stem}.descriptor.json")
+        descriptor_link = self._copy(folder / registry.DESCRIPTOR, f"{stem}.odps.yaml")
 
         # The input ports the descriptor declares, else those the manifest shows.
-        descriptor = _read_json(folder / registry.DESCRIPTOR) if descriptor_link else None
-        ports = (descriptor or {}).get("inputPorts")
-        if not (isinstance(ports, list) and all(isinstance(port, dict) for port in ports)):
-            ports = input_ports(domain, pub.manifest, unique_id)
+        descriptor = _read_yaml(folder / registry.DESCRIPTOR) if descriptor_link else None
+        declared = odps.input_ports(descriptor) if descriptor else None
+        ports: Sequence[Mapping[str, str | None]] = (
+            declared if declared is not None else input_ports(domain, pub.manifest, unique_id)
+        )
         inputs = []
         for port in ports:
             producer = str(port.get("domain") or "")
-            name = str(port.get("product") or port.get("id") or "")
+            name = str(port.get("product") or "")
             fed = None if port.get("version") is None else str(port["version"])
             inputs.append(
                 Link(f"{producer}.{name} {version_label(fed)}", self._href(producer, name, fed))
@@ -388,9 +391,9 @@ class _Collector:
         latest = next(v for v in pages if v.product.version == latest_product.version)
         title = name.replace("_", " ")
         port = pub.folder / registry.port_folder(name, latest_product.version)
-        descriptor = _read_json(port / registry.DESCRIPTOR) or {}
-        if isinstance(descriptor.get("title"), str) and descriptor["title"].strip():
-            title = descriptor["title"].strip()
+        named = odps.custom_property(_read_yaml(port / registry.DESCRIPTOR) or {}, "title")
+        if isinstance(named, str) and named.strip():
+            title = named.strip()
         words: list[str] = [name, pub.domain, f"{pub.domain}.{name}"]
         for product in versions:
             words.extend([product.owner or "", product.description])

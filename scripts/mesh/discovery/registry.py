@@ -27,7 +27,13 @@ RECORD = "publish.json"
 HISTORY = "history.jsonl"
 PORTS = "products"
 CONTRACT = "contract.odcs.yaml"
-DESCRIPTOR = "descriptor.json"
+DESCRIPTOR = "product.odps.yaml"  # ODPS (mesh.governance.odps)
+# The storage format of published DuckDB files (mesh.engines.duckdb.storage): file format 64
+# as DuckDB 1.1 serialises it, which DuckDB 1.1.0 and every newer release open. Not v1.0.0:
+# DuckDB 2.0 writes a primary key in that format with a field DuckDB 1.0 cannot read
+# ("Failed to deserialize: expected end of object, but found field id: 103").
+DUCKDB_STORAGE_VERSION = "v1.1.0"
+OLDEST_DUCKDB_READER = "1.1.0"
 
 
 class ProductStats(BaseModel):

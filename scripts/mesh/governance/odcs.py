@@ -1,23 +1,29 @@
-"""Open Data Contract Standard (ODCS v3) contracts and data product descriptors.
+"""Open Data Contract Standard (ODCS v3) contracts of data products.
 
-Both are generated from a domain's dbt manifest, so the dbt YAML beside each product stays
-the single source of truth: the columns and their types and constraints, the data tests,
-the owner (`config.meta.owner` and the domain's group) and the freshness promise
+Generated from a domain's dbt manifest, so the dbt YAML beside each product stays the single
+source of truth: the columns and their types and constraints, the data tests, the owner
+(`config.meta.owner` and the domain's group) and the freshness promise
 (`config.meta.freshness`). For one public model version, e.g. "model.orders.orders.v2":
 
     contract()    the ODCS document: schema, quality rules, team, SLA, terms of use
-    descriptor()  the data product: owner, input ports (upstream product versions), output
-                  ports (the DuckDB relation and the Parquet file) and where the contract is
     validate()    errors against the ODCS JSON schema of the `open-data-contract-standard`
                   package (an empty list: valid)
     to_yaml()     the document as YAML, keys in the order they were built
+
+A contract is written for a standard tool to run as it is (datacontract-cli's `test`, from
+the contract's folder; docs/products.md): every path in it is relative to that folder, inside
+the publish it belongs to, so it tests exactly the data published with it. The quality rules
+name the product as `{model}` (the tool's placeholder for the table under test), and a rule
+that reads another product reads that product's Parquet output port of the same publish (or
+of the upstream publish the build read). The data product around the contract is described
+in ODPS by `mesh.governance.odps`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -28,8 +34,9 @@ import yaml
 
 from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
 from mesh.discovery.products import Product, products_of
-from mesh.discovery.registry import CONTRACT, parquet_name
+from mesh.discovery.registry import OLDEST_DUCKDB_READER, parquet_name, port_folder
 from mesh.governance import volume
+from mesh.governance.expectations import string_literal
 
 API_VERSION = "v3.2.0"  # the newest apiVersion the packaged schema accepts
 SCHEMA_PACKAGE = "open_data_contract_standard"
@@ -66,6 +73,14 @@ _TYPES: dict[str, tuple[str, str | None]] = {
 
 _FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
 
+# The table under test in a quality rule: datacontract-cli (and other ODCS tools) put the
+# schema's physical name in its place, on every server.
+MODEL = "{model}"
+# From a contract's folder (products/<product>/v<N>/ of a publish) to the publish folder.
+PUBLISH_FOLDER = "../../.."
+# What runs a rule marked mesh-only (a customProperty of the rule says why).
+MESH_ONLY = "meshOnly"
+
 
 # Reading the manifest -------------------------------------------------------------------------
 
@@ -77,7 +92,7 @@ def _model(manifest: Manifest, unique_id: str) -> Node:
     return node
 
 
-def _product(domain: str, manifest: Manifest, unique_id: str) -> tuple[Node, Product]:
+def product_of(domain: str, manifest: Manifest, unique_id: str) -> tuple[Node, Product]:
     """The model node and its entry in the product list (the same owner, relation, dates)."""
     node = _model(manifest, unique_id)
     for product in products_of(domain, manifest, published_at=None):
@@ -90,18 +105,18 @@ def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
-def _product_id(domain: str, name: str, version: str | None) -> str:
+def product_id(domain: str, name: str, version: str | None) -> str:
     return f"{domain}.{name}" if version is None else f"{domain}.{name}.v{version}"
 
 
-def _contract_version(version: str | None) -> str:
+def contract_version(version: str | None) -> str:
     """The dbt version as the contract's major version; 0.0.0 (no promise) when unversioned."""
     if version is None:
         return "0.0.0"
     return f"{version}.0.0" if version.isdigit() else version
 
 
-def _title(name: str) -> str:
+def title(name: str) -> str:
     words = name.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
@@ -124,7 +139,7 @@ def input_ports(domain: str, manifest: Manifest, unique_id: str) -> list[dict[st
         if package == domain:
             stack.extend(node.depends_on.nodes)
         elif node.is_model:
-            port_id = _product_id(package, node.name, node.version)
+            port_id = product_id(package, node.name, node.version)
             version = {} if node.version is None else {"version": node.version}
             found[port_id] = {"id": port_id, "domain": package, "product": node.name, **version}
     return [found[key] for key in sorted(found)]
@@ -161,6 +176,13 @@ def _severity(test: Node) -> str:
     return "warning" if severity.startswith("warn") else severity
 
 
+def _sql_value(value: Any) -> str:
+    """A test argument as a SQL literal: strings quoted, numbers and booleans as written."""
+    if isinstance(value, bool | int | float):
+        return _literal(value)
+    return string_literal(str(value))
+
+
 def _literal(value: Any) -> str:
     """A test argument as dbt renders it into SQL (strings are written as they are)."""
     if isinstance(value, bool):
@@ -168,7 +190,9 @@ def _literal(value: Any) -> str:
     return str(value)
 
 
-def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
+def _quality(
+    manifest: Manifest, node: Node, test: Node, upstreams: Mapping[str, str]
+) -> dict[str, Any]:
     """One ODCS quality rule for one dbt data test of the model, without empty values."""
     metadata = test.test_metadata or TestMetadata()
     name, kwargs, column = metadata.name, metadata.arguments, test.column_name
@@ -177,24 +201,54 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
 
     def counting(failing: str, dimension: str, description: str) -> dict[str, Any]:
         """A SQL rule counting the rows that fail the test (and match its `where`)."""
-        query = f"select count(*) from {node.relation} where {failing}"
+        query = f"select count(*) from {MODEL} where {failing}"
         rule = {"type": "sql", "query": query + (f" and ({where})" if where else ""), "mustBe": 0}
         return rule | {"dimension": dimension, "description": description}
 
+    def duplicates(columns: list[str], description: str) -> dict[str, Any]:
+        """A rule that the combination of `columns` is unique (nulls aside for one column, as
+        dbt's `unique`): a library metric, or its SQL when the test has a `where`."""
+        if where:
+            keys = ", ".join(columns)
+            nulls = f"{keys} is not null and " if len(columns) == 1 else ""
+            groups = f"select {keys} from {MODEL} where {nulls}({where}) group by {keys}"
+            query = f"select count(*) from ({groups} having count(*) > 1)"
+            rule = {"type": "sql", "query": query, "mustBe": 0}
+        else:
+            rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
+            if len(columns) > 1:  # a rule of the table (schema-level) over these properties
+                rule["arguments"] = {"properties": columns}
+        return rule | {"dimension": "uniqueness", "description": description}
+
     rule: dict[str, Any]
     if name == "unique":
-        rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
-        rule |= {"dimension": "uniqueness", "description": f"{column} is unique."}
+        rule = duplicates([str(column)], f"{column} is unique.")
+    elif name in ("unique_combination", "unique_combination_of_columns") and (
+        combined := kwargs.get("columns") or kwargs.get("combination_of_columns")
+    ):
+        columns = [str(c) for c in combined]
+        rule = duplicates(columns, f"The combination of {', '.join(columns)} is unique.")
+    elif name == "not_null" and where:
+        rule = counting(f"{column} is null", "completeness", f"{column} is never null.")
     elif name == "not_null":
         rule = {"type": "library", "metric": "nullValues", "mustBe": 0}
         rule |= {"dimension": "completeness", "description": f"{column} is never null."}
     elif name == "accepted_values":
         values = list(kwargs.get("values") or [])
-        rule = {"type": "library", "metric": "invalidValues"}
-        rule |= {"arguments": {"validValues": values}, "mustBe": 0, "dimension": "conformity"}
-        rule["description"] = f"{column} is one of: {', '.join(str(v) for v in values)}."
+        description = f"{column} is one of: {', '.join(str(v) for v in values)}."
+        if where:
+            listed = ", ".join(_sql_value(value) for value in values)
+            rule = counting(f"{column} not in ({listed})", "conformity", description)
+        else:
+            rule = {"type": "library", "metric": "invalidValues"}
+            rule |= {"arguments": {"validValues": values}, "mustBe": 0, "dimension": "conformity"}
+            rule["description"] = description
     elif name == "not_empty":
-        rule = {"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0}
+        if where:
+            query = f"select count(*) from {MODEL} where {where}"
+            rule = {"type": "sql", "query": query, "mustBeGreaterThan": 0}
+        else:
+            rule = {"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0}
         rule |= {"dimension": "completeness", "description": "The product has rows."}
     elif name == "accepted_range":
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
@@ -212,8 +266,12 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
         rule = counting(f"not ({expression})", "consistency", description)
     elif name == "relationships" and parent is not None:
         field = kwargs.get("field")
-        keys = f"(select {field} from {parent} where {field} is not null)"
-        description = f"Every {column} is a {field} of {parent}."
+        port = string_literal(_parquet_port(node, parent, upstreams))
+        keys = f"(select {field} from read_parquet({port}) where {field} is not null)"
+        description = (
+            f"Every {column} is a {field} of {parent.relation}, read from its Parquet output "
+            f"port {port}."
+        )
         rule = counting(
             f"{column} is not null and {column} not in {keys}", "consistency", description
         )
@@ -230,6 +288,17 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
             "description": f"dbt data test {name} on {f'{column}.' if column else 'the model.'}",
         }
     properties = [_property("dbtTest", test.name, vendor="dbt")]
+    if rule["type"] == "custom":
+        properties.append(
+            _property(
+                MESH_ONLY,
+                True,
+                description="ODCS has no rule type for a dbt generic test without a SQL or "
+                "library equivalent (and a relationship to a model that is not one product "
+                "version): dbt runs it in every build, and a failure stops the publish; "
+                "standard tools skip it.",
+            )
+        )
     if where:
         properties.append(_property("where", where, vendor="dbt"))
         rule["description"] += f" Rows where {where}."
@@ -238,11 +307,26 @@ def _quality(manifest: Manifest, node: Node, test: Node) -> dict[str, Any]:
     return _clean(rule | {"customProperties": properties})
 
 
-def _parent(manifest: Manifest, node: Node, test: Node) -> str | None:
-    """The relation a relationships test points at: the test's other model."""
+def _parent(manifest: Manifest, node: Node, test: Node) -> Node | None:
+    """The product version a relationships test points at: the test's other model, if it is
+    a public model (an output port a standard tool can read)."""
     nodes = manifest.nodes
     others = [nodes[uid] for uid in test.depends_on.nodes if uid != node.unique_id and uid in nodes]
-    return others[0].relation if len(others) == 1 else None
+    if len(others) != 1 or not others[0].is_public:
+        return None
+    return others[0]
+
+
+def _parquet_port(node: Node, parent: Node, upstreams: Mapping[str, str]) -> str:
+    """The path of `parent`'s Parquet output port from the folder of `node`'s contract: in
+    the same publish for a product of the same domain, else in the upstream's publish the
+    build read (`upstreams`: domain -> publish id; `current` when not given)."""
+    port = f"{port_folder(parent.name, parent.version).as_posix()}/"
+    port += parquet_name(parent.name, parent.version)
+    if parent.package_name == node.package_name:
+        return f"{PUBLISH_FOLDER}/{port}"
+    publish = upstreams.get(parent.package_name, "current")
+    return f"{PUBLISH_FOLDER}/../../{parent.package_name}/{publish}/{port}"
 
 
 def _property(name: str, value: Any, **more: Any) -> dict[str, Any]:
@@ -258,7 +342,9 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 # The contract ---------------------------------------------------------------------------------
 
 
-def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[dict[str, Any]]:
+def _properties(
+    manifest: Manifest, node: Node, tests: list[Node], upstreams: Mapping[str, str]
+) -> Iterator[dict[str, Any]]:
     key = [column.lower() for column in node.primary_key]
     pii = manifest.pii_columns()
     hashes = manifest.hashes_pii(node)
@@ -295,12 +381,12 @@ def _properties(manifest: Manifest, node: Node, tests: list[Node]) -> Iterator[d
                 "classification": classification,
                 "tags": tags,
                 "transformDescription": transform,
-                "quality": [_quality(manifest, node, t) for t in own],
+                "quality": [_quality(manifest, node, t, upstreams) for t in own],
             }
         )
 
 
-def _team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | None:
+def team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | None:
     group = manifest.group_of(node) or Group(name="")
     owner = group.owner
     members = []
@@ -315,7 +401,7 @@ def _team(manifest: Manifest, node: Node, product: Product) -> dict[str, Any] | 
     return _clean({"name": name, "description": description or None, "members": members})
 
 
-def _support(product: Product) -> list[dict[str, Any]]:
+def support(product: Product) -> list[dict[str, Any]]:
     if product.owner is None or "@" not in product.owner:
         return []
     return [
@@ -342,16 +428,22 @@ def _sla(freshness: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _usage(domain: str, product: Product, sql_rules: bool) -> str:
+def _usage(domain: str, product: Product, retired: bool) -> str:
     parquet = parquet_name(product.name, product.version)
     usage = (
         f"Query it read-only as {product.relation} with `mesh query` (every domain's published "
         f"database is attached under its domain name). In another domain's dbt project, add "
         f"{domain} to dbt_loom.config.yml and select from {{{{ {product.ref} }}}}, always "
         f"with the version. Without dbt or the mesh, read the Parquet output port {parquet} "
-        f"beside this contract."
+        f"beside this contract, or the DuckDB file of the publish (DuckDB "
+        f"{OLDEST_DUCKDB_READER} or newer)."
     )
-    return usage + (" Its SQL quality rules run as written in `mesh query`." if sql_rules else "")
+    if retired:
+        return usage
+    return usage + (
+        " Test the data against this contract from the contract's folder, e.g. "
+        "`datacontract test contract.odcs.yaml`: every path in it is relative to that folder."
+    )
 
 
 def _limitations(product: Product, hashed: list[str], retired: bool = False) -> str:
@@ -383,14 +475,18 @@ def contract(
     *,
     published_at: str | None = None,
     retired: bool = False,
+    upstreams: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ODCS v3 contract of one public product version, e.g. "model.orders.orders.v2";
-    `retired`: past its deprecation date, removed (status retired, no server)."""
-    node, product = _product(domain, manifest, unique_id)
+    `retired`: past its deprecation date, removed (status retired, no server); `upstreams`:
+    the publish id the build read of each upstream domain (where a rule reading an upstream
+    product finds its Parquet port)."""
+    node, product = product_of(domain, manifest, unique_id)
     limits = volume.limits(node)
     tests = manifest.attached_tests(unique_id)
     columns = {name.lower() for name in node.columns}
-    properties = list(_properties(manifest, node, tests))
+    upstreams = upstreams or {}
+    properties = list(_properties(manifest, node, tests, upstreams))
     hashed = [p["name"] for p in properties if PII_HASHED in p.get("tags", [])]
     deprecated = product.deprecation_date is not None
     archetype = [product.archetype] if product.archetype else []
@@ -409,17 +505,18 @@ def contract(
         ("volumeMaxGrowth", limits.max_growth),
     ]
     model_rules = [
-        _quality(manifest, node, test)
+        _quality(manifest, node, test, upstreams)
         for test in tests
         if (test.column_name or "").lower() not in columns
     ]
-    rules = [*model_rules, *(rule for p in properties for rule in p.get("quality", []))]
     schema_object = {
-        "name": product.name,
+        # The table's name: tools load and check a Parquet port under `name` and a database
+        # table under `physicalName`, so the two are the same (businessName is the title).
+        "name": str(node.alias),
         "physicalName": str(node.alias),
         "logicalType": "object",
         "physicalType": "view" if node.materialized == "view" else "table",
-        "businessName": _title(product.name),
+        "businessName": title(product.name),
         "description": product.description or None,
         "deprecated": True if deprecated else None,
         "tags": node.tags,
@@ -433,9 +530,10 @@ def contract(
             {
                 "server": "mesh",
                 "type": "duckdb",
-                "database": f"warehouse/published/{domain}/current/{node.database}.duckdb",
+                "database": f"{PUBLISH_FOLDER}/{node.database}.duckdb",
                 "schema": str(node.relation_schema),
-                "description": "The domain's published DuckDB file, attached under its name.",
+                "description": "The domain's DuckDB file of this publish (`mesh query` attaches "
+                f"it under the domain's name): DuckDB {OLDEST_DUCKDB_READER} and newer read it.",
             },
             {
                 "server": "parquet",
@@ -449,24 +547,24 @@ def contract(
     document = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
-        "id": _product_id(domain, product.name, product.version),
+        "id": product_id(domain, product.name, product.version),
         "name": product.name,
-        "version": _contract_version(product.version),
+        "version": contract_version(product.version),
         "status": "retired" if retired else "deprecated" if deprecated else "active",
         "domain": domain,
         "dataProduct": product.name,
         "description": _clean(
             {
                 "purpose": product.description or None,
-                "usage": _usage(domain, product, any(r.get("type") == "sql" for r in rules)),
+                "usage": _usage(domain, product, retired),
                 "limitations": _limitations(product, hashed, retired),
             }
         ),
         "tags": list(dict.fromkeys(["data-product", *archetype, *node.tags])),
         "servers": servers or None,
         "schema": [_clean(schema_object)],
-        "team": _team(manifest, node, product),
-        "support": _support(product),
+        "team": team(manifest, node, product),
+        "support": support(product),
         "roles": [
             {
                 "role": "mesh-reader",
@@ -482,45 +580,6 @@ def contract(
     return _clean(document)
 
 
-# The descriptor -------------------------------------------------------------------------------
-
-
-def descriptor(
-    domain: str, manifest: Manifest, unique_id: str, *, consumes: list[dict[str, str]] | None = None
-) -> dict[str, Any]:
-    """The data product descriptor of one public product version.
-
-    Its input ports are the upstream product versions the model reads, found in the manifest;
-    `consumes` (each with domain, product and version) replaces them when given.
-    """
-    _, product = _product(domain, manifest, unique_id)
-    if consumes is None:
-        inputs = input_ports(domain, manifest, unique_id)
-    else:
-        inputs = [
-            {"id": _product_id(c["domain"], c["product"], c.get("version")), **c} for c in consumes
-        ]
-    return {
-        "id": _product_id(domain, product.name, product.version),
-        "name": product.name,
-        "title": _title(product.name),
-        "description": product.description,
-        "owner": product.owner,
-        "domain": domain,
-        "archetype": product.archetype,
-        "version": product.version,
-        "latest_version": product.latest_version,
-        "deprecation_date": product.deprecation_date,
-        "status": "deprecated" if product.deprecation_date else "active",
-        "inputPorts": inputs,
-        "outputPorts": [
-            {"type": "duckdb", "relation": product.relation, "ref": product.ref},
-            {"type": "parquet", "path": parquet_name(product.name, product.version)},
-        ],
-        "contract": {"standard": "ODCS", "apiVersion": API_VERSION, "path": CONTRACT},
-    }
-
-
 # Validation and output ------------------------------------------------------------------------
 
 
@@ -533,14 +592,19 @@ def _is_date_time(value: object) -> bool:
     return len(value) > 10 and value[10] in "Tt " and parsed.tzinfo is not None
 
 
-@cache
-def _validator() -> Any:
-    text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
+def schema_validator(text: str) -> Any:
+    """A validator of a standard's JSON schema (draft 2019-09, as ODCS's and ODPS's are)."""
     schema = json.loads(text)
     jsonschema.Draft201909Validator.check_schema(schema)
     formats = jsonschema.FormatChecker()
     formats.checks("date-time", raises=ValueError)(_is_date_time)
     return jsonschema.Draft201909Validator(schema, format_checker=formats)
+
+
+@cache
+def _validator() -> Any:
+    text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
+    return schema_validator(text)
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -551,10 +615,15 @@ def _message(error: jsonschema.ValidationError) -> str:
     return message
 
 
+def errors_of(validator: Any, document: dict[str, Any]) -> list[str]:
+    """Errors of the document against a validator's schema, one line each, in path order."""
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    return [_message(error) for error in errors]
+
+
 def validate(document: dict[str, Any]) -> list[str]:
     """Errors of the document against the packaged ODCS JSON schema; empty when it is valid."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [_message(error) for error in errors]
+    return errors_of(_validator(), document)
 
 
 def to_yaml(document: dict[str, Any]) -> str:

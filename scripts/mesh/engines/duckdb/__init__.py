@@ -29,7 +29,7 @@ from mesh.discovery.manifest import Manifest, Node
 from mesh.discovery.products import products_of
 from mesh.discovery.registry import ProductStats
 from mesh.discovery.snapshots import View
-from mesh.engines.duckdb import ports, query
+from mesh.engines.duckdb import ports, query, storage
 from mesh.errors import MeshError, MissingPublishError, PublishedDatabaseLockedError
 from mesh.governance import expectations
 from mesh.governance.expectations import Query, string_literal
@@ -134,6 +134,12 @@ class DuckDB(Engine):
             job.notice(f"{name}: publish {current.publish_id} kept no private store to continue "
                        "from: every model is rebuilt")  # fmt: skip
             return None
+        if (found := storage.storage_version(products)) != storage.FILE_FORMAT:
+            job.notice(
+                f"{name}: publish {current.publish_id} is in DuckDB's storage format {found}, "
+                f"not {storage.FILE_FORMAT}: every model is rebuilt"
+            )
+            return None
         copies = [job.staging / products.name, job.staging / private.name]
         shutil.copyfile(products, copies[0])
         shutil.copyfile(private, copies[1])
@@ -179,11 +185,13 @@ class DuckDB(Engine):
                     "process may still be writing it. Rebuild the domain."
                 )
         retire(products, candidate.retired)
+        storage.check(job.name, products)
         check_products(job.name, products, candidate.products(job.name))
         stats = product_stats(job.name, products, candidate.manifest, candidate.retired)
         exported = ports.export(
-            job.name, products, candidate.manifest, folder, published_at, candidate.retired
-        )
+            job.name, products, candidate.manifest, folder, published_at, candidate.retired,
+            upstreams={name: up.folder.name for name, up in job.upstreams.items()},
+        )  # fmt: skip
         products.replace(folder / products.name)
         internals.replace(private / internals.name)
         return PublishedParts(

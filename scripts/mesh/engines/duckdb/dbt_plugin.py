@@ -1,4 +1,5 @@
-"""The mesh's dbt-duckdb plugin (profiles.yml `plugins:`): hands a build's PII key to DuckDB
+"""The mesh's dbt-duckdb plugin (profiles.yml `plugins:`): creates databases in the storage
+format DuckDB 1.1 reads (`mesh.engines.duckdb.storage`), hands a build's PII key to DuckDB
 outside the SQL text, and on the development target (`config: {development: true}`) attaches
 the domain's upstreams and uses a development key (`development`).
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from mesh.engines.duckdb import development
+from mesh.engines.duckdb import development, storage
 from mesh.governance.pii_key import ENV, hmac_pads, parse
 
 
@@ -40,6 +41,10 @@ class Plugin(BasePlugin):
             folder.mkdir(parents=True, exist_ok=True)
             self.development_key = development.development_key(folder)
             self.upstreams = development.upstream_databases(development.loom_config_path())
+
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        """The products file is created when dbt connects: in the published format."""
+        config["storage_compatibility_version"] = storage.STORAGE_VERSION
 
     @property
     def key(self) -> str:

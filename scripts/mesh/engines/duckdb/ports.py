@@ -7,21 +7,24 @@ atomically with the publish:
         <product>_v<N>.parquet    the data, readable by DuckDB, pandas, Spark... without dbt
         contract.odcs.yaml        its Open Data Contract Standard (v3) contract (alone, with
                                   status retired, once the version is past its deprecation date)
-        descriptor.json           the data product descriptor: owner, input and output ports
+        product.odps.yaml         its Open Data Product Standard descriptor: owner, input
+                                  ports (upstream contracts), output ports
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from mesh.discovery.manifest import Manifest
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import CONTRACT, DESCRIPTOR, parquet_name, port_folder
-from mesh.governance import odcs
+from mesh.errors import MeshError
+from mesh.governance import odcs, odps
 from mesh.governance.expectations import string_literal
 
 
@@ -40,9 +43,11 @@ def export(
     into: Path,
     published_at: str,
     omit: tuple[str, ...] = (),
+    upstreams: Mapping[str, str] | None = None,
 ) -> list[OutputPort]:
     """Write every product version of `database` (but the retired ones `omit` names) into
-    the (not yet published) folder `into`."""
+    the (not yet published) folder `into`; `upstreams`: the publish id the build read of each
+    upstream domain (rules that read an upstream product read that publish's port)."""
     ports = []
     with duckdb.connect(str(database), read_only=True) as con:
         for product in products_of(domain, manifest, published_at=published_at, omit=omit):
@@ -58,10 +63,13 @@ def export(
                 "(format parquet, compression snappy)"
             )
             unique_id = _unique_id(domain, product)
-            contract = odcs.contract(domain, manifest, unique_id, published_at=published_at)
+            contract = odcs.contract(
+                domain, manifest, unique_id, published_at=published_at, upstreams=upstreams
+            )
+            descriptor = odps.describe(domain, manifest, unique_id, published_at=published_at)
+            check_standards(domain, product, contract, descriptor)
             (into / folder / CONTRACT).write_text(odcs.to_yaml(contract))
-            descriptor = odcs.descriptor(domain, manifest, unique_id)
-            (into / folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2) + "\n")
+            (into / folder / DESCRIPTOR).write_text(odcs.to_yaml(descriptor))
             ports.append(OutputPort(product.name, product.version, folder, parquet))
     for product in products_of(domain, manifest, published_at=published_at):
         if product.relation.rsplit(".", 1)[-1] in omit:  # retired: its contract says so
@@ -69,10 +77,29 @@ def export(
             folder.mkdir(parents=True)
             document = odcs.contract(
                 domain, manifest, _unique_id(domain, product), published_at=published_at,
-                retired=True,
+                retired=True, upstreams=upstreams,
             )  # fmt: skip
             (folder / CONTRACT).write_text(odcs.to_yaml(document))
     return ports
+
+
+def check_standards(
+    domain: str, product: Product, contract: dict[str, Any], descriptor: dict[str, Any]
+) -> None:
+    """Raise a MeshError unless the contract is valid ODCS and the descriptor valid ODPS:
+    outside tools must accept what is published, so an invalid one is not published."""
+    for standard, errors in (
+        ("ODCS contract", odcs.validate(contract)),
+        ("ODPS descriptor", odps.validate(descriptor)),
+    ):
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            version = odcs.product_id(domain, product.name, product.version)
+            raise MeshError(
+                f"Cannot publish {domain}: the {standard} generated for {version} "
+                f"is not valid against the standard's schema: {errors[0]}{more}. Fix what it "
+                "names in the product's YAML."
+            )
 
 
 def _unique_id(domain: str, product: Product) -> str:
