@@ -34,6 +34,8 @@ import duckdb
 
 from mesh.discovery.domains import discover
 from mesh.discovery.graph import build_order
+from mesh.engines.duckdb.dbt_plugin import set_pii_key
+from mesh.governance import pii_key
 from mesh.workspace import Mesh
 
 TABLE_MATERIALIZATIONS = {"table", "incremental"}
@@ -113,6 +115,8 @@ def run(
     attach_mode = " (read_only)" if tests else ""
     started, cpu_started = time.perf_counter(), time.process_time()
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    # The mesh's key, as the builds of the domains that own PII get it (shared_macros.hash_pii)
+    set_pii_key(con, pii_key.load(mesh).secret.hex())
     seconds: dict[str, float] = {}
     try:
         for name in order:  # each domain's products file and its private database
