@@ -59,7 +59,7 @@ DUCKDB1 := .ci/duckdb1/.venv/.installed
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(@D)/bin/python -r $<
 	touch $@
 
-outside-tools: $(DATACONTRACT) $(DUCKDB1)  ## Install datacontract-cli and DuckDB 1.0, each in its own venv, for the tests
+outside-tools: $(DATACONTRACT) $(DUCKDB1)  ## Install datacontract-cli and DuckDB 1.1, each in its own venv, for the tests
 
 test: setup actionlint outside-tools  ## Unit and integration tests (builds every domain in a temporary copy)
 	$(BIN)/pytest -n auto --dist loadfile

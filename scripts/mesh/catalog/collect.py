@@ -274,10 +274,14 @@ class Published:
         return sorted(found, key=lambda item: (item[0], item[1] or ""))
 
 
-def _read_yaml(path: Path) -> dict[str, Any] | None:
+def _read_yaml(path: Path, limit: int = 1_000_000) -> dict[str, Any] | None:
+    """A published YAML document (a descriptor), or None when it is missing, larger than
+    `limit` bytes (the mesh writes a few kB) or not a mapping YAML can read."""
     try:
-        content = yaml.safe_load(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError):
+        if path.stat().st_size > limit:
+            return None
+        content = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):
         return None
     return content if isinstance(content, dict) else None
 

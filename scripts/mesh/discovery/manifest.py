@@ -55,6 +55,8 @@ class Config(_Read):
     where: str | None = None  # of a data test
     error_if: str = "!= 0"  # of a data test: when its failures count as an error
     warn_if: str = "!= 0"
+    fail_calc: str = "count(*)"  # of a data test: what its failures are counted as
+    limit: int | None = None  # of a data test: the most failing rows it counts
 
 
 class Column(_Read):

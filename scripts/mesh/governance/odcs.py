@@ -11,12 +11,11 @@ source of truth: the columns and their types and constraints, the data tests, th
     to_yaml()     the document as YAML, keys in the order they were built
 
 A contract is written for a standard tool to run as it is (datacontract-cli's `test`, from
-the contract's folder; docs/products.md): every path in it is relative to that folder, inside
-the publish it belongs to, so it tests exactly the data published with it. The quality rules
-name the product as `{model}` (the tool's placeholder for the table under test), and a rule
-that reads another product reads that product's Parquet output port of the same publish (or
-of the upstream publish the build read). The data product around the contract is described
-in ODPS by `mesh.governance.odps`.
+the contract's folder; docs/products.md): every path in it is relative to that folder and
+points into the publish it belongs to (or into the upstream publish its build read), so it
+tests exactly the data published with it. Its quality rules come from
+`mesh.governance.quality_rules`. The data product around the contract is described in ODPS by
+`mesh.governance.odps`.
 """
 
 from __future__ import annotations
@@ -32,11 +31,14 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import yaml
 
-from mesh.discovery.manifest import Group, Manifest, Node, TestMetadata
+from mesh.discovery.manifest import Group, Manifest, Node
 from mesh.discovery.products import Product, products_of
-from mesh.discovery.registry import OLDEST_DUCKDB_READER, parquet_name, port_folder
+from mesh.discovery.registry import OLDEST_DUCKDB_READER, parquet_name
 from mesh.governance import volume
-from mesh.governance.expectations import string_literal
+from mesh.governance.quality_rules import PUBLISH_FOLDER, every_row, rule_of
+from mesh.governance.quality_rules import custom_property as _property
+from mesh.governance.quality_rules import text as _text
+from mesh.governance.quality_rules import without_empty as _clean
 
 API_VERSION = "v3.2.0"  # the newest apiVersion the packaged schema accepts
 SCHEMA_PACKAGE = "open_data_contract_standard"
@@ -73,15 +75,6 @@ _TYPES: dict[str, tuple[str, str | None]] = {
 
 _FREQUENCIES = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (7, "d")}
 
-# The table under test in a quality rule: datacontract-cli (and other ODCS tools) put the
-# schema's physical name in its place, on every server.
-MODEL = "{model}"
-# From a contract's folder (products/<product>/v<N>/ of a publish) to the publish folder.
-PUBLISH_FOLDER = "../../.."
-# What runs a rule marked mesh-only (a customProperty of the rule says why).
-MESH_ONLY = "meshOnly"
-
-
 # Reading the manifest -------------------------------------------------------------------------
 
 
@@ -99,10 +92,6 @@ def product_of(domain: str, manifest: Manifest, unique_id: str) -> tuple[Node, P
         if product.name == node.name and product.version == node.version:
             return node, product
     raise ValueError(f"{unique_id} is not a public model of {domain}.")
-
-
-def _text(value: Any) -> str:
-    return " ".join(str(value or "").split())
 
 
 def product_id(domain: str, name: str, version: str | None) -> str:
@@ -168,177 +157,6 @@ def logical_type(data_type: str | None) -> tuple[str, dict[str, Any]]:
     return logical, {"format": option} if option else {}
 
 
-# Quality rules --------------------------------------------------------------------------------
-
-
-def _severity(test: Node) -> str:
-    severity = str(test.config.severity or "error").lower()
-    return "warning" if severity.startswith("warn") else severity
-
-
-def _sql_value(value: Any) -> str:
-    """A test argument as a SQL literal: strings quoted, numbers and booleans as written."""
-    if isinstance(value, bool | int | float):
-        return _literal(value)
-    return string_literal(str(value))
-
-
-def _literal(value: Any) -> str:
-    """A test argument as dbt renders it into SQL (strings are written as they are)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _quality(
-    manifest: Manifest, node: Node, test: Node, upstreams: Mapping[str, str]
-) -> dict[str, Any]:
-    """One ODCS quality rule for one dbt data test of the model, without empty values."""
-    metadata = test.test_metadata or TestMetadata()
-    name, kwargs, column = metadata.name, metadata.arguments, test.column_name
-    where = test.config.where
-    parent = _parent(manifest, node, test) if name == "relationships" else None
-
-    def counting(failing: str, dimension: str, description: str) -> dict[str, Any]:
-        """A SQL rule counting the rows that fail the test (and match its `where`)."""
-        query = f"select count(*) from {MODEL} where {failing}"
-        rule = {"type": "sql", "query": query + (f" and ({where})" if where else ""), "mustBe": 0}
-        return rule | {"dimension": dimension, "description": description}
-
-    def duplicates(columns: list[str], description: str) -> dict[str, Any]:
-        """A rule that the combination of `columns` is unique (nulls aside for one column, as
-        dbt's `unique`): a library metric, or its SQL when the test has a `where`."""
-        if where:
-            keys = ", ".join(columns)
-            nulls = f"{keys} is not null and " if len(columns) == 1 else ""
-            groups = f"select {keys} from {MODEL} where {nulls}({where}) group by {keys}"
-            query = f"select count(*) from ({groups} having count(*) > 1)"
-            rule = {"type": "sql", "query": query, "mustBe": 0}
-        else:
-            rule = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
-            if len(columns) > 1:  # a rule of the table (schema-level) over these properties
-                rule["arguments"] = {"properties": columns}
-        return rule | {"dimension": "uniqueness", "description": description}
-
-    rule: dict[str, Any]
-    if name == "unique":
-        rule = duplicates([str(column)], f"{column} is unique.")
-    elif name in ("unique_combination", "unique_combination_of_columns") and (
-        combined := kwargs.get("columns") or kwargs.get("combination_of_columns")
-    ):
-        columns = [str(c) for c in combined]
-        rule = duplicates(columns, f"The combination of {', '.join(columns)} is unique.")
-    elif name == "not_null" and where:
-        rule = counting(f"{column} is null", "completeness", f"{column} is never null.")
-    elif name == "not_null":
-        rule = {"type": "library", "metric": "nullValues", "mustBe": 0}
-        rule |= {"dimension": "completeness", "description": f"{column} is never null."}
-    elif name == "accepted_values":
-        values = list(kwargs.get("values") or [])
-        description = f"{column} is one of: {', '.join(str(v) for v in values)}."
-        if where:
-            listed = ", ".join(_sql_value(value) for value in values)
-            rule = counting(f"{column} not in ({listed})", "conformity", description)
-        else:
-            rule = {"type": "library", "metric": "invalidValues"}
-            rule |= {"arguments": {"validValues": values}, "mustBe": 0, "dimension": "conformity"}
-            rule["description"] = description
-    elif name == "not_empty":
-        if where:
-            query = f"select count(*) from {MODEL} where {where}"
-            rule = {"type": "sql", "query": query, "mustBeGreaterThan": 0}
-        else:
-            rule = {"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0}
-        rule |= {"dimension": "completeness", "description": "The product has rows."}
-    elif name == "accepted_range":
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
-        inclusive = kwargs.get("inclusive", True) is not False
-        bounds = [
-            f"{column} {'>=' if inclusive else '>'} {_literal(low)}" if low is not None else "",
-            f"{column} {'<=' if inclusive else '<'} {_literal(high)}" if high is not None else "",
-        ]
-        condition = " and ".join(bound for bound in bounds if bound) or "true"
-        description = f"{condition} wherever {column} is not null."
-        rule = counting(f"{column} is not null and not ({condition})", "accuracy", description)
-    elif name == "expression_is_true":
-        expression = _text(kwargs.get("expression"))
-        description = f"Every row satisfies: {expression}."
-        rule = counting(f"not ({expression})", "consistency", description)
-    elif name == "relationships" and parent is not None:
-        field = kwargs.get("field")
-        port = string_literal(_parquet_port(node, parent, upstreams))
-        keys = f"(select {field} from read_parquet({port}) where {field} is not null)"
-        description = (
-            f"Every {column} is a {field} of {parent.relation}, read from its Parquet output "
-            f"port {port}."
-        )
-        rule = counting(
-            f"{column} is not null and {column} not in {keys}", "consistency", description
-        )
-    else:  # any other generic test: run by dbt, described by its arguments
-        arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
-        namespace = metadata.namespace
-        rule = {
-            "type": "custom",
-            "engine": "dbt",
-            "implementation": {
-                "test": f"{namespace}.{name}" if namespace else name,
-                "arguments": json.loads(json.dumps(arguments, default=str)),
-            },
-            "description": f"dbt data test {name} on {f'{column}.' if column else 'the model.'}",
-        }
-    properties = [_property("dbtTest", test.name, vendor="dbt")]
-    if rule["type"] == "custom":
-        properties.append(
-            _property(
-                MESH_ONLY,
-                True,
-                description="ODCS has no rule type for a dbt generic test without a SQL or "
-                "library equivalent (and a relationship to a model that is not one product "
-                "version): dbt runs it in every build, and a failure stops the publish; "
-                "standard tools skip it.",
-            )
-        )
-    if where:
-        properties.append(_property("where", where, vendor="dbt"))
-        rule["description"] += f" Rows where {where}."
-    unit = None if rule["type"] == "custom" else "rows"
-    rule = {"name": name, **rule, "severity": _severity(test), "unit": unit}
-    return _clean(rule | {"customProperties": properties})
-
-
-def _parent(manifest: Manifest, node: Node, test: Node) -> Node | None:
-    """The product version a relationships test points at: the test's other model, if it is
-    a public model (an output port a standard tool can read)."""
-    nodes = manifest.nodes
-    others = [nodes[uid] for uid in test.depends_on.nodes if uid != node.unique_id and uid in nodes]
-    if len(others) != 1 or not others[0].is_public:
-        return None
-    return others[0]
-
-
-def _parquet_port(node: Node, parent: Node, upstreams: Mapping[str, str]) -> str:
-    """The path of `parent`'s Parquet output port from the folder of `node`'s contract: in
-    the same publish for a product of the same domain, else in the upstream's publish the
-    build read (`upstreams`: domain -> publish id; `current` when not given)."""
-    port = f"{port_folder(parent.name, parent.version).as_posix()}/"
-    port += parquet_name(parent.name, parent.version)
-    if parent.package_name == node.package_name:
-        return f"{PUBLISH_FOLDER}/{port}"
-    publish = upstreams.get(parent.package_name, "current")
-    return f"{PUBLISH_FOLDER}/../../{parent.package_name}/{publish}/{port}"
-
-
-def _property(name: str, value: Any, **more: Any) -> dict[str, Any]:
-    """An ODCS property: a custom property, or an SLA property with its unit."""
-    return {"property": name, "value": value, **more}
-
-
-def _clean(item: dict[str, Any]) -> dict[str, Any]:
-    """The mapping without empty values (None, empty lists and mappings)."""
-    return {key: value for key, value in item.items() if value not in (None, [], {})}
-
-
 # The contract ---------------------------------------------------------------------------------
 
 
@@ -351,7 +169,8 @@ def _properties(
     for name, column in node.columns.items():
         lower = name.lower()
         own = [t for t in tests if (t.column_name or "").lower() == lower]
-        test_names = {t.test_name for t in own}
+        # What a tool checks on every row (required, unique): only tests of every row.
+        test_names = {t.test_name for t in own if every_row(t)}
         logical, options = logical_type(column.data_type)
         required = column.has_constraint("not_null") or "not_null" in test_names or lower in key
         tags = [tag for tag in column.tags if tag != "pii"]
@@ -381,7 +200,7 @@ def _properties(
                 "classification": classification,
                 "tags": tags,
                 "transformDescription": transform,
-                "quality": [_quality(manifest, node, t, upstreams) for t in own],
+                "quality": [rule_of(manifest, node, t, upstreams) for t in own],
             }
         )
 
@@ -505,7 +324,7 @@ def contract(
         ("volumeMaxGrowth", limits.max_growth),
     ]
     model_rules = [
-        _quality(manifest, node, test, upstreams)
+        rule_of(manifest, node, test, upstreams)
         for test in tests
         if (test.column_name or "").lower() not in columns
     ]
@@ -626,5 +445,12 @@ def validate(document: dict[str, Any]) -> list[str]:
     return errors_of(_validator(), document)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes a value used twice twice, not as a YAML anchor and alias (`&id001`)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def to_yaml(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -24,6 +24,7 @@ from typing import Any
 from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import CONTRACT, OLDEST_DUCKDB_READER, parquet_name
 from mesh.governance import odcs
+from mesh.governance.quality_rules import PUBLISH_FOLDER
 
 API_VERSION = "v1.1.0"
 SCHEMA_FILE = "odps-json-schema-v1.1.0.json"
@@ -81,7 +82,7 @@ def describe(
             "customProperties": _custom(
                 relation=product.relation,
                 dbtRef=product.ref,
-                path=f"{odcs.PUBLISH_FOLDER}/{node.database}.duckdb",
+                path=f"{PUBLISH_FOLDER}/{node.database}.duckdb",
             ),
         },
         {
@@ -134,30 +135,27 @@ def input_ports(document: dict[str, Any]) -> list[dict[str, str | None]] | None:
         return None
     found = []
     for port in ports:
-        custom = port.get("customProperties") if isinstance(port, dict) else None
-        values = {
-            item.get("property"): item.get("value")
-            for item in custom or []
-            if isinstance(item, dict)
-        }
-        if not isinstance(values.get("domain"), str) or not isinstance(values.get("product"), str):
+        domain, product = custom_property(port, "domain"), custom_property(port, "product")
+        if not isinstance(domain, str) or not isinstance(product, str):
             return None
-        version = values.get("dbtVersion")
+        version = custom_property(port, "dbtVersion")
         found.append(
             {
-                "domain": values["domain"],
-                "product": values["product"],
+                "domain": domain,
+                "product": product,
                 "version": None if version is None else str(version),
             }
         )
     return found
 
 
-def custom_property(document: dict[str, Any], name: str) -> Any:
-    """The value of one of the descriptor's custom properties, or None."""
-    for item in document.get("customProperties") or []:
-        if isinstance(item, dict) and item.get("property") == name:
-            return item.get("value")
+def custom_property(item: object, name: str) -> Any:
+    """The value of one of the custom properties of a descriptor (or of one of its ports),
+    or None; whatever shape a published file has, this reads it without failing."""
+    properties = item.get("customProperties") if isinstance(item, dict) else None
+    for entry in properties if isinstance(properties, list) else []:
+        if isinstance(entry, dict) and entry.get("property") == name:
+            return entry.get("value")
     return None
 
 

@@ -79,18 +79,23 @@ def export(
                 domain, manifest, _unique_id(domain, product), published_at=published_at,
                 retired=True, upstreams=upstreams,
             )  # fmt: skip
+            check_standards(domain, product, document)
             (folder / CONTRACT).write_text(odcs.to_yaml(document))
     return ports
 
 
 def check_standards(
-    domain: str, product: Product, contract: dict[str, Any], descriptor: dict[str, Any]
+    domain: str,
+    product: Product,
+    contract: dict[str, Any],
+    descriptor: dict[str, Any] | None = None,
 ) -> None:
-    """Raise a MeshError unless the contract is valid ODCS and the descriptor valid ODPS:
-    outside tools must accept what is published, so an invalid one is not published."""
+    """Raise a MeshError unless the contract is valid ODCS and the descriptor (a retired
+    version has none) valid ODPS: outside tools must accept what is published, so an invalid
+    one is not published."""
     for standard, errors in (
         ("ODCS contract", odcs.validate(contract)),
-        ("ODPS descriptor", odps.validate(descriptor)),
+        ("ODPS descriptor", odps.validate(descriptor) if descriptor is not None else []),
     ):
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
