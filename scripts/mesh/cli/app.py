@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -31,12 +33,15 @@ from mesh.errors import MeshError
 from mesh.governance import check as check_module
 from mesh.governance import lint as lint_module
 from mesh.pipeline import build as build_module
+from mesh.pipeline import dev as dev_module
 from mesh.pipeline import publish as publish_module
 from mesh.pipeline import repair as repair_module
 from mesh.pipeline import timings as timings_module
 from mesh.pipeline.engine import QueryLimits
 from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
+from mesh.pipeline.report import Status
+from mesh.runner.workers import DbtOutcome, DbtWorkers, NodeFinished, NodesPlanned, event_queue
 from mesh.scaffold import ci as ci_module
 from mesh.scaffold import domain as scaffold
 from mesh.workspace import Mesh
@@ -260,6 +265,138 @@ def build(
         )
         raise typer.Exit(1)
     out.print(f"[green]{summary_line(results)}[/]")
+
+
+# A dev loop runs many more tasks per worker than a build: each is one dbt invocation or two,
+# far below the thousand dbt-loom allows a process (mesh.runner.workers).
+DEV_TASKS_PER_WORKER = 200
+
+
+def _outcome_line(outcome: DbtOutcome) -> str:
+    """What one rebuild did: the counts, or the first failure with its file."""
+    counts = ", ".join(
+        f"{n} {kind.replace('_', ' ')}{'s' if n != 1 else ''}"
+        for kind, n in sorted(outcome.counts.items())
+    )
+    if outcome.success:
+        return f"{counts or 'nothing'} passed"
+    if outcome.failures:
+        first = outcome.failures[0]
+        where = f" ({first.path})" if first.path else ""
+        message = first.message.splitlines()[0] if first.message else first.status
+        more = f"; {len(outcome.failures) - 1} more" if len(outcome.failures) > 1 else ""
+        return f"FAILED: {first.resource_type} {first.name}{where}: {message}{more}"
+    return f"FAILED: {(outcome.error or 'dbt failed').splitlines()[0]}"
+
+
+def _dev_rebuild(
+    mesh: Mesh, jobs: list[dev_module.Rebuild], workers: DbtWorkers, steps: DomainSteps
+) -> None:
+    """Rebuild each domain's selection on the development target, on the warm workers."""
+    running = {}
+    for job in jobs:
+        steps(job.domain.name, f"building {job.label}", False)
+        running[job.domain.name] = workers.submit(dev_module.dev_task(mesh, job))
+    planned: dict[str, int] = {}
+    done: dict[str, int] = {}
+    events = workers.events
+    while running:
+        if events is not None:
+            with suppress(queue.Empty):
+                event = events.get(timeout=0.1)
+                if isinstance(event, NodesPlanned):
+                    planned[event.domain], done[event.domain] = event.nodes, 0
+                elif isinstance(event, NodeFinished) and event.domain in running:
+                    done[event.domain] = done.get(event.domain, 0) + 1
+                    total = planned.get(event.domain, 0)
+                    steps(event.domain, f"building {done[event.domain]}/{total}", False)
+        for name, future in list(running.items()):
+            if future.done():
+                del running[name]
+                try:
+                    line = _outcome_line(future.result())
+                except Exception as error:  # a worker died: say so, keep watching
+                    line = f"FAILED: the dbt worker stopped ({type(error).__name__}: {error})"
+                steps(name, line, True)
+
+
+def _dev_publish(
+    mesh: Mesh, jobs: list[dev_module.Rebuild], workers: DbtWorkers, steps: DomainSteps
+) -> None:
+    """Build and publish the saved domains through the full gate, on the warm workers."""
+    names = [job.domain.name for job in jobs]
+    for name in names:
+        steps(name, "building and publishing", False)
+    results = build_module.build(
+        mesh, names, engines.get(Engine.duckdb), PlainReporter(out, err), workers=workers
+    )
+    for result in results:
+        if result.domain in names:
+            if result.status is Status.PUBLISHED:
+                line = f"published {result.publish_id}"
+            elif result.ok:
+                line = "unchanged since its current publish"
+            else:
+                line = f"{result.status.upper()}: {result.reason or 'see the lines above'}"
+            steps(result.domain, line, True)
+
+
+@app.command()
+def dev(
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to watch; default: every domain.")
+    ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="On each save, build and publish through the full publish gate (as `mesh "
+            "build`), instead of rebuilding on the development target.",
+        ),
+    ] = False,
+) -> None:
+    """Watch domains and rebuild on each save, on dbt workers kept warm: the saved models and
+    what is downstream of them on the development target (plain dbt's `dev`), and the whole
+    domain when its YAML, macros or landing data change. Ctrl-C stops."""
+    mesh = Mesh.find()
+    found = discover(mesh)
+    if domains:
+        chosen = select(found, domains)
+        require_projects(mesh, chosen, "watch")
+    else:  # those with a dbt project here
+        chosen = [domain for domain in found.values() if not domain.published_only]
+    if not chosen:
+        raise MeshError("There is no domain to watch: add one with `mesh new-domain`.")
+    size = max(1, min(len(chosen), build_module.default_jobs()))
+    steps = DomainSteps(out, "mesh dev", live=out.is_terminal, lines=True)
+    restart: dev_module.Restart | None = None
+    what = "building and publishing" if publish else "rebuilding on the development target"
+    out.print(
+        f"Watching {', '.join(d.name for d in chosen)} ({what} on each save); Ctrl-C stops.",
+        highlight=False,
+    )
+    try:
+        with (
+            DbtWorkers(size, event_queue(), tasks_per_worker=DEV_TASKS_PER_WORKER) as workers,
+            steps,
+        ):
+            for item in dev_module.saves(mesh, chosen):
+                if isinstance(item, dev_module.Restart):
+                    restart = item
+                    break
+                (_dev_publish if publish else _dev_rebuild)(mesh, item, workers, steps)
+    except KeyboardInterrupt:
+        unchanged = "" if publish else " (it never publishes)"
+        out.print(
+            f"mesh dev stopped (Ctrl-C); every published version is unchanged{unchanged}.",
+            highlight=False,
+        )
+        return
+    if restart is not None:
+        changed = ", ".join(str(path) for path in restart.because[:3])
+        out.print(f"The mesh's code or packages changed ({changed}): restarting.", highlight=False)
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "mesh", *sys.argv[1:]])
 
 
 @app.command()

@@ -237,8 +237,10 @@ class DomainSteps:
     line per finished domain elsewhere. Called from worker threads: Live redraws under its
     own lock, and each call changes one row."""
 
-    def __init__(self, err: Console, command: str, live: bool) -> None:
-        self.err, self.command = err, command
+    def __init__(self, err: Console, command: str, live: bool, lines: bool = False) -> None:
+        """`lines`: print the line of each finished step on a terminal too, above the table
+        (`mesh dev`, whose results stay on the screen)."""
+        self.err, self.command, self.lines = err, command, lines
         self.steps: dict[str, _Step] = {}
         self.live = Live(self, console=err, refresh_per_second=8, transient=True) if live else None
 
@@ -257,12 +259,14 @@ class DomainSteps:
     def __call__(self, domain: str, what: str, finished: bool) -> None:
         step = self.steps.setdefault(domain, _Step())
         now = time.monotonic()
+        if step.ended is not None and not finished:  # a new step of a domain that finished one
+            step.started, step.ended = None, None
         if step.started is None and what != "queued":
             step.started = now
         step.what = what
         if finished:
             step.ended = now
-            if self.live is None:
+            if self.live is None or self.lines:
                 seconds = _elapsed(step.started, now, now)
                 took = f" ({seconds})" if seconds else ""
                 self.err.print(f"{domain}: {what}{took}", markup=False, highlight=False)

@@ -47,7 +47,7 @@ def toolchain(packages: tuple[str, ...] = TOOLCHAIN) -> str:
     return "".join(lines)
 
 
-def _code_files(folder: Path) -> Iterator[Path]:
+def code_files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if GENERATED & set(relative.parts) or path.name in GENERATED_FILES | NOT_CODE:
@@ -77,7 +77,7 @@ def code_inputs(
         (f"domains/{domain.name}", domain.path),
         ("shared_macros", mesh.root / "shared_macros"),
     ):
-        for path in _code_files(root):
+        for path in code_files(root):
             inputs[f"{prefix}/{path.relative_to(root).as_posix()}"] = _sha256(path.read_bytes())
     return inputs
 

@@ -502,8 +502,8 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
     try:
         if task.isolation == "sandbox":
             sandbox.enter(task.writable)
-        if task.cwd:  # temporary files in the staging folder, the one place it may write
-            temporary = Path(task.cwd) / "tmp"
+        if task.writable:  # temporary files in its first writable folder (a build's staging)
+            temporary = Path(task.writable[0]) / "tmp"
             temporary.mkdir(exist_ok=True)
             os.environ["TMPDIR"] = str(temporary)
         tempfile.tempdir = None  # found again here: the worker's (warm-up) is read-only now
@@ -511,6 +511,8 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
     except sandbox.SandboxError as error:
         reason = f"the build sandbox could not be made ({error}); {sandbox.OFF_HINT}"
         outcomes = [DbtOutcome(success=False, error=reason)]
+    except OSError as error:  # setting up its folders: said, not a silent exit
+        outcomes = [DbtOutcome(success=False, error=f"{type(error).__name__}: {error}")]
     _send(fd, {"outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]})
 
 
