@@ -13,7 +13,9 @@ For each scale, in a fresh copy of the mesh under `warehouse/bench/scale-<n>/`:
 4. write the published products files again in their storage format (DuckDB 1.1's) and in
    DuckDB's newest, and compare time, size and a scan (`benchmarks/storage.py`); append one
    day of exports and build again (incremental), then build with nothing changed;
-5. at the default scale (1), before the appended day, build every domain three times more
+5. at the default scale (1), before the appended day, time `mesh dev` from a one-model save
+   to its result in every domain, and a cold build to its first domain (`benchmarks/dev_loop.py`),
+   then build every domain three times more
    on dbt workers kept warm between builds (`benchmarks/warm.py`); after the no-op build, on
    Spark (`mesh build --target spark --full`), when dbt-spark, pyspark and Java 17+ are
    installed (`make test-spark`).
@@ -48,7 +50,10 @@ MESH = [sys.executable, "-m", "mesh"]  # as the console script: workers skip the
 GIB = 1024**3
 
 # The issue's targets, on 2 cores and 24 GB.
-MAX_RATIO_AT_100 = 1.3
+# The floor a publish can reach is the models' SQL plus the data tests' SQL in DuckDB alone
+# (issue 22's decision), so the target compares against both.
+MAX_CHECKED_RATIO_AT_100 = 1.15
+MAX_EDIT_TO_RESULT = 2.0  # mesh dev, a one-model save, scale 1
 MAX_OVERHEAD_PER_DOMAIN = 1.0
 MIN_ROWS_PER_SECOND = 5_000_000
 MAX_GROWTH_10_TO_100 = 11.0
@@ -151,6 +156,10 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
     storage = measure.run([sys.executable, "-m", "benchmarks.storage", str(mesh.root)], REPO)
     extra["storage"] = json.loads(storage.check().stdout)
     if scale == DEFAULT_SCALE:  # on the same data as the full build
+        dev_loop = measure.run([sys.executable, "-m", "benchmarks.dev_loop", str(mesh.root)], REPO)
+        extra["dev"] = json.loads(dev_loop.check().stdout)
+        medians = ", ".join(f"{d} {s:.2f} s" for d, s in extra["dev"]["medians"].items())
+        print(f"mesh dev, edit to result: {medians}", flush=True)
         warm_command = [sys.executable, "-m", "benchmarks.warm", str(mesh.root)]
         warm = measure.run([*warm_command, *(["--jobs", str(jobs)] if jobs else [])], REPO)
         extra["warm"] = json.loads(warm.check().stdout)
@@ -274,6 +283,18 @@ def report(results: list[ScaleResult], command: str) -> str:
                 "the start of the `mesh` command itself.)",
             ]
     for r in results:
+        dev = r.extra.get("dev")
+        if dev:
+            each = {d: ", ".join(f"{t:.2f}" for t in ts) for d, ts in dev["edit_to_result"].items()}
+            saves = "; ".join(f"{d} {m:.2f} s ({each[d]})" for d, m in dev["medians"].items())
+            lines += [
+                "",
+                f"`mesh dev` (`benchmarks/dev_loop.py`), scale {r.scale:g}: from a one-model save "
+                f"to its result line, the median of three saves per domain: {saves}. A cold "
+                f"`mesh build --full` printed its first domain's result after "
+                f"{dev['first_domain_seconds']:.1f} s.",
+            ]
+    for r in results:
         storage = r.extra.get("storage")
         if storage:
             old, new = storage["published"], storage["newest"]
@@ -341,8 +362,9 @@ def targets(results: list[ScaleResult]) -> list[str]:
     if 100 in by_scale:
         r = by_scale[100]
         found.append(
-            f"full build at scale 100 within {MAX_RATIO_AT_100}x the reference: "
-            f"{r.ratio:.2f}x, {verdict(r.ratio <= MAX_RATIO_AT_100)}"
+            f"full build at scale 100 within {MAX_CHECKED_RATIO_AT_100}x the reference plus its "
+            f"data tests: {r.checked_ratio:.2f}x, "
+            f"{verdict(r.checked_ratio <= MAX_CHECKED_RATIO_AT_100)}"
         )
         found.append(
             f"peak memory at scale 100 at most 4 GiB: {gib(r.build.peak_rss_bytes)} GiB, "
@@ -350,11 +372,18 @@ def targets(results: list[ScaleResult]) -> list[str]:
         )
     if 1 in by_scale:
         r = by_scale[1]
-        found.append(
-            f"overhead at scale 1 at most {MAX_OVERHEAD_PER_DOMAIN} s per domain: "
-            f"{r.overhead_per_domain:.2f} s, "
-            f"{verdict(r.overhead_per_domain <= MAX_OVERHEAD_PER_DOMAIN)}"
-        )
+        if warm := r.extra.get("warm"):
+            overhead = r.overhead_of(warm["median"])
+            found.append(
+                f"overhead on warm workers at scale 1 at most {MAX_OVERHEAD_PER_DOMAIN} s per "
+                f"domain: {overhead:.2f} s, {verdict(overhead <= MAX_OVERHEAD_PER_DOMAIN)}"
+            )
+        if dev := r.extra.get("dev"):
+            slowest = max(dev["medians"].values())
+            found.append(
+                f"mesh dev, edit to result at scale 1 at most {MAX_EDIT_TO_RESULT:g} s in every "
+                f"domain: {slowest:.2f} s at most, {verdict(slowest <= MAX_EDIT_TO_RESULT)}"
+            )
         found.append(
             f"no-op rebuild of the whole mesh at most 2 s: {r.noop.seconds:.2f} s, "
             f"{verdict(r.noop.seconds <= 2)}"

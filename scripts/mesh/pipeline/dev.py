@@ -113,7 +113,10 @@ def dev_task(mesh: Mesh, job: Rebuild) -> DbtTask:
     domain = job.domain
     target = domain.path / "target"
     target.mkdir(exist_ok=True)
-    command = ["build", *dbt_args(mesh, domain, target), "--target", DEV_TARGET]
+    # --no-write-json: the result comes back in-process; writing manifest.json and
+    # run_results.json would cost 0.4 s of each rebuild (`dbt parse` or `dbt docs generate`
+    # in the folder writes them when wanted).
+    command = ["build", *dbt_args(mesh, domain, target), "--target", DEV_TARGET, "--no-write-json"]
     if job.select is not None:
         command += ["--select", *job.select]
     env = base_env(mesh, domain, DEV_TARGET)
