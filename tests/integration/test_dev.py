@@ -101,6 +101,18 @@ def test_a_save_rebuilds_the_model_and_what_follows_a_failure_names_its_file_ctr
         _save(model, original)
         dev.expect(PASSED)
 
+        # The session child that keeps dbt warm is confined like a build's: the domain's code
+        # writes only the folder's target/.
+        escape = mesh_copy / "domains/orders/escaped.csv"
+        hostile = mesh_copy / "domains/orders/models/marts/zz_escape.sql"
+        hook = f"copy (select 1 as x) to '{escape}'"
+        _save(hostile, '{{ config(post_hook="' + hook + '") }}\nselect 1 as x\n')
+        denied = dev.expect(r"^orders: FAILED: model zz_escape \(models/marts/\w+\.sql\): (.*)")
+        assert "Read-only file system" in denied[1]
+        assert not escape.exists()
+        hostile.unlink()
+        dev.expect(PASSED)
+
         # The mesh's own code changes (a new install, an edit): the command restarts itself,
         # and with it its workers.
         code = Path(mesh_package.__file__)

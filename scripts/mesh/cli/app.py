@@ -8,9 +8,10 @@ import queue
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from datetime import datetime
 from enum import Enum, StrEnum
+from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +42,14 @@ from mesh.pipeline.engine import QueryLimits
 from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.report import Status
-from mesh.runner.workers import DbtOutcome, DbtWorkers, NodeFinished, NodesPlanned, event_queue
+from mesh.runner.workers import (
+    DbtOutcome,
+    DbtWorkers,
+    NodeFinished,
+    NodesPlanned,
+    ProgressEvent,
+    event_queue,
+)
 from mesh.scaffold import ci as ci_module
 from mesh.scaffold import domain as scaffold
 from mesh.workspace import Mesh
@@ -283,33 +291,41 @@ def _outcome_line(outcome: DbtOutcome) -> str:
     if outcome.failures:
         first = outcome.failures[0]
         where = f" ({first.path})" if first.path else ""
-        message = first.message.splitlines()[0] if first.message else first.status
+        # dbt's first line repeats the node and its file ("Runtime Error in model x (...)"):
+        # the cause is on the lines after it.
+        lines = [line.strip() for line in first.message.splitlines() if line.strip()]
+        if len(lines) > 1 and " in " in lines[0] and lines[0].endswith(")"):
+            lines = lines[1:]
+        message = " ".join(lines)[:300] if lines else first.status
         more = f"; {len(outcome.failures) - 1} more" if len(outcome.failures) > 1 else ""
         return f"FAILED: {first.resource_type} {first.name}{where}: {message}{more}"
     return f"FAILED: {(outcome.error or 'dbt failed').splitlines()[0]}"
 
 
 def _dev_rebuild(
-    mesh: Mesh, jobs: list[dev_module.Rebuild], workers: DbtWorkers, steps: DomainSteps
+    mesh: Mesh,
+    jobs: list[dev_module.Rebuild],
+    workers: dict[str, DbtWorkers],
+    steps: DomainSteps,
+    events: Queue[ProgressEvent],
 ) -> None:
-    """Rebuild each domain's selection on the development target, on the warm workers."""
+    """Rebuild each domain's selection on the development target, on its own warm worker
+    (whose session child keeps dbt warm on the domain's project)."""
     running = {}
     for job in jobs:
         steps(job.domain.name, f"building {job.label}", False)
-        running[job.domain.name] = workers.submit(dev_module.dev_task(mesh, job))
+        running[job.domain.name] = workers[job.domain.name].submit(dev_module.dev_task(mesh, job))
     planned: dict[str, int] = {}
     done: dict[str, int] = {}
-    events = workers.events
     while running:
-        if events is not None:
-            with suppress(queue.Empty):
-                event = events.get(timeout=0.1)
-                if isinstance(event, NodesPlanned):
-                    planned[event.domain], done[event.domain] = event.nodes, 0
-                elif isinstance(event, NodeFinished) and event.domain in running:
-                    done[event.domain] = done.get(event.domain, 0) + 1
-                    total = planned.get(event.domain, 0)
-                    steps(event.domain, f"building {done[event.domain]}/{total}", False)
+        with suppress(queue.Empty):
+            event = events.get(timeout=0.05)
+            if isinstance(event, NodesPlanned):
+                planned[event.domain], done[event.domain] = event.nodes, 0
+            elif isinstance(event, NodeFinished) and event.domain in running:
+                done[event.domain] = done.get(event.domain, 0) + 1
+                total = planned.get(event.domain, 0)
+                steps(event.domain, f"building {done[event.domain]}/{total}", False)
         for name, future in list(running.items()):
             if future.done():
                 del running[name]
@@ -375,16 +391,28 @@ def dev(
         f"Watching {', '.join(d.name for d in chosen)} ({what} on each save); Ctrl-C stops.",
         highlight=False,
     )
+    events = event_queue()
     try:
-        with (
-            DbtWorkers(size, event_queue(), tasks_per_worker=DEV_TASKS_PER_WORKER) as workers,
-            steps,
-        ):
+        with ExitStack() as stack:
+            if publish:  # one pool for the builds, as `mesh build` has
+                pool = DbtWorkers(size, events, tasks_per_worker=DEV_TASKS_PER_WORKER)
+                stack.enter_context(pool)
+            else:  # a worker per domain, so that each save reaches the domain's warm session
+                pools = {
+                    d.name: stack.enter_context(
+                        DbtWorkers(1, events, tasks_per_worker=DEV_TASKS_PER_WORKER)
+                    )
+                    for d in chosen
+                }
+            stack.enter_context(steps)
             for item in dev_module.saves(mesh, chosen):
                 if isinstance(item, dev_module.Restart):
                     restart = item
                     break
-                (_dev_publish if publish else _dev_rebuild)(mesh, item, workers, steps)
+                if publish:
+                    _dev_publish(mesh, item, pool, steps)
+                else:
+                    _dev_rebuild(mesh, item, pools, steps, events)
     except KeyboardInterrupt:
         unchanged = "" if publish else " (it never publishes)"
         out.print(

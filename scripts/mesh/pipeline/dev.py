@@ -129,6 +129,7 @@ def dev_task(mesh: Mesh, job: Rebuild) -> DbtTask:
         env=env,
         writable=(str(target),),
         cwd=str(domain.path),
+        session=True,  # the same confined child for each save: dbt stays warm on the project
     )
 
 

@@ -140,6 +140,10 @@ class DbtTask:
     cwd: str | None = None  # working directory: relative paths in the profile start here
     isolation: Isolation = "sandbox"
     timeout: float | None = None  # seconds before the commands are stopped (None: no limit)
+    # Keep the confined child for the worker's next task of the same domain and settings
+    # (`mesh dev`): dbt's caches of the project survive, and a rebuild takes a third of the
+    # time. Never for a build that publishes: its child must not have run anything before.
+    session: bool = False
 
 
 class TaskTimeoutError(Exception):
@@ -377,10 +381,14 @@ def run_task(task: DbtTask) -> DbtOutcome:
         return _run_commands(task)
     deps, rest = _split_deps(task)
     if deps is not None:
-        installed = _in_child(deps, lambda: [_run_commands(deps)])[0]
+        installed = _in_child(
+            dataclasses.replace(deps, session=False), lambda: [_run_commands(deps)]
+        )[0]
         if not installed.success or not rest.commands:
             return installed
         rest = dataclasses.replace(rest, timeout=_left(task, installed))
+    if rest.session:
+        return _in_session(rest)
     return _in_child(rest, lambda: [_run_commands(rest)])[0]
 
 
@@ -488,12 +496,19 @@ def _stop(pid: int) -> int:
     return 0
 
 
-def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None:
-    """In the forked child: leave the worker's session and files, enter the sandbox, run."""
+def _child(
+    task: DbtTask,
+    fd: int,
+    body: Callable[[], list[DbtOutcome]],
+    keep: list[int] | None = None,
+    report_outcomes: bool = True,
+) -> None:
+    """In the forked child: leave the worker's session and files, enter the sandbox, run;
+    send the outcomes on `fd` (unless `body` sends them itself: a session's)."""
     global _report_fd, _events
     os.setsid()  # its own process group, which the worker kills at the time limit
     sandbox.die_with_parent()
-    sandbox.close_fds_except([fd])
+    sandbox.close_fds_except([fd, *(keep or [])])
     _events, _report_fd = None, fd
     # dbt's adapter takes multiprocessing locks, which register with the worker's resource
     # tracker through a pipe the child just closed; in the sandbox they live in its own
@@ -513,7 +528,9 @@ def _child(task: DbtTask, fd: int, body: Callable[[], list[DbtOutcome]]) -> None
         outcomes = [DbtOutcome(success=False, error=reason)]
     except OSError as error:  # setting up its folders: said, not a silent exit
         outcomes = [DbtOutcome(success=False, error=f"{type(error).__name__}: {error}")]
-    _send(fd, {"outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]})
+        report_outcomes = True
+    if report_outcomes:
+        _send(fd, {"outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]})
 
 
 def _untracked(name: str, rtype: str) -> None:
@@ -523,10 +540,29 @@ def _untracked(name: str, rtype: str) -> None:
 def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
     """Read the child's report until it closes the pipe or its time is up; forward its
     progress to the events queue."""
+    outcomes, rest = _read_report(task, fd, until_outcome=False)
+    status = _stop(pid)
+    if outcomes is None or rest.strip() or not outcomes:
+        raise _BadReportError(f"ended without reporting its outcome (it {_ended(status)})")
+    return outcomes
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by signal {os.WTERMSIG(status)}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _read_report(
+    task: DbtTask, fd: int, until_outcome: bool
+) -> tuple[list[DbtOutcome] | None, bytes]:
+    """Read a child's report lines from `fd`, forwarding its progress to the events queue,
+    until the pipe closes (a task's child) or, with `until_outcome`, until its outcome (a
+    session's child, which stays); the outcomes and what was left unread of the last line."""
     deadline = time.monotonic() + task.timeout if task.timeout else None
     buffer, received = b"", 0
     outcomes: list[DbtOutcome] | None = None
-    while True:
+    while not (until_outcome and outcomes is not None):
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _, _ = select.select([fd], [], [], left)
         if not ready:
@@ -545,29 +581,111 @@ def _collect(task: DbtTask, pid: int, fd: int) -> list[DbtOutcome]:
                 if not isinstance(message, dict):
                     raise TypeError("not a JSON object")
                 if "outcomes" in message:
-                    if outcomes is not None:  # one report per child: a second is forged
+                    if outcomes is not None:  # one report per task: a second is forged
                         raise ValueError("a second outcome")
                     outcomes = _reader("outcomes").validate_python(message["outcomes"])
                     continue
+                if outcomes is not None:  # nothing of a task comes after its outcome
+                    raise ValueError("a line after the outcome")
                 kind = message.pop("event")
                 if kind not in _EVENTS:
                     raise KeyError(kind)
                 message["domain"] = task.domain  # the worker knows whose task it is
                 event = _reader(kind).validate_python(message)
             except (ValueError, TypeError, KeyError) as error:
-                # Not the child the worker started any more: stopped at once (by _in_child).
+                # Not the child the worker started any more: stopped at once (by the caller).
                 raise _BadReportError(f"sent a report the worker cannot read: {error}") from None
             if _events is not None:
                 _events.put(event)
-    status = _stop(pid)
-    if outcomes is None or buffer.strip() or not outcomes:
-        ended = (
-            f"was killed by signal {os.WTERMSIG(status)}"
-            if os.WIFSIGNALED(status)
-            else f"exited with status {os.waitstatus_to_exitcode(status)}"
+    return outcomes, buffer
+
+
+# Sessions (`DbtTask.session`) -----------------------------------------------------------------
+
+
+@dataclass
+class _Session:
+    """A confined child of this worker that runs one domain's tasks, one after the other."""
+
+    key: tuple[Any, ...]
+    pid: int
+    commands: int  # the pipe the worker writes each task's commands to
+    report: int  # the pipe the child reports on
+
+
+_session: _Session | None = None  # at most one per worker: `mesh dev` gives each domain a worker
+
+
+def _session_key(task: DbtTask) -> tuple[Any, ...]:
+    return (task.domain, task.writable, task.cwd, task.isolation, sorted(task.env.items()))
+
+
+def _end_session() -> None:
+    global _session
+    if _session is not None:
+        for fd in (_session.commands, _session.report):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _stop(_session.pid)
+        _session = None
+
+
+def _in_session(task: DbtTask) -> DbtOutcome:
+    """Run the task's commands in this worker's session child for its domain and settings,
+    starting one (confined as a task's child is) when there is none or it is another's."""
+    global _session
+    key = _session_key(task)
+    if _session is not None and _session.key != key:
+        _end_session()
+    if _session is None:
+        commands_read, commands_write = os.pipe()
+        report_read, report_write = os.pipe()
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:  # the child: serves until the worker closes its commands pipe
+            status = 1
+            try:
+                os.close(commands_write)
+                os.close(report_read)
+                _serve(task, commands_read, report_write)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(commands_read)
+        os.close(report_write)
+        _session = _Session(key, pid, commands_write, report_read)
+    session = _session
+    try:
+        _send(session.commands, {"commands": task.commands})
+        outcomes, rest = _read_report(task, session.report, until_outcome=True)
+        if outcomes is None or rest.strip() or len(outcomes) != 1:
+            status = _stop(session.pid)
+            raise _BadReportError(f"ended without reporting its outcome (it {_ended(status)})")
+    except TaskTimeoutError:
+        _end_session()
+        limit = f"{task.timeout:g}"
+        return DbtOutcome(
+            success=False, timed_out=True, error=f"stopped at its time limit of {limit} s"
         )
-        raise _BadReportError(f"ended without reporting its outcome (it {ended})")
-    return outcomes
+    except (_BadReportError, OSError) as error:
+        _end_session()
+        return DbtOutcome(success=False, error=f"the dbt process of {task.domain} {error}")
+    return dataclasses.replace(outcomes[0], sandboxed=task.isolation == "sandbox")
+
+
+def _serve(task: DbtTask, commands: int, report: int) -> None:
+    """In a session's child: confine itself as a task's child does, then run each task the
+    worker sends (one JSON line of commands), reporting each outcome on `report`."""
+
+    def serve() -> list[DbtOutcome]:
+        with os.fdopen(commands, "rb", buffering=0) as lines:
+            for line in iter(lines.readline, b""):
+                sent = json.loads(line)["commands"]
+                outcome = _run_commands(dataclasses.replace(task, commands=sent))
+                _send(report, {"outcomes": [dataclasses.asdict(outcome)]})
+        return []
+
+    _child(task, report, serve, keep=[commands], report_outcomes=False)
 
 
 def _close_duckdb() -> None:
