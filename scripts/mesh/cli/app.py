@@ -387,12 +387,12 @@ def dev(
     steps = DomainSteps(out, "mesh dev", live=out.is_terminal, lines=True)
     restart: dev_module.Restart | None = None
     what = "building and publishing" if publish else "rebuilding on the development target"
-    out.print(
-        f"Watching {', '.join(d.name for d in chosen)} ({what} on each save); Ctrl-C stops.",
-        highlight=False,
-    )
-    events = event_queue()
     try:
+        out.print(
+            f"Watching {', '.join(d.name for d in chosen)} ({what} on each save); Ctrl-C stops.",
+            highlight=False,
+        )
+        events = event_queue()
         with ExitStack() as stack:
             if publish:  # one pool for the builds, as `mesh build` has
                 pool = DbtWorkers(size, events, tasks_per_worker=DEV_TASKS_PER_WORKER)
