@@ -81,7 +81,6 @@ class Rebuild:
 
     domain: Domain
     select: tuple[str, ...] | None
-    because: tuple[Path, ...]
 
     @property
     def label(self) -> str:
@@ -102,9 +101,9 @@ def rebuild(domain: Domain, paths: list[Path]) -> Rebuild:
             or not path.is_relative_to(models)
             or not path.exists()
         ):
-            return Rebuild(domain, None, tuple(paths))
+            return Rebuild(domain, None)
         selected.append(f"path:{path.relative_to(domain.path).as_posix()}+")
-    return Rebuild(domain, tuple(selected), tuple(paths))
+    return Rebuild(domain, tuple(selected))
 
 
 def dev_task(mesh: Mesh, job: Rebuild) -> DbtTask:
@@ -177,7 +176,7 @@ def saves(
     domain it touched), until the platform changes (one Restart, then the end)."""
     looks = {domain.name: watched(mesh, domain) for domain in domains}
     platform, platform_looked = Platform.look(), clock()
-    yield [Rebuild(domain, None, ()) for domain in domains]
+    yield [Rebuild(domain, None) for domain in domains]
     while True:
         sleep(LOOK_EVERY)
         if clock() - platform_looked >= PLATFORM_EVERY:

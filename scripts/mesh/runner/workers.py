@@ -457,26 +457,17 @@ def _in_child(task: DbtTask, body: Callable[[], list[DbtOutcome]]) -> list[DbtOu
     """Run `body` in a forked child of this worker (confined unless the task says "fork"),
     stopped at the task's time limit; its outcomes, rebuilt from the JSON it sent."""
     read, write = os.pipe()
-    gc.freeze()  # the worker's objects (dbt, warm): the child's collections skip them
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 1
-        try:
-            os.close(read)
-            _child(task, write, body)
-            status = 0
-        finally:
-            os._exit(status)
+
+    def run() -> None:  # the child
+        os.close(read)
+        _child(task, write, body)
+
+    pid = _fork(run)
     os.close(write)
     try:
         outcomes = _collect(task, pid, read)
     except TaskTimeoutError:
-        limit = f"{task.timeout:g}"
-        return [
-            DbtOutcome(
-                success=False, timed_out=True, error=f"stopped at its time limit of {limit} s"
-            )
-        ]
+        return [_timed_out(task)]
     except _BadReportError as error:
         return [DbtOutcome(success=False, error=f"the dbt process of {task.domain} {error}")]
     finally:
@@ -484,6 +475,25 @@ def _in_child(task: DbtTask, body: Callable[[], list[DbtOutcome]]) -> list[DbtOu
         _stop(pid)
     sandboxed = task.isolation == "sandbox"
     return [dataclasses.replace(outcome, sandboxed=sandboxed) for outcome in outcomes]
+
+
+def _fork(child: Callable[[], None]) -> int:
+    """Fork a child of this worker that runs `child` and exits (status 1 if it raised)."""
+    gc.freeze()  # the worker's objects (dbt, warm): the child's collections skip them
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            child()
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
+
+
+def _timed_out(task: DbtTask) -> DbtOutcome:
+    limit = f"stopped at its time limit of {task.timeout:g} s"
+    return DbtOutcome(success=False, timed_out=True, error=limit)
 
 
 def _stop(pid: int) -> int:
@@ -640,17 +650,13 @@ def _in_session(task: DbtTask) -> DbtOutcome:
     if _session is None:
         commands_read, commands_write = os.pipe()
         report_read, report_write = os.pipe()
-        gc.freeze()
-        pid = os.fork()
-        if pid == 0:  # the child: serves until the worker closes its commands pipe
-            status = 1
-            try:
-                os.close(commands_write)
-                os.close(report_read)
-                _serve(task, commands_read, report_write)
-                status = 0
-            finally:
-                os._exit(status)
+
+        def serve() -> None:  # the child: serves until the worker closes its commands pipe
+            os.close(commands_write)
+            os.close(report_read)
+            _serve(task, commands_read, report_write)
+
+        pid = _fork(serve)
         os.close(commands_read)
         os.close(report_write)
         _session = _Session(key, pid, commands_write, report_read)
@@ -663,10 +669,7 @@ def _in_session(task: DbtTask) -> DbtOutcome:
             raise _BadReportError(f"ended without reporting its outcome (it {_ended(status)})")
     except TaskTimeoutError:
         _end_session()
-        limit = f"{task.timeout:g}"
-        return DbtOutcome(
-            success=False, timed_out=True, error=f"stopped at its time limit of {limit} s"
-        )
+        return _timed_out(task)
     except (_BadReportError, OSError) as error:
         _end_session()
         return DbtOutcome(success=False, error=f"the dbt process of {task.domain} {error}")
