@@ -52,13 +52,20 @@ class Run:
         return json.loads(self.stdout)
 
 
-def mesh(cwd: Path, *args: str, check: bool = True, today: str | None = None) -> Run:
+def mesh(
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    today: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
     """Run the real `mesh` command in `cwd`, as a user would; with `today`, on that day for
-    the rules that depend on the date (MESH_TODAY)."""
-    env = {**os.environ, "MESH_TODAY": today} if today else None
+    the rules that depend on the date (MESH_TODAY); with `env`, with those variables set."""
+    extra = {**(env or {}), **({"MESH_TODAY": today} if today else {})}
     done = subprocess.run(
-        [str(MESH_BIN), *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
-    )
+        [str(MESH_BIN), *args], cwd=cwd, capture_output=True, text=True, check=False,
+        env={**os.environ, **extra} if extra else None,
+    )  # fmt: skip
     run = Run(done.returncode, done.stdout, done.stderr)
     if check and done.returncode != 0:
         raise AssertionError(f"mesh {' '.join(args)} failed ({done.returncode}):\n{run.output}")

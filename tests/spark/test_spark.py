@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from mesh.cli.output import to_json
@@ -17,43 +16,19 @@ from mesh.errors import QueryError, QueryRefusedError
 from mesh.pipeline.engine import QueryResult
 from mesh.workspace import Mesh
 from tests.integration.conftest import Run, mesh
+from tests.spark.compare import assert_equal_to_duckdb, contracted, record
 
 DOMAINS = ("catalog", "customers", "orders", "fulfillment", "analytics")
-
-
-def _record(root: Path, domain: str) -> dict[str, object]:
-    path = root / "warehouse" / "spark" / "published" / domain / "current" / "publish.json"
-    record: dict[str, object] = json.loads(path.read_text())
-    return record
-
-
-def _contracted(root: Path, domain: str) -> set[str]:
-    """Relation names of the domain's models with an enforced contract (Spark's manifest)."""
-    path = root / "warehouse" / "spark" / "published" / domain / "current" / "manifest.json"
-    nodes = json.loads(path.read_text())["nodes"].values()
-    return {
-        node["alias"]
-        for node in nodes
-        if node["resource_type"] == "model"
-        and node["package_name"] == domain
-        and node["config"]["contract"]["enforced"]
-    }
-
-
-def _tables(root: Path, schema: str) -> list[Path]:
-    """The tables (not views) of one Spark schema: folders of Parquet files."""
-    folder = root / "warehouse" / "spark" / "tables" / f"{schema}.db"
-    return sorted(path for path in folder.iterdir() if path.is_dir())
 
 
 def test_every_domain_builds_and_publishes_on_spark(both_engines: tuple[Path, Run]) -> None:
     root, run = both_engines
     assert "All 5 domains published." in run.output
     for domain in DOMAINS:
-        record = _record(root, domain)
-        assert record["engine"] == "spark"
-        assert str(record["schema"]).startswith(f"{domain}__")
-        assert record["dbt_results"]["test"] > 0  # type: ignore[index]
+        published = record(root, domain)
+        assert published["engine"] == "spark" and published["catalog"] == "session"
+        assert str(published["schema"]).startswith(f"{domain}__")
+        assert published["dbt_results"]["test"] > 0  # type: ignore[index]
         folder = root / "warehouse" / "spark" / "published" / domain / "current"
         results = json.loads((folder / "run_results.json").read_text())["results"]
         assert any(r["unique_id"].startswith("model.") for r in results), "not the build's"
@@ -63,51 +38,9 @@ def test_every_domain_builds_and_publishes_on_spark(both_engines: tuple[Path, Ru
 
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_spark_tables_equal_the_duckdb_build(both_engines: tuple[Path, Run], domain: str) -> None:
-    """Every table a domain's Spark build wrote has the DuckDB build's columns and rows
-    (compared as multisets, both ways), and contracted ones its column types too (the types
-    of internal models are each engine's own: a sum of bigints is a hugeint in DuckDB).
+    """Every table a domain's Spark build wrote equals the DuckDB build's (compare.py).
     Analytics' tables are the cross-domain result."""
-    root, _ = both_engines
-    tables = _tables(root, str(_record(root, domain)["schema"]))
-    contracted = _contracted(root, domain)
-    assert contracted, f"{domain} has no contracted tables"
-    assert tables, f"{domain} wrote no tables on Spark"
-    # The DuckDB build's every model: its current publish's products file and private store,
-    # attached under their own names (the private store's views name them).
-    publish = (root / "warehouse" / "published" / domain / "current").resolve().name
-    con = duckdb.connect()
-    for name, database in [
-        (domain, root / "warehouse" / "published" / domain / publish / f"{domain}.duckdb"),
-        (
-            f"{domain}__private",
-            root / "warehouse" / "private" / domain / publish / f"{domain}__private.duckdb",
-        ),
-    ]:
-        con.execute(f"attach '{database}' as {name} (read_only)")
-    where = dict(
-        con.execute(
-            "select table_name, database_name from duckdb_tables() "
-            "union all select view_name, database_name from duckdb_views() where not internal"
-        ).fetchall()
-    )
-    for table in tables:
-        spark = f"read_parquet('{table}/*.parquet')"
-        duck = f"{where[table.name]}.main.{table.name}"
-        shape = "select column_name, column_type from (describe select * from {})"
-        if table.name not in contracted:
-            shape = "select column_name from (describe select * from {})"
-        assert (
-            con.execute(shape.format(spark)).fetchall()
-            == con.execute(shape.format(duck)).fetchall()
-        ), f"{domain}.{table.name}: columns differ"
-        for left, right in ((spark, duck), (duck, spark)):
-            extra = con.execute(
-                f"select count(*) from (select * from {left} except all select * from {right})"
-            ).fetchone()
-            assert extra == (0,), f"{domain}.{table.name}: rows differ"
-        (rows,) = con.execute(f"select count(*) from {duck}").fetchone() or (0,)
-        assert rows > 0 or table.name.startswith("stg_"), f"{domain}.{table.name} is empty"
-    con.close()
+    assert_equal_to_duckdb(both_engines[0], domain)
 
 
 def _snapshot(root: Path) -> dict[str, object]:
@@ -145,7 +78,7 @@ def test_the_reader_catalog_holds_only_products(both_engines: tuple[Path, Run]) 
     assert {row[0] for row in databases.rows} == {"default", *DOMAINS}
     tables = _read(root, "show tables in orders")
     assert {row[1] for row in tables.rows} == {"orders_v1", "orders_v2", "order_lines_v1"}
-    assert _contracted(root, "orders") == {"orders_v1", "orders_v2", "order_lines_v1"}
+    assert contracted(root, "orders") == {"orders_v1", "orders_v2", "order_lines_v1"}
 
 
 def test_query_refuses_a_private_model(both_engines: tuple[Path, Run]) -> None:
@@ -167,7 +100,7 @@ def test_query_refuses_a_private_model(both_engines: tuple[Path, Run]) -> None:
 def test_query_refuses_a_version_schema(both_engines: tuple[Path, Run]) -> None:
     """The build's own names are not in the reader's catalog, a product's table neither."""
     root, _ = both_engines
-    version = _record(root, "orders")["schema"]
+    version = record(root, "orders")["schema"]
     for sql in (f"select * from {version}.orders_v2", f"show tables in {version}"):
         with pytest.raises(QueryError, match=f"{version}.* is not a published product in snap"):
             _read(root, sql)
@@ -195,7 +128,7 @@ def test_the_publish_gate_holds_a_spark_publish(both_engines: tuple[Path, Run]) 
     shipments than there are, a column is renamed, a column holds email addresses and two
     thirds of the shipments are gone. Nothing is published; each finding is named."""
     root, _ = both_engines
-    before = _record(root, "fulfillment")
+    before = record(root, "fulfillment")
     marts = root / "domains/fulfillment/models/marts"
     files = [root / "domains/analytics/expectations.yml", marts / "shipments_v1.sql",
              marts / "shipments.yml"]  # fmt: skip
@@ -233,7 +166,7 @@ def test_the_publish_gate_holds_a_spark_publish(both_engines: tuple[Path, Run]) 
     assert "rows short of 1000000000" in output
     assert re.search(r"shipments v1 changed volume implausibly .* -> \d+ to \d+ rows", output)
     assert re.search(r"column contact holds personal data in clear .* -> \d+ values", output)
-    assert _record(root, "fulfillment") == before
+    assert record(root, "fulfillment") == before
 
 
 def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, Run]) -> None:
@@ -241,7 +174,7 @@ def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, 
     see the last version. The next passing build publishes and drops the failed version.
     (In place, and last: a copied Spark catalog would still point at the original's tables.)"""
     root, _ = both_engines
-    before = _record(root, "analytics")
+    before = record(root, "analytics")
     model = root / "domains/analytics/models/marts/sales_by_region_and_category.yml"
     original = model.read_text()
     model.write_text(original.replace("delivered_order_count <= order_count", "order_count < 0"))
@@ -252,7 +185,7 @@ def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, 
     assert failed.returncode == 1, failed.output
     assert "analytics: FAILED" in failed.output
     assert "the published version is unchanged" in failed.output
-    assert _record(root, "analytics") == before
+    assert record(root, "analytics") == before
     rows = mesh(
         root, "query", "--target", "spark", "--format", "json",
         "select count(*) as n from analytics.sales_by_region_and_category_v1",
@@ -262,7 +195,7 @@ def test_a_failing_build_leaves_the_published_version(both_engines: tuple[Path, 
     assert len(versions) == 2 and f"{before['schema']}" in versions
 
     mesh(root, "build", "--target", "spark", "--only", "analytics", "--full")
-    after = _record(root, "analytics")
+    after = record(root, "analytics")
     assert after["publish_id"] != before["publish_id"]
     assert _versions(root, "analytics") == {str(before["schema"]), str(after["schema"])}
 

@@ -12,7 +12,7 @@ from mesh.discovery import snapshots
 from mesh.discovery.manifest import parse
 from mesh.discovery.snapshots import Snapshot
 from mesh.engines import spark
-from mesh.engines.spark import java
+from mesh.engines.spark import java, local
 from mesh.pipeline.snapshot import prune
 from mesh.workspace import Mesh
 from tests.unit.conftest import full_record
@@ -94,3 +94,33 @@ def test_spark_keeps_its_state_apart_from_duckdb(tmp_path: Path) -> None:
     assert on_spark.landing == mesh.landing
     assert on_spark.published == tmp_path / "warehouse" / "spark" / "published"
     assert on_spark.locks != mesh.locks and on_spark.builds != mesh.builds
+
+
+@pytest.mark.parametrize(
+    ("value", "server"),
+    [
+        ("", None),
+        ("127.0.0.1:10000", ("127.0.0.1", 10000)),
+        (" spark-thrift.internal:443 ", ("spark-thrift.internal", 443)),
+    ],
+)
+def test_the_thrift_server_is_host_and_port(value: str, server: tuple[str, int] | None) -> None:
+    assert local.thrift_server({local.THRIFT: value}) == server
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["localhost", "localhost:0", "localhost:70000", "host:port", "a b:1", "h'; drop:1", ":10000"],
+)
+def test_a_thrift_server_that_is_not_host_and_port_is_refused(value: str) -> None:
+    with pytest.raises(local.SparkUnavailableError, match=r"is not a Spark Thrift server's host"):
+        local.thrift_server({local.THRIFT: value})
+
+
+def test_the_thrift_server_picks_the_target_and_the_catalog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(local.THRIFT, raising=False)
+    assert (local.target(), local.catalog()) == ("spark", "session")
+    monkeypatch.setenv(local.THRIFT, "127.0.0.1:10001")
+    assert (local.target(), local.catalog()) == ("spark_thrift", "thrift://127.0.0.1:10001")

@@ -122,6 +122,9 @@ class PublishRecord(BaseModel):
     engine: str = "duckdb"
     waivers: list[RecordedWaiver] = Field(default_factory=list)
     schema_: str | None = Field(default=None, alias="schema")
+    # On Spark: the catalog (metastore) holding that schema, `session` (the local one) or
+    # `thrift://host:port` (a Thrift server's); a build on another cannot read it.
+    catalog: str | None = None
     # What the publish gate noted (pipeline/gates.py): warnings, findings published anyway
     # with an override, product versions left out because they are past their deprecation
     # date (relation names), the consumers' expectations its products met (their keys), and

@@ -570,9 +570,8 @@ def isolation(engine: Engine) -> Isolation:
 def unconfined_warning(engine: Engine) -> str:
     if engine.isolation != "sandbox":
         return (
-            f"{engine.name} builds run unconfined (its session outlives a domain's build): a "
-            "domain's dbt code can write anywhere this build can; the publish records say "
-            "sandboxed: false"
+            f"{engine.name} builds run unconfined ({engine.unconfined_because()}): a domain's "
+            "dbt code can write anywhere this build can; the publish records say sandboxed: false"
         )
     return (
         f"{sandbox.SWITCH}=off: builds run without the sandbox, so a domain's dbt code can "

@@ -97,6 +97,7 @@ class PublishedParts:
     products: list[ProductStats] = field(default_factory=list)
     output_ports: dict[str, str] = field(default_factory=dict)
     schema: str | None = None
+    catalog: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,10 @@ class Engine(ABC):
     def require(self, mesh: Mesh) -> None:
         """Raise a MeshError naming what is missing to run this engine here."""
         return None
+
+    def unconfined_because(self) -> str:
+        """Why its builds run outside the sandbox, when `isolation` is not "sandbox"."""
+        return "its session outlives a domain's build"
 
     def worker_output(self, mesh: Mesh) -> Path | None:
         """A file for what dbt workers print (default: the terminal)."""

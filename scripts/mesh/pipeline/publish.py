@@ -163,6 +163,7 @@ def publish(
             )
         ],
         schema_=parts.schema,
+        catalog=parts.catalog,
         warnings=verdict.warnings,
         overrides=verdict.overrides,
         retired=list(candidate.retired),

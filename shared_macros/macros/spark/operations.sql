@@ -4,24 +4,35 @@
     A domain's build writes a new version schema, `<domain>__<run>`; readers never use this
     catalog: `mesh query` registers the products of a snapshot's versions in its own. -#}
 
-{#- Before the build: expose the landing exports ($MESH_LANDING_DIR/<table>/) as the
+{#- Before the build: make the build's version schema (the target's), located in the mesh's
+    table folder ($MESH_SPARK_WAREHOUSE/<schema>.db), where `mesh query` reads its products,
+    whichever Spark runs the build (a local session, or a Thrift server whose own warehouse
+    is elsewhere). Then expose the landing exports ($MESH_LANDING_DIR/<table>/) as the
     relations `source()` resolves to: one unmanaged Parquet table per source table, in the
-    build's own version schema (the sources' `schema`). Spark reads every file of the table
-    folder, which are exactly the files DuckDB reads by name (the sources'
-    meta.external_location): before dbt runs, the mesh refuses the build if the folder holds
-    anything but regular export files, each listed and matched by a delivery manifest
-    (mesh.data.landing). -#}
+    version schema (the sources' `schema`). Spark reads every file of the table folder,
+    which are exactly the files DuckDB reads by name (the sources' meta.external_location):
+    before dbt runs, the mesh refuses the build if the folder holds anything but regular
+    export files, each listed and matched by a delivery manifest (mesh.data.landing). -#}
 {% macro register_landing_sources() -%}
-    {%- set landing = env_var('MESH_LANDING_DIR') | replace("\\", "\\\\") | replace("'", "\\'") -%}
+    {%- set landing = shared_macros.spark_string(env_var('MESH_LANDING_DIR')) -%}
+    {%- set tables = shared_macros.spark_string(env_var('MESH_SPARK_WAREHOUSE')) -%}
+    {%- do run_query(
+        "create schema if not exists " ~ target.schema
+        ~ " location '" ~ tables ~ "/" ~ target.schema ~ ".db'"
+    ) -%}
     {%- for source in graph.sources.values() if source.package_name == project_name -%}
         {%- set relation = source.schema ~ '.' ~ source.identifier -%}
-        {%- do run_query('create schema if not exists ' ~ source.schema) -%}
         {%- do run_query('drop table if exists ' ~ relation) -%}
         {%- do run_query(
             "create table " ~ relation ~ " using parquet options (path '"
             ~ landing ~ "/" ~ source.identifier ~ "', mergeSchema 'true')"
         ) -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The inside of a Spark SQL string literal holding `text` (Spark escapes with backslashes). -#}
+{% macro spark_string(text) -%}
+    {{- text | replace("\\", "\\\\") | replace("'", "\\'") -}}
 {%- endmacro %}
 
 {#- Drop the version schemas of `domain` that nothing reads any more (failed builds,

@@ -4,9 +4,11 @@ The same domain projects run on Spark through dbt-spark (the profile's `spark` t
 engine differences live in shared_macros (macros/spark/). What the platform does
 differently from DuckDB, and why:
 - Storage: one Spark catalog for the builds. In session mode (a local Spark inside the dbt
-  worker) that is a metastore and a table folder under `warehouse/spark/`; on a cluster,
-  its metastore. Each build of a domain writes one schema, `<domain>__<run>` (a version):
-  its products and its private models together, as Parquet tables.
+  worker) that is a metastore under `warehouse/spark/`; on a Spark Thrift server
+  (MESH_SPARK_THRIFT, `local`), the server's metastore. Each build of a domain writes one
+  schema, `<domain>__<run>` (a version), located in the mesh's table folder
+  (`warehouse/spark/tables/`): its products and its private models together, as Parquet
+  tables.
 - Publishing: only after every model and test passed, its sources are fresh and its
   consumers' expectations hold, is a version's manifest published
   (`warehouse/spark/published/<domain>/<publish>`, records as on DuckDB); the record names
@@ -18,7 +20,9 @@ differently from DuckDB, and why:
   each domain's publish in it (`query`). Versions no kept publish or snapshot reads are
   dropped when the domain next builds.
 - One domain at a time: the local metastore (Derby) admits one Spark process, and one
-  worker keeps its Spark session (about 15 s to start) from domain to domain.
+  worker keeps its Spark session (about 15 s to start) from domain to domain. On a Thrift
+  server each dbt command opens a session of its own, and the server's metastore serves
+  other clients (readers, other builds) meanwhile.
 - Every build is a full build of a new version; continuing incremental models from the
   last publish is the DuckDB path's.
 """
@@ -26,6 +30,7 @@ differently from DuckDB, and why:
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,17 @@ from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import publish_ids, read_record
 from mesh.discovery.snapshots import View
 from mesh.engines.spark import query
-from mesh.engines.spark.local import SPARK, literal, require_spark, settings
+from mesh.engines.spark.local import (
+    SPARK,
+    THRIFT,
+    catalog,
+    literal,
+    require_spark,
+    settings,
+    target,
+    thrift_server,
+)
+from mesh.errors import MeshError
 from mesh.governance.expectations import Query
 from mesh.pipeline.engine import (
     Candidate,
@@ -70,6 +85,32 @@ def public_relations(domain: str, manifest: Manifest, omit: tuple[str, ...] = ()
     return sorted(node.relation_name for node in public if node.relation_name not in omit)
 
 
+class OtherCatalogError(MeshError):
+    """A Spark build would read a publish whose tables are in another Spark catalog."""
+
+
+def _require_catalog(job: Job) -> None:
+    """Raise OtherCatalogError if the build reads a publish (an upstream's, or its own
+    current one, which the publish gate compares with) made on another Spark catalog than
+    the one it runs on: its tables are not there. Records from before catalogs were
+    recorded are the local session's."""
+    here = catalog()
+    read = [(f"{name}'s publish", up) for name, up in sorted(job.upstreams.items())]
+    if job.current_publish:
+        read.append(("its current publish", job.current_publish))
+    for what, publish in read:
+        there = publish.record.catalog or "session"
+        if there != here:
+            raise OtherCatalogError(
+                f"{job.name} reads {what} {publish.folder.name}, whose tables are in the Spark "
+                f"catalog {there}, but this build runs on {here} ({THRIFT} "
+                f"{'is ' + repr(os.environ[THRIFT]) if here != 'session' else 'is unset'}), "
+                f"which does not hold them. Build on the catalog it was published on, or "
+                f"rebuild from nothing there: `mesh build --target spark --full` with a new "
+                f"warehouse/spark/published."
+            )
+
+
 def _operation(job: Job, macro: str, args: dict[str, Any]) -> list[str]:
     """A `dbt run-operation` of one of shared_macros' Spark steps (macros/spark/)."""
     return [
@@ -92,10 +133,17 @@ class Spark(Engine):
     # Its worker keeps one JVM, with Spark's shared metastore and table folder, across the
     # domains of a build: tasks run in the worker, not in a sandboxed child per domain (a
     # fork does not carry a JVM), so session mode is not isolated and its records say so.
+    # On a Thrift server the SQL runs in the server, outside any sandbox of the mesh's.
     isolation = "worker"
 
     def require(self, mesh: Mesh) -> None:
-        require_spark()
+        require_spark(build=True)
+
+    def unconfined_because(self) -> str:
+        server = thrift_server()
+        if server:
+            return f"its SQL runs in the Spark Thrift server at {server[0]}:{server[1]}"
+        return "its Spark session outlives a domain's build"
 
     def worker_output(self, mesh: Mesh) -> Path:
         log = mesh.engine_dir / "spark.log"
@@ -107,7 +155,7 @@ class Spark(Engine):
 
     def env(self, job: Job) -> dict[str, str]:
         return {
-            **base_env(job.mesh, job.domain, SPARK),
+            **base_env(job.mesh, job.domain, target()),
             "MESH_SPARK_SCHEMA": self._schema(job),
             **settings(job.mesh),
         }
@@ -115,6 +163,7 @@ class Spark(Engine):
     def before_build(self, job: Job) -> list[list[str]]:
         """Drop the versions nothing reads any more; register the landing exports as tables
         of the new version (the sources' schema is the target's)."""
+        _require_catalog(job)
         keep = kept_versions(job.mesh, job.name)
         return [
             _operation(job, "drop_versions", {"domain": job.name, "keep": keep}),
@@ -156,6 +205,7 @@ class Spark(Engine):
         return PublishedParts(
             output_ports={relation: f"{job.name}.{relation}" for relation in relations},
             schema=self._schema(job),
+            catalog=catalog(),
         )
 
     def _task(self, job: Job, macro: str, args: dict[str, Any]) -> DbtTask:
