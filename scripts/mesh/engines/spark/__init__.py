@@ -105,9 +105,9 @@ def _require_catalog(job: Job) -> None:
                 f"{job.name} reads {what} {publish.folder.name}, whose tables are in the Spark "
                 f"catalog {there}, but this build runs on {here} ({THRIFT} "
                 f"{'is ' + repr(os.environ[THRIFT]) if here != 'session' else 'is unset'}), "
-                f"which does not hold them. Build on the catalog it was published on, or "
-                f"rebuild from nothing there: `mesh build --target spark --full` with a new "
-                f"warehouse/spark/published."
+                f"which does not hold them. Build on the catalog it was published on (set "
+                f"{THRIFT} as it was then), or build the mesh on this one in another clone of "
+                f"the repository (a mesh of its own)."
             )
 
 
