@@ -6,6 +6,8 @@ build runs; the PII key reaches neither the server's log nor a file of the mesh.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from mesh.governance.pii_key import key_file
 from mesh.workspace import Mesh
-from tests.integration.conftest import MESH_BIN, Run, mesh
+from tests.integration.conftest import MESH_BIN, Run, copy_mesh, mesh
 from tests.integration.test_pii_key import forms_of
 from tests.spark.cluster import Cluster
 from tests.spark.compare import assert_equal_to_duckdb, record
@@ -123,3 +125,22 @@ def _rows(found: Cluster, sql: str) -> list[Any]:
         return list(cursor.fetchall())
     finally:
         connection.close()
+
+
+def test_an_unreachable_server_fails_the_build_and_publishes_nothing(
+    both_engines: tuple[Path, Run], tmp_path: Path
+) -> None:
+    root = copy_mesh(both_engines[0], tmp_path / "mesh")
+    shutil.rmtree(root / "warehouse" / "spark")
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{closed.getsockname()[1]}"
+        failed = mesh(
+            root, "build", "--target", "spark", "--only", "catalog", check=False,
+            env={"MESH_SPARK_THRIFT": address},
+        )  # fmt: skip
+    assert failed.returncode == 1 and "Traceback" not in failed.output
+    said = " ".join(failed.output.split())
+    assert f"Could not connect to any of [('127.0.0.1', {address.split(':')[1]})]" in said
+    assert "catalog: FAILED" in said and "the published version is unchanged" in said
+    assert not (root / "warehouse" / "spark" / "published" / "catalog").exists()

@@ -107,7 +107,7 @@ def _require_catalog(job: Job) -> None:
                 f"{'is ' + repr(os.environ[THRIFT]) if here != 'session' else 'is unset'}), "
                 f"which does not hold them. Build on the catalog it was published on (set "
                 f"{THRIFT} as it was then), or build the mesh on this one in another clone of "
-                f"the repository (a mesh of its own)."
+                f"the repository (a mesh of its own)"
             )
 
 
