@@ -206,7 +206,10 @@ def test_the_search_box_and_filters_hide_what_does_not_match(
     assert watched.visible_products() == ["orders.order_lines", "orders.orders"]
     watched.page.select_option("#domain-filter", "")
     watched.page.select_option("#archetype-filter", "consumer-aligned")
-    assert watched.visible_products() == ["analytics.sales_by_region_and_category"]
+    assert watched.visible_products() == [
+        "analytics.metricflow_time_spine",
+        "analytics.sales_by_region_and_category",
+    ]
     watched.page.select_option("#archetype-filter", "")
     assert watched.visible_products() == every
 

@@ -69,6 +69,7 @@ MACRO_CALLS = [
     "shared_macros.is_new_export('versions.exported_at')",
     "shared_macros.touched_keys('order_id', ['orders', 'payments'])",
     "shared_macros.latest_per_key('renamed', 'order_id, order_status', 'exported_at')",
+    "shared_macros.calendar_days('2024-02-27', '2024-03-01')",
 ]
 PROBE_PROJECT = {
     "dbt_project.yml": "name: probe\nversion: '1.0'\nconfig-version: 2\nprofile: probe\n",

@@ -489,6 +489,111 @@ def query(
         err.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
+metrics_app = typer.Typer(
+    help="Metrics on the data products: list them, and query them by name and dimension.",
+    no_args_is_help=True,
+)
+app.add_typer(metrics_app, name="metrics")
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """Repeated or comma-separated option values: `--metrics a,b --metrics c`."""
+    return [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+
+
+@metrics_app.command("list")
+def metrics_list(
+    format: FormatOption = Format.table,
+    at: AtOption = None,
+    latest: LatestOption = False,
+) -> None:
+    """List the metrics the domains declare: what each measures, the products it reads, and
+    the dimensions it can be grouped by."""
+    from mesh.metrics import layer
+
+    view = _view(Mesh.find(), at, latest)
+    found = layer.metrics(view)
+    columns = ["metric", "domain", "type", "description", "reads", "dimensions"]
+    rows = [
+        [m.name, m.domain, m.type, m.description, ", ".join(m.reads), ", ".join(m.dimensions)]
+        for m in found
+    ]
+    if format is not Format.table:
+        _print_rows(format, columns, rows)
+        return
+    if not rows:
+        out.print(f"No domain declares metrics in {view.label}.", highlight=False)
+        return
+    _print_rows(format, columns, rows)
+    out.print(f"{len(rows)} metrics, from {view.label}", highlight=False)
+
+
+@metrics_app.command("query")
+def metrics_query(
+    metrics: Annotated[
+        list[str],
+        typer.Option("--metrics", "-m", metavar="NAMES", help="Metrics, comma-separated."),
+    ],
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group-by",
+            "-g",
+            metavar="NAMES",
+            help="Dimensions, comma-separated, e.g. metric_time__month,order__customer__region.",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FILTER",
+            help="A MetricFlow filter, e.g. \"{{ Dimension('customer__region') }} = 'Europe'\".",
+        ),
+    ] = None,
+    order_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--order-by",
+            metavar="NAMES",
+            help="Metrics or dimensions to sort by, comma-separated; -name sorts descending.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Return at most this many rows.")
+    ] = None,
+    format: FormatOption = Format.table,
+    at: AtOption = None,
+    latest: LatestOption = False,
+    show_sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL MetricFlow wrote instead of running it.")
+    ] = False,
+) -> None:
+    """Query metrics by name and dimension over one consistent snapshot of the mesh:
+    MetricFlow writes the joins across the products, `mesh query`'s read-only sandbox runs
+    them. Ctrl-C stops it (exit 130)."""  # fmt: skip
+    from mesh.metrics import layer
+
+    view = _view(Mesh.find(), at, latest)
+    request = layer.MetricQuery(
+        _names(metrics), _names(group_by), list(where or []), _names(order_by), limit
+    )
+    if show_sql:
+        sys.stdout.write(layer.compile_sql(view, request) + "\n")
+        return
+    try:
+        result = layer.query(view, request, engines.get(Engine.duckdb).query, QueryLimits())
+    except KeyboardInterrupt:
+        err.print("Query stopped (Ctrl-C).", highlight=False)
+        raise typer.Exit(130) from None
+    _print_rows(format, result.columns, result.rows)
+    if format is Format.table:
+        rows = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+        out.print(f"{rows}, from {view.label}", highlight=False)
+    note = result.cut_note(QueryLimits())
+    if note:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
 def _print_snapshot(snapshot: snapshots.Snapshot | None, lead: str = "Readers see") -> None:
     """Which mesh snapshot readers see, and which domains it holds behind (with `lead` "",
     only those)."""

@@ -115,6 +115,12 @@ class SharedMacros:
     def money(self, column: str) -> str:
         return DBT_MACROS.cast(column, "decimal(18, 2)")
 
+    def calendar_days(self, first_day: str, last_day: str) -> str:
+        return (
+            "select cast(day as date) as date_day from range(date "
+            f"'{first_day}', date '{last_day}' + interval 1 day, interval 1 day) as days (day)"
+        )
+
     def normalize_text(self, column: str) -> str:
         return f"nullif(lower(trim({column})), '')"
 

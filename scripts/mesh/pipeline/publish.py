@@ -1,7 +1,8 @@
 """Publishing: a built and tested domain's products become a new version, in one step.
 
     published/<domain>/<publish-id>/   <domain>.duckdb (its products only), manifest.json,
-                                       run_results.json, publish.json (the record),
+                                       run_results.json, semantic_manifest.json (what
+                                       `mesh metrics` reads), publish.json (the record),
                                        products/<product>/v<N>/ (Parquet, contract)
     published/<domain>/current         symlink to the domain's newest accepted publish
     private/<domain>/<publish-id>/     what only the domain's own next builds read (on
@@ -22,6 +23,7 @@ private stores, are the history that `rollback` walks back through.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -56,7 +58,23 @@ from mesh.pipeline.engine import Candidate, Engine, Job
 from mesh.pipeline.gates import Verdict
 from mesh.workspace import Mesh
 
-ARTIFACTS = ("manifest.json", "run_results.json")  # dbt's, published with every publish
+# dbt's, published with every publish; the semantic manifest only where the domain declares
+# semantic models or metrics (what `mesh metrics` queries).
+ARTIFACTS = ("manifest.json", "run_results.json", "semantic_manifest.json")
+
+
+def _worth_publishing(artifact: Path) -> bool:
+    """dbt's artifact is there, and says something: dbt writes a semantic manifest for every
+    project, empty unless it declares semantic models or metrics."""
+    if not artifact.is_file():
+        return False
+    if artifact.name != "semantic_manifest.json":
+        return True
+    try:
+        found = json.loads(artifact.read_text(encoding="utf-8"))
+    except ValueError:
+        return True  # not dbt's: published as it is, and `mesh metrics` says what is wrong
+    return not isinstance(found, dict) or bool(found.get("semantic_models") or found.get("metrics"))
 
 
 def git_commit(root: Path) -> str | None:
@@ -115,7 +133,7 @@ def publish(
     """Gather the candidate into a new publish folder (the engine's products, dbt's manifest
     and run results, the record with what the gate's `verdict` noted) and make it current."""
     verdict = verdict or Verdict()
-    manifest, run_results = (job.staging / "target" / f for f in ARTIFACTS)
+    manifest, *others = (job.staging / "target" / f for f in ARTIFACTS)
     if not manifest.exists():
         raise MeshError(f"Cannot publish {job.name}: the build left no {manifest}.")
     publish_id = new_id()
@@ -123,8 +141,8 @@ def publish(
     private = _partial(job.mesh.private / job.name, publish_id)
     published_at = now()
     try:
-        for artifact in (manifest, run_results):  # first: the engine may move its files
-            if artifact.exists():
+        for artifact in (manifest, *others):  # first: the engine may move its files
+            if _worth_publishing(artifact):
                 shutil.copy2(artifact, folder / artifact.name)
         parts = engine.publish(job, candidate, folder, private, published_at)
         files, private_files = seal(folder), seal(private)

@@ -1,0 +1,286 @@
+"""A domain's semantic layer, from its publish: MetricFlow compiles a metric query to SQL over
+the products it names, and the engine's read-only query runs it (`mesh query`'s sandbox).
+
+A domain declares semantic models over product versions (its own or, through dbt-loom refs,
+its upstreams') and metrics on them (domains/analytics/models/semantic/); dbt writes them to
+`semantic_manifest.json`, which is published with the domain (pipeline.publish). Reading the
+one in the domain's publish of a mesh snapshot, a metric query reads the products of that
+same snapshot: MetricFlow's SQL names `<domain>.main.<product>_v<N>`, the names `mesh query`
+attaches each domain's publish under. MetricFlow only compiles (its `explain`): its own
+client never runs a statement, so results keep DuckDB's exact types, and the limits, the
+read-only guard and the snapshot are `mesh query`'s. Offline: MetricFlow makes no network
+calls (its telemetry is a debug log line), unlike dbt's `mf` command.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesh.discovery.snapshots import View
+from mesh.errors import MeshError
+from mesh.pipeline.engine import QueryLimits, QueryResult
+
+SEMANTIC_MANIFEST = "semantic_manifest.json"
+GRAINS = ("day", "week", "month", "quarter", "year")  # metric_time__<grain>
+
+
+class MetricsError(MeshError):
+    """A metric query names what no metric or dimension is, or cannot be compiled."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    domain: str  # the domain that declares (owns) it
+    type: str  # simple, ratio, derived, cumulative, conversion
+    label: str
+    description: str
+    reads: list[str]  # the products its measures read: `<domain>.<product>_v<N>`
+    dimensions: list[str] = field(default_factory=list)  # what it can be grouped by
+
+
+@dataclass
+class Layer:
+    """One domain's semantic layer in one snapshot: MetricFlow's engine over its manifest."""
+
+    domain: str
+    engine: Any  # metricflow.engine.metricflow_engine.MetricFlowEngine
+    relations: dict[str, str]  # semantic model -> the product relation it reads
+
+    def metrics(self) -> list[Metric]:
+        found = []
+        for metric in self.engine.list_metrics(include_dimensions=True):
+            reads = sorted({self.relations[m.semantic_model_name] for m in _models(metric)})
+            found.append(
+                Metric(
+                    name=metric.name,
+                    domain=self.domain,
+                    type=str(metric.type.value).lower(),
+                    label=metric.label or metric.name,
+                    description=" ".join((metric.description or "").split()),
+                    reads=reads,
+                    dimensions=sorted(_group_bys(metric)),
+                )
+            )
+        return sorted(found, key=lambda m: m.name)
+
+
+def _models(metric: Any) -> list[Any]:
+    return list(getattr(metric, "semantic_models", None) or [])
+
+
+def _group_bys(metric: Any) -> set[str]:
+    """The names a metric groups by: its dimensions, a time dimension at its own grain and at
+    every coarser one (`metric_time`, `metric_time__day`, ..., `order__ordered_date__month`)."""
+    names = set()
+    for dimension in metric.dimensions:
+        name = dimension.dunder_name
+        names.add(name)
+        if str(dimension.type.value).lower() == "time":
+            base = name.removesuffix("__day")
+            names.update({base, *(f"{base}__{grain}" for grain in GRAINS)})
+    return names
+
+
+def layers(view: View) -> dict[str, Layer]:
+    """The semantic layer of every domain of `view` whose publish declares metrics."""
+    found = {}
+    for domain in sorted(view.publishes):
+        path = view.folder(domain) / SEMANTIC_MANIFEST
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if _declares_metrics(text):  # dbt writes one, empty, for every project
+            found[domain] = _load(domain, text, str(path))
+    return found
+
+
+def _declares_metrics(text: str) -> bool:
+    try:
+        return bool(json.loads(text).get("metrics")) if text else False
+    except (ValueError, AttributeError):
+        return True  # not JSON (or not an object): _load says what is wrong with it
+
+
+def _load(domain: str, text: str, origin: str) -> Layer:
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+    from metricflow_semantic_interfaces.validations.semantic_manifest_validator import (
+        SemanticManifestValidator,
+    )
+    from metricflow_semantics.model.dbt_manifest_parser import (
+        parse_manifest_from_dbt_generated_manifest,
+    )
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+    logging.getLogger("metricflow").setLevel(logging.WARNING)  # its debug "telemetry" lines
+    try:
+        manifest = parse_manifest_from_dbt_generated_manifest(text)
+    except Exception as error:  # pydantic's, on a file that is not dbt's semantic manifest
+        raise MetricsError(f"{origin} is not a semantic manifest dbt wrote: {error}") from None
+    issues = SemanticManifestValidator().validate_semantic_manifest(manifest)
+    if issues.has_blocking_issues:
+        first = issues.errors[0].as_readable_str()
+        raise MetricsError(f"{domain}'s semantic layer ({origin}) is not valid: {first}")
+    relations = {
+        model.name: _product(model.node_relation.relation_name)
+        for model in manifest.semantic_models
+    }
+    return Layer(domain, MetricFlowEngine(SemanticManifestLookup(manifest), _Client()), relations)
+
+
+def _product(relation_name: str) -> str:
+    """`"orders"."main"."orders_v2"` -> `orders.orders_v2`."""
+    parts = [part.strip('"') for part in relation_name.split(".")]
+    return f"{parts[0]}.{parts[-1]}"
+
+
+def metrics(view: View) -> list[Metric]:
+    """Every metric the domains of `view` declare; a name declared twice is an error."""
+    found: dict[str, Metric] = {}
+    for layer in layers(view).values():
+        for metric in layer.metrics():
+            if metric.name in found:
+                raise MetricsError(
+                    f"The metric {metric.name} is declared by both {found[metric.name].domain} "
+                    f"and {metric.domain}; rename one of them (metric names are the mesh's)."
+                )
+            found[metric.name] = metric
+    return sorted(found.values(), key=lambda m: m.name)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    metrics: list[str]
+    group_by: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)  # MetricFlow filters: {{ Dimension('x') }} = 'y'
+    order_by: list[str] = field(default_factory=list)  # "-name" descending
+    limit: int | None = None
+
+
+def compile_sql(view: View, request: MetricQuery) -> str:
+    """The SQL MetricFlow writes for `request` over the products of `view`. Unknown metric or
+    dimension names raise MetricsError listing the close matches."""
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    layer = _layer_of(view, request.metrics)
+    declared = {metric.name: metric for metric in layer.metrics()}
+    shared = set.intersection(*(set(declared[name].dimensions) for name in request.metrics))
+    for name in request.group_by:
+        if name.lower() not in shared:
+            raise MetricsError(
+                f"{name!r} is not a dimension of {', '.join(request.metrics)}"
+                f"{_close(name, shared)}; `mesh metrics list` shows each metric's dimensions."
+            )
+    selected = {*request.metrics, *request.group_by}
+    for name in request.order_by:
+        if name.lstrip("-").lower() not in {s.lower() for s in selected}:
+            raise MetricsError(
+                f"--order-by {name!r} names neither a metric nor a dimension of the query"
+                f"{_close(name.lstrip('-'), selected)}."
+            )
+    try:
+        explained = layer.engine.explain(
+            MetricFlowQueryRequest.create(
+                metric_names=request.metrics,
+                group_by_names=request.group_by,
+                where_constraints=request.where or None,
+                order_by_names=request.order_by or None,
+                limit=request.limit,
+            )
+        )
+    except Exception as error:  # MetricFlow's InvalidQueryException and kin: its message
+        raise MetricsError(f"MetricFlow cannot compile the query: {_first_lines(error)}") from None
+    sql: str = explained.sql_statement.sql
+    return sql
+
+
+def query(
+    view: View, request: MetricQuery, run: Any, limits: QueryLimits | None = None
+) -> QueryResult:
+    """Compile `request` and run it with `run(view, sql, limits)`, an engine's read-only
+    query (`Engine.query`)."""
+    result: QueryResult = run(view, compile_sql(view, request), limits)
+    return result
+
+
+def _layer_of(view: View, names: list[str]) -> Layer:
+    """The one domain's layer that declares every metric of `names`."""
+    if not names:
+        raise MetricsError("Name at least one metric: --metrics revenue,order_count.")
+    found = layers(view)
+    owners = {metric.name: layer for layer in found.values() for metric in layer.metrics()}
+    if not owners:
+        raise MetricsError(
+            f"No domain declares metrics in {view.label}: declare semantic models and metrics "
+            "in a domain (docs/analysis.md) and build it."
+        )
+    for name in names:
+        if name.lower() not in owners:
+            raise MetricsError(f"There is no metric {name!r}{_close(name, owners)}.")
+    domains = {owners[name.lower()].domain for name in names}
+    if len(domains) > 1:
+        raise MetricsError(
+            f"{', '.join(names)} are declared by different domains ({', '.join(sorted(domains))}); "
+            "query each domain's metrics on their own."
+        )
+    return owners[names[0].lower()]
+
+
+def _close(name: str, known: Any) -> str:
+    matches = difflib.get_close_matches(name.lower(), sorted(known), n=5, cutoff=0.6)
+    return f" (close matches: {', '.join(matches)})" if matches else ""
+
+
+def _first_lines(error: Exception) -> str:
+    """MetricFlow's message on one line: its tracebacks cut down to their exception's
+    message, up to where it shows its internal resolution path."""
+    kept: list[str] = []
+    in_traceback = False
+    for line in str(error).splitlines():
+        text = line.strip()
+        if text.startswith("Traceback (most recent call last)"):
+            in_traceback = True
+        elif in_traceback:
+            raised = re.match(r"^[\w.]+(?:Exception|Error): (.*)$", text)
+            if raised:
+                kept.append(raised.group(1))
+                in_traceback = False
+        elif text.startswith(("Filter Path:", "Issue Location:")):
+            break
+        elif text:
+            kept.append(text)
+    return " ".join(kept)[:800]
+
+
+class _Client:
+    """What MetricFlow's engine needs to compile: DuckDB's SQL renderer. It never runs a
+    statement here (`compile_sql` asks for its SQL only); the mesh's query path does."""
+
+    def __init__(self) -> None:
+        from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
+
+        self._renderer = DuckDbSqlPlanRenderer()
+
+    @property
+    def sql_engine_type(self) -> Any:
+        from metricflow.protocols.sql_client import SqlEngine
+
+        return SqlEngine.DUCKDB
+
+    @property
+    def sql_plan_renderer(self) -> Any:
+        return self._renderer
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise MetricsError("the metrics layer compiles SQL only; the mesh's query runs it")
+
+    query = execute = dry_run = _refuse
+
+    def close(self) -> None:
+        return None
+
+    def render_bind_parameter_key(self, key: str) -> str:
+        return f"${key}"
