@@ -158,3 +158,20 @@ def test_metric_results_as_csv_and_the_sql_metricflow_wrote(
     assert header == "customer__region,order_count" and len(rows) == 2
     sql = mesh(root, "metrics", "query", *options, "--sql").stdout
     assert '"orders"."main"."orders_v2"' in sql and '"customers"."main"."customers_v1"' in sql
+
+
+def test_a_breaking_change_to_a_product_names_the_metrics_it_breaks(mesh_copy: Path) -> None:
+    """orders renames a column of order_lines v1 that a semantic model of analytics measures:
+    `mesh check` (and the publish gate, with the same report) names the metrics on it."""
+    marts = mesh_copy / "domains/orders/models/marts"
+    model = marts / "order_lines_v1.sql"
+    model.write_text(model.read_text().replace(" }} as net_amount_usd", " }} as net_usd"))
+    properties = marts / "orders.yml"
+    head, tail = properties.read_text().rsplit("- name: net_amount_usd", 1)
+    properties.write_text(head + "- name: net_usd" + tail)  # order_lines is the last product
+    checked = mesh(mesh_copy, "check", "orders", check=False)
+    assert checked.returncode == 1, checked.output
+    assert (
+        "breaks analytics.order_lines (semantic model of metrics revenue, units_sold): "
+        "reads net_amount_usd"
+    ) in checked.stdout

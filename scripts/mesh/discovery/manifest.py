@@ -256,19 +256,61 @@ class UnitTest(_Read):
     depends_on: DependsOn = Field(default_factory=DependsOn)
 
 
+class SemanticElement(_Read):
+    """An entity, dimension or measure of a semantic model: a name, and the SQL expression
+    over the model's columns it stands for (its name when there is none)."""
+
+    name: str
+    expr: str | None = None
+
+    @property
+    def sql(self) -> str:
+        return self.expr or self.name
+
+
+class SemanticModel(_Read):
+    """A semantic model (MetricFlow's): the product version it reads, and what of it."""
+
+    unique_id: str
+    name: str
+    package_name: str
+    depends_on: DependsOn = Field(default_factory=DependsOn)
+    entities: list[SemanticElement] = Field(default_factory=list)
+    dimensions: list[SemanticElement] = Field(default_factory=list)
+    measures: list[SemanticElement] = Field(default_factory=list)
+
+    def reads_column(self, column: str) -> bool:
+        """Whether an entity, dimension or measure names `column` in its expression."""
+        name = re.compile(rf"(?<![\w.]){re.escape(column)}(?!\w)", re.IGNORECASE)
+        parts = [*self.entities, *self.dimensions, *self.measures]
+        return any(name.search(part.sql) for part in parts)
+
+
+class Metric(_Read):
+    """A metric: on semantic models' measures, or on other metrics (ratio, derived)."""
+
+    unique_id: str
+    name: str
+    package_name: str
+    description: Text = ""
+    depends_on: DependsOn = Field(default_factory=DependsOn)
+
+
 class Manifest(_Read):
     nodes: dict[str, Node] = Field(default_factory=dict)
     sources: dict[str, Source] = Field(default_factory=dict)
     groups: dict[str, Group] = Field(default_factory=dict)
     unit_tests: dict[str, UnitTest] = Field(default_factory=dict)
     child_map: dict[str, list[str]] = Field(default_factory=dict)
+    semantic_models: dict[str, SemanticModel] = Field(default_factory=dict)
+    metrics: dict[str, Metric] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _ids_from_keys(cls, data: Any) -> Any:
         """Each entry's unique id is its key (dbt writes both; hand-made manifests may not)."""
         if isinstance(data, dict):
-            for part in ("nodes", "sources", "groups", "unit_tests"):
+            for part in ("nodes", "sources", "groups", "unit_tests", "semantic_models", "metrics"):
                 entries = data.get(part)
                 if isinstance(entries, dict):
                     data = {**data, part: {k: _with_id(k, v) for k, v in entries.items()}}
@@ -281,6 +323,25 @@ class Manifest(_Read):
             for _, node in sorted(self.nodes.items())
             if node.is_model and (package is None or node.package_name == package)
         ]
+
+    def metrics_on(self, unique_id: str) -> list[str]:
+        """The names of the metrics that read the semantic model (or metric) `unique_id`,
+        directly or through other metrics (a ratio of two of them, say)."""
+        found: set[str] = set()
+        reached, pending = {unique_id}, [unique_id]
+        while pending:
+            current = pending.pop()
+            for metric in self.metrics.values():
+                if current in metric.depends_on.nodes and metric.unique_id not in reached:
+                    reached.add(metric.unique_id)
+                    found.add(metric.name)
+                    pending.append(metric.unique_id)
+        return sorted(found)
+
+    def semantic_label(self, model: SemanticModel) -> str:
+        """How governance names a semantic model to people: with the metrics it feeds."""
+        metrics = self.metrics_on(model.unique_id)
+        return f"{model.name} (semantic model of metrics {', '.join(metrics) or '(none)'})"
 
     def public_models(self, package: str | None = None) -> list[Node]:
         return [node for node in self.models(package) if node.is_public]

@@ -15,7 +15,7 @@ as its compiled SQL says (`column_reads`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -212,6 +212,15 @@ def consumer_impact(
             impact = _impact(consumer, node, manifest.nodes.get(target) or product, product, change)
             if impact.columns_read:
                 impacts.append(impact)
+        # Semantic models over the product, and so the metrics on them: an entity, dimension or
+        # measure that names an affected column breaks.
+        for _, semantic in sorted(manifest.semantic_models.items()):
+            if semantic.package_name != consumer or target not in semantic.depends_on.nodes:
+                continue
+            label = manifest.semantic_label(semantic)
+            read = tuple(column for column in change.columns if semantic.reads_column(column))
+            if read or not change.columns:
+                impacts.append(Impact(consumer, label, read))
     return impacts
 
 
@@ -257,6 +266,21 @@ class DeprecatedUse:
     days_left: int
 
 
+def _readers(
+    manifest: Manifest, consumer: str, nodes: Iterable[Node]
+) -> list[tuple[str, list[str]]]:
+    """What of `consumer` reads products, with what it depends on: the `nodes` of its package,
+    and its semantic models (named with the metrics they feed)."""
+    return [
+        *((node.name, node.depends_on.nodes) for node in nodes if node.package_name == consumer),
+        *(
+            (manifest.semantic_label(model), model.depends_on.nodes)
+            for model in manifest.semantic_models.values()
+            if model.package_name == consumer
+        ),
+    ]
+
+
 def deprecated_uses(
     consumer_manifests: dict[str, Manifest], producer_manifests: dict[str, Manifest], today: dt.date
 ) -> list[DeprecatedUse]:
@@ -267,10 +291,8 @@ def deprecated_uses(
     """
     found = []
     for consumer, manifest in sorted(consumer_manifests.items()):
-        for node in manifest.nodes.values():
-            if node.package_name != consumer:
-                continue
-            for parent_id in node.depends_on.nodes:
+        for name, parents in _readers(manifest, consumer, manifest.nodes.values()):
+            for parent_id in parents:
                 parent = manifest.nodes.get(parent_id)
                 if parent is None:
                     continue
@@ -282,7 +304,7 @@ def deprecated_uses(
                 found.append(
                     DeprecatedUse(
                         consumer,
-                        node.name,
+                        name,
                         f"{parent.package_name}.{parent.name}",
                         str(parent.version),
                         day.isoformat(),
@@ -337,13 +359,13 @@ def removed_reads(consumer: str, manifest: Manifest, today: dt.date) -> list[str
     """One line per model of `consumer` that reads another domain's product version past its
     deprecation date (which its producer no longer publishes): the date, and what to read."""
     found = []
-    for node in manifest.models(consumer):
-        for parent_id in node.depends_on.nodes:
+    for name, parents in _readers(manifest, consumer, manifest.models(consumer)):
+        for parent_id in parents:
             parent = manifest.nodes.get(parent_id)
             if parent is None or parent.package_name == consumer or not retired(parent, today):
                 continue
             found.append(
-                f"{consumer}.{node.name} reads {parent.package_name}.{parent.label}, removed "
+                f"{consumer}.{name} reads {parent.package_name}.{parent.label}, removed "
                 f"after its deprecation date {deprecation_day(parent)}; "
                 f"{_successor(manifest, parent, today)}."
             )
