@@ -101,6 +101,7 @@ def test_metrics_list_names_what_each_reads_and_its_dimensions(
     root, _ = built_mesh
     listed = {m["metric"]: m for m in mesh(root, "metrics", "list", "--format", "json").json()}
     assert len(listed) >= 5 and {m["domain"] for m in listed.values()} == {"analytics"}
+    assert {m["owner"] for m in listed.values()} == {"commercial-analytics@shop.example"}
     revenue = listed["revenue"]
     assert revenue["reads"] == "orders.order_lines_v1"
     dimensions = revenue["dimensions"].split(", ")

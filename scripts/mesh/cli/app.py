@@ -513,11 +513,12 @@ def metrics_list(
 
     view = _view(Mesh.find(), at, latest)
     found = layer.metrics(view)
-    columns = ["metric", "domain", "type", "description", "reads", "dimensions"]
+    columns = ["metric", "domain", "owner", "type", "description", "reads", "dimensions"]
     rows = [
-        [m.name, m.domain, m.type, m.description, ", ".join(m.reads), ", ".join(m.dimensions)]
+        [m.name, m.domain, m.owner, m.type, m.description, ", ".join(m.reads),
+         ", ".join(m.dimensions)]
         for m in found
-    ]
+    ]  # fmt: skip
     if format is not Format.table:
         _print_rows(format, columns, rows)
         return

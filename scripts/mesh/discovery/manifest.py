@@ -293,6 +293,7 @@ class Metric(_Read):
     name: str
     package_name: str
     description: Text = ""
+    config: Config = Field(default_factory=Config)
     depends_on: DependsOn = Field(default_factory=DependsOn)
 
 
@@ -368,6 +369,13 @@ class Manifest(_Read):
         if group:
             return group.owner.email or group.owner.name
         return None
+
+    def metric_owner(self, metric: Metric) -> str | None:
+        """Who owns a metric: `owner` in its meta, else its domain's owner (its group's)."""
+        if metric.config.meta.get("owner"):
+            return str(metric.config.meta["owner"])
+        groups = [g for g in self.groups.values() if g.package_name == metric.package_name]
+        return (groups[0].owner.email or groups[0].owner.name) if len(groups) == 1 else None
 
     def group_of(self, node: Node) -> Group | None:
         return self.groups.get(f"group.{node.package_name}.{node.group}")

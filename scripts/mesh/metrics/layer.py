@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mesh.discovery import manifest
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 from mesh.pipeline.engine import QueryLimits, QueryResult
@@ -42,6 +43,7 @@ class Metric:
     description: str
     reads: list[str]  # the products its measures read: `<domain>.<product>_v<N>`
     dimensions: list[str] = field(default_factory=list)  # what it can be grouped by
+    owner: str | None = None  # its meta's owner, else its domain's
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Layer:
     domain: str
     engine: Any  # metricflow.engine.metricflow_engine.MetricFlowEngine
     relations: dict[str, str]  # semantic model -> the product relation it reads
+    owners: dict[str, str | None] = field(default_factory=dict)  # metric -> owner
 
     def metrics(self) -> list[Metric]:
         found = []
@@ -65,6 +68,7 @@ class Layer:
                     description=" ".join((metric.description or "").split()),
                     reads=reads,
                     dimensions=sorted(_group_bys(metric)),
+                    owner=self.owners.get(metric.name),
                 )
             )
         return sorted(found, key=lambda m: m.name)
@@ -95,6 +99,8 @@ def layers(view: View) -> dict[str, Layer]:
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
         if _declares_metrics(text):  # dbt writes one, empty, for every project
             found[domain] = _load(domain, text, str(path))
+            dbt = manifest.load(view.manifest(domain))
+            found[domain].owners = {m.name: dbt.metric_owner(m) for m in dbt.metrics.values()}
     return found
 
 
@@ -117,18 +123,18 @@ def _load(domain: str, text: str, origin: str) -> Layer:
 
     logging.getLogger("metricflow").setLevel(logging.WARNING)  # its debug "telemetry" lines
     try:
-        manifest = parse_manifest_from_dbt_generated_manifest(text)
+        semantic = parse_manifest_from_dbt_generated_manifest(text)
     except Exception as error:  # pydantic's, on a file that is not dbt's semantic manifest
         raise MetricsError(f"{origin} is not a semantic manifest dbt wrote: {error}") from None
-    issues = SemanticManifestValidator().validate_semantic_manifest(manifest)
+    issues = SemanticManifestValidator().validate_semantic_manifest(semantic)
     if issues.has_blocking_issues:
         first = issues.errors[0].as_readable_str()
         raise MetricsError(f"{domain}'s semantic layer ({origin}) is not valid: {first}")
     relations = {
         model.name: _product(model.node_relation.relation_name)
-        for model in manifest.semantic_models
+        for model in semantic.semantic_models
     }
-    return Layer(domain, MetricFlowEngine(SemanticManifestLookup(manifest), _Client()), relations)
+    return Layer(domain, MetricFlowEngine(SemanticManifestLookup(semantic), _Client()), relations)
 
 
 def _product(relation_name: str) -> str:
