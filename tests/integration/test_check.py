@@ -181,9 +181,13 @@ def test_every_kind_of_breaking_change_is_named_with_its_consumers(mesh_copy: Pa
     # No consumer reads the removed or retyped columns: their compiled SQL names others.
     assert by_product[("orders.orders v2", "column_removed")]["consumers"] == []
     assert by_product[("orders.orders v2", "type_changed")]["consumers"] == []
-    # A change without columns breaks every model reading the version.
-    [reader] = by_product[("orders.order_lines v1", "contract_disabled")]["consumers"]
-    assert (reader["consumer"], reader["model"]) == ("analytics", "stg_orders__order_lines")
+    # A change without columns breaks every model reading the version, and every semantic
+    # model (with the metrics on it).
+    readers = by_product[("orders.order_lines v1", "contract_disabled")]["consumers"]
+    assert sorted((r["consumer"], r["model"]) for r in readers) == [
+        ("analytics", "order_lines (semantic model of metrics revenue, units_sold)"),
+        ("analytics", "stg_orders__order_lines"),
+    ]
     lines = mesh(mesh_copy, "check", "orders", check=False).stdout
     assert "breaks fulfillment.stg_orders__orders: reads ordered_at" in lines
     assert "breaks analytics.stg_orders__lines" not in lines
