@@ -7,7 +7,7 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -38,7 +38,7 @@ from mesh.pipeline import dev as dev_module
 from mesh.pipeline import publish as publish_module
 from mesh.pipeline import repair as repair_module
 from mesh.pipeline import timings as timings_module
-from mesh.pipeline.engine import QueryLimits
+from mesh.pipeline.engine import QueryLimits, QueryResult
 from mesh.pipeline.gates import Overrides
 from mesh.pipeline.locks import domain_lock
 from mesh.pipeline.report import Status
@@ -473,8 +473,16 @@ def query(
     text = read_sql(sql, file)
     view = _view(Mesh.find().on(target), at, latest)
     limits = QueryLimits(timeout, max_rows, memory_limit, spill_limit)
+    _run_and_print(lambda: engines.get(target).query(view, text, limits), view, limits, format)
+
+
+def _run_and_print(
+    run: Callable[[], QueryResult], view: snapshots.View, limits: QueryLimits, format: Format
+) -> None:
+    """Run a read-only query and print its rows, where they came from, its warnings and a
+    note if the row limit cut it. Ctrl-C ends it with one line and exit 130."""
     try:
-        result = engines.get(target).query(view, text, limits)
+        result = run()
     except KeyboardInterrupt:  # typer would exit 130 without a word
         err.print("Query stopped (Ctrl-C).", highlight=False)
         raise typer.Exit(130) from None
@@ -578,21 +586,12 @@ def metrics_query(
     request = layer.MetricQuery(
         _names(metrics), _names(group_by), list(where or []), _names(order_by), limit
     )
+    sql = layer.compile_sql(view, request)
     if show_sql:
-        sys.stdout.write(layer.compile_sql(view, request) + "\n")
+        sys.stdout.write(sql + "\n")
         return
-    try:
-        result = layer.query(view, request, engines.get(Engine.duckdb).query, QueryLimits())
-    except KeyboardInterrupt:
-        err.print("Query stopped (Ctrl-C).", highlight=False)
-        raise typer.Exit(130) from None
-    _print_rows(format, result.columns, result.rows)
-    if format is Format.table:
-        rows = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
-        out.print(f"{rows}, from {view.label}", highlight=False)
-    note = result.cut_note(QueryLimits())
-    if note:
-        err.print(f"[yellow]note:[/] {note}", highlight=False)
+    limits, duckdb = QueryLimits(), engines.get(Engine.duckdb)
+    _run_and_print(lambda: duckdb.query(view, sql, limits), view, limits, format)
 
 
 def _print_snapshot(snapshot: snapshots.Snapshot | None, lead: str = "Readers see") -> None:

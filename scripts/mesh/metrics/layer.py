@@ -1,5 +1,6 @@
 """A domain's semantic layer, from its publish: MetricFlow compiles a metric query to SQL over
-the products it names, and the engine's read-only query runs it (`mesh query`'s sandbox).
+the products it names (`compile_sql`), and the CLI runs that SQL with the engine's read-only
+query (`mesh query`'s sandbox).
 
 A domain declares semantic models over product versions (its own or, through dbt-loom refs,
 its upstreams') and metrics on them (domains/analytics/models/semantic/); dbt writes them to
@@ -14,8 +15,8 @@ calls (its telemetry is a debug log line), unlike dbt's `mf` command.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from typing import Any
 from mesh.discovery import manifest
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
-from mesh.pipeline.engine import QueryLimits, QueryResult
 
 SEMANTIC_MANIFEST = "semantic_manifest.json"
 GRAINS = ("day", "week", "month", "quarter", "year")  # metric_time__<grain>
@@ -48,34 +48,28 @@ class Metric:
 
 @dataclass
 class Layer:
-    """One domain's semantic layer in one snapshot: MetricFlow's engine over its manifest."""
+    """One domain's semantic layer in one snapshot: MetricFlow's engine over its manifest,
+    and its metrics (MetricFlow lists them once, dimensions included)."""
 
     domain: str
     engine: Any  # metricflow.engine.metricflow_engine.MetricFlowEngine
-    relations: dict[str, str]  # semantic model -> the product relation it reads
-    owners: dict[str, str | None] = field(default_factory=dict)  # metric -> owner
-
-    def metrics(self) -> list[Metric]:
-        found = []
-        for metric in self.engine.list_metrics(include_dimensions=True):
-            reads = sorted({self.relations[m.semantic_model_name] for m in _models(metric)})
-            found.append(
-                Metric(
-                    name=metric.name,
-                    domain=self.domain,
-                    type=str(metric.type.value).lower(),
-                    label=metric.label or metric.name,
-                    description=" ".join((metric.description or "").split()),
-                    reads=reads,
-                    dimensions=sorted(_group_bys(metric)),
-                    owner=self.owners.get(metric.name),
-                )
-            )
-        return sorted(found, key=lambda m: m.name)
+    metrics: dict[str, Metric]  # by name
 
 
-def _models(metric: Any) -> list[Any]:
-    return list(getattr(metric, "semantic_models", None) or [])
+def _metrics(domain: str, engine: Any, relations: dict[str, str]) -> dict[str, Metric]:
+    """The metrics MetricFlow's `engine` knows; `relations`: semantic model -> product."""
+    found = {}
+    for metric in engine.list_metrics(include_dimensions=True):
+        found[metric.name] = Metric(
+            name=metric.name,
+            domain=domain,
+            type=str(metric.type.value).lower(),
+            label=metric.label or metric.name,
+            description=" ".join((metric.description or "").split()),
+            reads=sorted({relations[m.semantic_model_name] for m in metric.semantic_models}),
+            dimensions=sorted(_group_bys(metric)),
+        )
+    return dict(sorted(found.items()))
 
 
 def _group_bys(metric: Any) -> set[str]:
@@ -96,19 +90,9 @@ def layers(view: View) -> dict[str, Layer]:
     found = {}
     for domain in sorted(view.publishes):
         path = view.folder(domain) / SEMANTIC_MANIFEST
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if _declares_metrics(text):  # dbt writes one, empty, for every project
-            found[domain] = _load(domain, text, str(path))
-            dbt = manifest.load(view.manifest(domain))
-            found[domain].owners = {m.name: dbt.metric_owner(m) for m in dbt.metrics.values()}
+        if path.is_file():  # published only where the domain declares one (publish.py)
+            found[domain] = _load(domain, path.read_text(encoding="utf-8"), str(path))
     return found
-
-
-def _declares_metrics(text: str) -> bool:
-    try:
-        return bool(json.loads(text).get("metrics")) if text else False
-    except (ValueError, AttributeError):
-        return True  # not JSON (or not an object): _load says what is wrong with it
 
 
 def _load(domain: str, text: str, origin: str) -> Layer:
@@ -134,7 +118,8 @@ def _load(domain: str, text: str, origin: str) -> Layer:
         model.name: _product(model.node_relation.relation_name)
         for model in semantic.semantic_models
     }
-    return Layer(domain, MetricFlowEngine(SemanticManifestLookup(semantic), _Client()), relations)
+    engine = MetricFlowEngine(SemanticManifestLookup(semantic), _Client())
+    return Layer(domain, engine, _metrics(domain, engine, relations))
 
 
 def _product(relation_name: str) -> str:
@@ -144,10 +129,15 @@ def _product(relation_name: str) -> str:
 
 
 def metrics(view: View) -> list[Metric]:
-    """Every metric the domains of `view` declare; a name declared twice is an error."""
+    """Every metric the domains of `view` declare, with its owner (its meta's, else its
+    domain's, from the domain's manifest); a name declared twice is an error."""
     found: dict[str, Metric] = {}
-    for layer in layers(view).values():
-        for metric in layer.metrics():
+    for domain, layer in layers(view).items():
+        dbt = manifest.load(view.manifest(domain))
+        declared = {m.name: m for m in dbt.metrics.values()}
+        for metric in layer.metrics.values():
+            if metric.name in declared:
+                metric = dataclasses.replace(metric, owner=dbt.metric_owner(declared[metric.name]))
             if metric.name in found:
                 raise MetricsError(
                     f"The metric {metric.name} is declared by both {found[metric.name].domain} "
@@ -172,8 +162,7 @@ def compile_sql(view: View, request: MetricQuery) -> str:
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
     layer = _layer_of(view, request.metrics)
-    declared = {metric.name: metric for metric in layer.metrics()}
-    shared = set.intersection(*(set(declared[name].dimensions) for name in request.metrics))
+    shared = set.intersection(*(set(layer.metrics[n.lower()].dimensions) for n in request.metrics))
     for name in request.group_by:
         if name.lower() not in shared:
             raise MetricsError(
@@ -203,36 +192,26 @@ def compile_sql(view: View, request: MetricQuery) -> str:
     return sql
 
 
-def query(
-    view: View, request: MetricQuery, run: Any, limits: QueryLimits | None = None
-) -> QueryResult:
-    """Compile `request` and run it with `run(view, sql, limits)`, an engine's read-only
-    query (`Engine.query`)."""
-    result: QueryResult = run(view, compile_sql(view, request), limits)
-    return result
-
-
 def _layer_of(view: View, names: list[str]) -> Layer:
     """The one domain's layer that declares every metric of `names`."""
     if not names:
         raise MetricsError("Name at least one metric: --metrics revenue,order_count.")
-    found = layers(view)
-    owners = {metric.name: layer for layer in found.values() for metric in layer.metrics()}
-    if not owners:
+    declaring = {metric: layer for layer in layers(view).values() for metric in layer.metrics}
+    if not declaring:
         raise MetricsError(
             f"No domain declares metrics in {view.label}: declare semantic models and metrics "
             "in a domain (docs/analysis.md) and build it."
         )
     for name in names:
-        if name.lower() not in owners:
-            raise MetricsError(f"There is no metric {name!r}{_close(name, owners)}.")
-    domains = {owners[name.lower()].domain for name in names}
+        if name.lower() not in declaring:
+            raise MetricsError(f"There is no metric {name!r}{_close(name, declaring)}.")
+    domains = {declaring[name.lower()].domain for name in names}
     if len(domains) > 1:
         raise MetricsError(
             f"{', '.join(names)} are declared by different domains ({', '.join(sorted(domains))}); "
             "query each domain's metrics on their own."
         )
-    return owners[names[0].lower()]
+    return declaring[names[0].lower()]
 
 
 def _close(name: str, known: Any) -> str:

@@ -30,7 +30,6 @@ differently from DuckDB, and why:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +103,7 @@ def _require_catalog(job: Job) -> None:
             raise OtherCatalogError(
                 f"{job.name} reads {what} {publish.folder.name}, whose tables are in the Spark "
                 f"catalog {there}, but this build runs on {here} ({THRIFT} "
-                f"{'is ' + repr(os.environ[THRIFT]) if here != 'session' else 'is unset'}), "
+                f"{'is unset' if here == 'session' else 'names another server'}), "
                 f"which does not hold them. Build on the catalog it was published on (set "
                 f"{THRIFT} as it was then), or build the mesh on this one in another clone of "
                 f"the repository (a mesh of its own)"
