@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 THRIFT_SERVER = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 START_TIMEOUT = 120.0  # seconds for each daemon to say it is up (JVM start on 2 busy cores)
@@ -50,6 +51,15 @@ class Cluster:
         from pyhive import hive  # with `make test-spark`'s install
 
         return hive.connect(host=self.host, port=self.thrift_port, username="mesh", auth="NOSASL")
+
+    def close(self, connection: Any) -> None:
+        """Close a connection. The server may fail to close a session: Hive's session cleanup
+        loads a class the pyspark wheel does not ship (`LlapSigner$Signable`, seen on a fresh
+        clone's run), after the session's statements all ran; that is not the test's concern."""
+        from pyhive import exc
+
+        with contextlib.suppress(exc.OperationalError):
+            connection.close()
 
     def stop(self) -> None:
         """Stop every daemon (and the executors the worker started), the server first."""
@@ -145,11 +155,11 @@ def start(folder: Path, cores: int = 2, memory: str = "2g") -> Cluster:
             "--hiveconf", "hive.server2.authentication=NOSASL",
             "spark-internal",
         ], "HiveThriftServer2 started")  # fmt: skip
-        connection = cluster.connect()
-        cursor = connection.cursor()  # type: ignore[attr-defined]
+        connection: Any = cluster.connect()
+        cursor = connection.cursor()
         cursor.execute("select 1")
         cursor.fetchall()
-        connection.close()  # type: ignore[attr-defined]
+        cluster.close(connection)
     except BaseException:
         cluster.stop()
         raise

@@ -124,7 +124,7 @@ def _rows(found: Cluster, sql: str) -> list[Any]:
         cursor.execute(sql)
         return list(cursor.fetchall())
     finally:
-        connection.close()
+        found.close(connection)
 
 
 def test_an_unreachable_server_fails_the_build_and_publishes_nothing(
