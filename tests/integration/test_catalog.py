@@ -19,13 +19,13 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from mesh.catalog import build_catalog
 from mesh.discovery import snapshots
 from mesh.discovery.domains import discover
 from mesh.discovery.products import Product, list_products
 from mesh.workspace import Mesh
 from tests import needs
 from tests.integration.conftest import Run
+from tests.integration.conftest import mesh as mesh_command
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -87,10 +87,12 @@ def site(
     built_mesh: tuple[Path, Run],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Mesh, Path]:
-    """The catalog of the built mesh, written outside it (the shared mesh stays as it was)."""
-    mesh = Mesh(built_mesh[0])
-    index = build_catalog(mesh, tmp_path_factory.mktemp("catalog") / "site")
-    return mesh, index
+    """The catalog of the built mesh, written by `mesh catalog` outside it (the shared mesh
+    stays as it was)."""
+    out = tmp_path_factory.mktemp("catalog") / "site"
+    run = mesh_command(built_mesh[0], "catalog", "--out", str(out))
+    assert run.stdout.strip() == f"wrote {out / 'index.html'}"
+    return Mesh(built_mesh[0]), out / "index.html"
 
 
 class Watched:
@@ -274,3 +276,73 @@ def test_every_version_links_its_contract_and_descriptor_or_says_there_is_none(
 def _products(mesh: Mesh) -> list[Product]:
     """The products readers see: those of the current mesh snapshot."""
     return list_products(snapshots.view(mesh, sorted(discover(mesh))))
+
+
+def test_the_metrics_page_lists_each_metric_with_its_definition_owner_and_products(
+    watched: Watched, site: tuple[Mesh, Path]
+) -> None:
+    mesh, index = site
+    listed = mesh_command(mesh.root, "metrics", "list", "--format", "json").json()
+    watched.open(index)
+    watched.page.click(".site-nav a:text('Metrics')")
+    watched.page.wait_for_url("**/metrics.html")
+
+    rows = watched.page.locator("table.metrics tbody tr")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.metric)") == [
+        m["metric"] for m in listed
+    ]
+    for metric in listed:
+        row = watched.page.locator(f'tr[data-metric="{metric["metric"]}"]')
+        assert row.locator("code.definition").inner_text() == metric["definition"]
+        assert metric["owner"] in row.locator("td.owner").inner_text()
+    revenue = watched.page.locator('tr[data-metric="revenue"]')
+    assert revenue.locator("code.definition").inner_text() == (
+        "sum(net_amount_usd) of orders.order_lines_v1 where order_line__line_status <> 'cancelled'"
+    )
+    # a product it reads links to that version on the product's page, and back
+    revenue.locator("td.reads a").click()
+    watched.page.wait_for_url("**/products/orders.order_lines.html#v1")
+    back = watched.page.locator("section#v1 .version-metrics a:text('revenue')")
+    back.click()
+    watched.page.wait_for_url("**/metrics.html#metric-revenue")
+    assert watched.errors == []
+    assert watched.requests == []
+
+
+def test_a_saved_metric_query_is_drawn_as_a_chart_of_the_rows_mesh_returns(
+    watched: Watched, site: tuple[Mesh, Path]
+) -> None:
+    mesh, index = site
+    name = "revenue_by_month_and_region"
+    rows = mesh_command(mesh.root, "metrics", "query", "--saved", name, "--format", "json").json()
+    regions = sorted({row["order__customer__region"] for row in rows})
+    assert len(rows) > len(regions) > 1
+    watched.open(index.parent / "metrics.html")
+
+    chart = watched.page.locator(f'[data-saved-query="{name}"] svg.chart-line')
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 200
+    series = chart.locator("g.series")
+    assert series.evaluate_all("gs => gs.map(g => g.dataset.series)") == regions
+    # one point per row, each titled with the row's exact value
+    titles = chart.locator("circle.point title").all_text_contents()
+    assert len(titles) == len(rows)
+    for row in rows:
+        month = row["metric_time__month"][:7]
+        value = f"{float(row['revenue']):,.2f}"
+        assert f"{row['order__customer__region']}, {month}: {value}" in titles
+    # the data table under it holds the same rows
+    watched.page.click(f'[data-saved-query="{name}"] details summary')
+    cells = watched.page.locator(f'[data-saved-query="{name}"] table.chart-data tbody tr')
+    assert cells.count() == len(rows)
+    # the chart is also a standalone file, drawn here (no scripts, nothing from outside)
+    href = watched.page.locator(f'[data-saved-query="{name}"] figcaption a').get_attribute("href")
+    assert href is not None
+    drawn = file_of(watched.page, href)
+    root = ET.parse(drawn).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "<script" not in drawn.read_text() and "http" not in drawn.read_text().replace(
+        "http://www.w3.org/2000/svg", ""
+    )
+    assert watched.errors == []
+    assert watched.requests == []

@@ -161,6 +161,50 @@ def test_metric_results_as_csv_and_the_sql_metricflow_wrote(
     assert '"orders"."main"."orders_v2"' in sql and '"customers"."main"."customers_v1"' in sql
 
 
+def test_a_saved_query_runs_as_declared_and_is_listed(built_mesh: tuple[Path, Run]) -> None:
+    root, _ = built_mesh
+    name = "revenue_by_month_and_region"
+    saved = mesh(root, "metrics", "list", "--saved", "--format", "json").json()
+    assert [(q["saved query"], q["domain"], q["metrics"]) for q in saved] == [
+        (name, "analytics", "revenue")
+    ]
+    rows = mesh(root, "metrics", "query", "--saved", name, "--format", "json").json()
+    by_hand = mesh(
+        root, "metrics", "query", "-m", "revenue", "-g",
+        "metric_time__month,order__customer__region", "--format", "json",
+    ).json()  # fmt: skip
+    assert rows == sorted(
+        by_hand, key=lambda r: (r["metric_time__month"], r["order__customer__region"])
+    )  # in its declared order: month, then region
+    for options, said in [
+        (["--saved", "revenue_by_month"], "There is no saved query 'revenue_by_month' (close "
+         "matches: revenue_by_month_and_region)"),
+        (["--saved", name, "-m", "revenue"], "--saved runs the saved query as it is declared"),
+    ]:  # fmt: skip
+        refused = mesh(root, "metrics", "query", *options, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.output
+        assert " ".join(refused.stderr.split()).startswith(f"error: {said}"), refused.stderr
+
+
+def test_a_semantic_layer_dbt_refuses_fails_its_build_saying_why(mesh_copy: Path) -> None:
+    """dbt's own error is "Semantic Manifest validation failed."; the build adds its reasons."""
+    saved = mesh_copy / "domains/analytics/models/semantic/saved_queries.yml"
+    saved.write_text(
+        saved.read_text().replace(
+            "\"Dimension('customer__region', entity_path=['order'])\"",
+            "\"Dimension('order__customer__region')\"",
+            1,
+        )
+    )
+    built = mesh(mesh_copy, "build", "--only", "analytics", check=False)
+    assert built.returncode == 1, built.output
+    assert "Semantic Manifest validation failed." in built.output
+    assert (
+        "parse a group-by in saved query `revenue_by_month_and_region`" in built.output
+        and "Name is in an incorrect format: 'order__customer__region'" in built.output
+    ), built.output
+
+
 def test_a_breaking_change_to_a_product_names_the_metrics_it_breaks(mesh_copy: Path) -> None:
     """orders renames a column of order_lines v1 that a semantic model of analytics measures:
     `mesh check` (and the publish gate, with the same report) names the metrics on it."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mesh.catalog.collect import collect
+from mesh.catalog.metrics import RunQuery, collect_metrics
 from mesh.catalog.svg import site_svg
 from mesh.discovery import snapshots
 from mesh.errors import MeshError
@@ -90,20 +91,30 @@ def _swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | None = None) -> Path:
+def build_catalog(
+    mesh: Mesh,
+    out_dir: Path | None = None,
+    *,
+    now: datetime | None = None,
+    run: RunQuery | None = None,
+) -> Path:
     """Write the catalog site of everything published in `mesh`; returns its index.html.
 
     `out_dir` defaults to `warehouse/catalog`. `now` is the time freshness is judged at.
+    `run` runs the saved metric queries the charts draw, on the snapshot shown (None: listed,
+    not drawn).
     """
     out = (out_dir or mesh.warehouse / "catalog").absolute()
     _check_replaceable(out)
     moment = now or datetime.now(UTC)
-    site = collect(snapshots.view(mesh), moment)
+    view = snapshots.view(mesh)
+    site = collect(view, moment)
+    metrics = collect_metrics(view, site.products, run)
     env = _environment()
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp-{os.urandom(3).hex()}")
     try:
-        for folder in ("products", "files", "assets"):
+        for folder in ("products", "files", "assets", "charts"):
             (temporary / folder).mkdir(parents=True)
         for asset in ASSETS:
             shutil.copyfile(TEMPLATES / asset, temporary / "assets" / asset)
@@ -115,6 +126,7 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
             "product_count": len(site.products),
             "domain_count": sum(1 for section in site.sections if section.products),
             "snapshot": site.snapshot,
+            "metrics": metrics,
         }
         archetypes = sorted({p.archetype for p in site.products if p.archetype})
         (temporary / "index.html").write_text(
@@ -127,6 +139,13 @@ def build_catalog(mesh: Mesh, out_dir: Path | None = None, *, now: datetime | No
                 **common,
             )
         )
+        if metrics.metrics or metrics.charts or metrics.error:
+            (temporary / "metrics.html").write_text(
+                env.get_template("metrics.html").render(root="", **common)
+            )
+        for chart in metrics.charts:
+            if chart.svg and chart.href:
+                (temporary / chart.href).write_text(chart.svg)
         for page in site.products:
             (temporary / page.href).write_text(
                 env.get_template("product.html").render(root="../", product=page, **common)

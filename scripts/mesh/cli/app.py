@@ -514,16 +514,31 @@ def metrics_list(
     format: FormatOption = Format.table,
     at: AtOption = None,
     latest: LatestOption = False,
+    saved: Annotated[
+        bool, typer.Option("--saved", help="List the saved metric queries instead.")
+    ] = False,
 ) -> None:
-    """List the metrics the domains declare: what each measures, the products it reads, and
-    the dimensions it can be grouped by."""
+    """List the metrics the domains declare: what each measures (its definition), who owns
+    it, the products it reads and the dimensions it can be grouped by."""
     from mesh.metrics import layer
 
     view = _view(Mesh.find(), at, latest)
+    if saved:
+        _print_saved_queries(layer.saved_queries(view), view, format)
+        return
     found = layer.metrics(view)
-    columns = ["metric", "domain", "owner", "type", "description", "reads", "dimensions"]
+    columns = [
+        "metric",
+        "domain",
+        "owner",
+        "type",
+        "description",
+        "definition",
+        "reads",
+        "dimensions",
+    ]
     rows = [
-        [m.name, m.domain, m.owner, m.type, m.description, ", ".join(m.reads),
+        [m.name, m.domain, m.owner, m.type, m.description, m.definition, ", ".join(m.reads),
          ", ".join(m.dimensions)]
         for m in found
     ]  # fmt: skip
@@ -537,12 +552,28 @@ def metrics_list(
     out.print(f"{len(rows)} metrics, from {view.label}", highlight=False)
 
 
+def _print_saved_queries(found: list[Any], view: snapshots.View, format: Format) -> None:
+    columns = ["saved query", "domain", "description", "metrics", "group by", "where"]
+    rows = [
+        [q.name, q.domain, q.description, ", ".join(q.metrics), ", ".join(q.group_by),
+         " and ".join(q.where)]
+        for q in found
+    ]  # fmt: skip
+    if format is Format.table and not rows:
+        out.print(f"No domain declares saved metric queries in {view.label}.", highlight=False)
+        return
+    _print_rows(format, columns, rows)
+    if format is Format.table:
+        noun = "saved query" if len(rows) == 1 else "saved queries"
+        out.print(f"{len(rows)} {noun}, from {view.label}", highlight=False)
+
+
 @metrics_app.command("query")
 def metrics_query(
     metrics: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--metrics", "-m", metavar="NAMES", help="Metrics, comma-separated."),
-    ],
+    ] = None,
     group_by: Annotated[
         list[str] | None,
         typer.Option(
@@ -576,6 +607,14 @@ def metrics_query(
     show_sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL MetricFlow wrote instead of running it.")
     ] = False,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Run a saved query (`mesh metrics list --saved` lists them) instead of "
+            "--metrics, --group-by, --where, --order-by and --limit.",
+        ),
+    ] = None,
 ) -> None:
     """Query metrics by name and dimension over one consistent snapshot of the mesh:
     MetricFlow writes the joins across the products, `mesh query`'s read-only sandbox runs
@@ -586,7 +625,15 @@ def metrics_query(
     request = layer.MetricQuery(
         _names(metrics), _names(group_by), list(where or []), _names(order_by), limit
     )
-    sql = layer.compile_sql(view, request)
+    if saved is not None:
+        if request != layer.MetricQuery([]):
+            raise MeshError(
+                "--saved runs the saved query as it is declared; leave out --metrics, "
+                "--group-by, --where, --order-by and --limit."
+            )
+        sql = layer.compile_saved(view, saved)
+    else:
+        sql = layer.compile_sql(view, request)
     if show_sql:
         sys.stdout.write(sql + "\n")
         return
@@ -765,7 +812,7 @@ def catalog(
 ) -> None:
     """Write the data product catalog: a static HTML site of every published product (search,
     schemas, contracts, last publish, consumers, lineage) that works offline from file://."""
-    index = catalog_module.build_catalog(Mesh.find(), out_dir)
+    index = catalog_module.build_catalog(Mesh.find(), out_dir, run=_read_only_rows)
     out.print(f"wrote {index}", highlight=False)
     if serve:
         out.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", highlight=False)
@@ -773,6 +820,13 @@ def catalog(
             catalog_module.serve(index.parent, port)
         except KeyboardInterrupt:
             out.print("stopped")
+
+
+def _read_only_rows(view: snapshots.View, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The rows of read-only SQL on `view`, run as `mesh query` runs it (the catalog's
+    charts of saved metric queries)."""
+    result = engines.get(Engine.duckdb).query(view, sql, QueryLimits())
+    return result.columns, result.rows
 
 
 @app.command("timings")

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mesh.discovery import manifest
@@ -44,6 +46,20 @@ class Metric:
     reads: list[str]  # the products its measures read: `<domain>.<product>_v<N>`
     dimensions: list[str] = field(default_factory=list)  # what it can be grouped by
     owner: str | None = None  # its meta's owner, else its domain's
+    definition: str = ""  # how it is computed, e.g. "sum(net_amount_usd) of orders.order_lines_v1"
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A metric query a domain keeps under a name (dbt's `saved_queries:`)."""
+
+    name: str
+    domain: str
+    label: str
+    description: str
+    metrics: list[str]
+    group_by: list[str]  # as declared: "TimeDimension('metric_time', 'month')", ...
+    where: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,10 +70,16 @@ class Layer:
     domain: str
     engine: Any  # metricflow.engine.metricflow_engine.MetricFlowEngine
     metrics: dict[str, Metric]  # by name
+    saved_queries: dict[str, SavedQuery] = field(default_factory=dict)  # by name
 
 
-def _metrics(domain: str, engine: Any, relations: dict[str, str]) -> dict[str, Metric]:
-    """The metrics MetricFlow's `engine` knows; `relations`: semantic model -> product."""
+def _metrics(domain: str, engine: Any, semantic: Any) -> dict[str, Metric]:
+    """The metrics MetricFlow's `engine` knows, over the semantic manifest `semantic`."""
+    relations = {
+        model.name: _product(model.node_relation.relation_name)
+        for model in semantic.semantic_models
+    }
+    definitions = _definitions(semantic, relations)
     found = {}
     for metric in engine.list_metrics(include_dimensions=True):
         found[metric.name] = Metric(
@@ -68,6 +90,64 @@ def _metrics(domain: str, engine: Any, relations: dict[str, str]) -> dict[str, M
             description=" ".join((metric.description or "").split()),
             reads=sorted({relations[m.semantic_model_name] for m in metric.semantic_models}),
             dimensions=sorted(_group_bys(metric)),
+            definition=definitions.get(metric.name, ""),
+        )
+    return dict(sorted(found.items()))
+
+
+def _definitions(semantic: Any, relations: dict[str, str]) -> dict[str, str]:
+    """How each metric of `semantic` is computed, in one line a reader can check against the
+    products: `sum(net_amount_usd) of orders.order_lines_v1 where line_status <> 'cancelled'`,
+    `order_revenue / order_count`."""
+    measures = {
+        measure.name: f"{_aggregate(measure.agg.value, measure.expr or measure.name)} "
+        f"of {relations[model.name]}"
+        for model in semantic.semantic_models
+        for measure in model.measures
+    }
+    found = {}
+    for metric in semantic.metrics:
+        params = metric.type_params
+        if params.measure is not None:
+            text = measures.get(params.measure.name, params.measure.name)
+        elif params.numerator is not None and params.denominator is not None:
+            text = f"{params.numerator.name} / {params.denominator.name}"
+        elif params.expr:
+            text = params.expr
+        else:
+            text = ", ".join(m.name for m in params.metrics or [])
+        filters = metric.filter.where_filters if metric.filter else []
+        where = " and ".join(_plain(f.where_sql_template) for f in filters)
+        found[metric.name] = " ".join(f"{text} where {where}".split()) if where else text
+    return found
+
+
+def _aggregate(agg: str, expr: str) -> str:
+    """`sum(x)`; a count as declared, `count(x)`, where dbt wrote it as a sum of a CASE."""
+    counted = re.fullmatch(r"(?i)case when (\w+) is not null then 1 else 0 end", expr.strip())
+    if agg.lower() == "sum" and counted:
+        return f"count({counted.group(1)})"
+    return f"{agg.lower()}({expr})"
+
+
+def _plain(template: str) -> str:
+    """A MetricFlow filter as a reader writes it: `{{ Dimension('a__b') }}` -> `a__b`."""
+    return re.sub(r"\{\{\s*\w+\(\s*'([^']*)'[^}]*\}\}", r"\1", template)
+
+
+def _saved_queries(domain: str, semantic: Any) -> dict[str, SavedQuery]:
+    found = {}
+    for saved in semantic.saved_queries:
+        params = saved.query_params
+        where = [f.where_sql_template for f in params.where.where_filters] if params.where else []
+        found[saved.name] = SavedQuery(
+            name=saved.name,
+            domain=domain,
+            label=saved.label or saved.name,
+            description=" ".join((saved.description or "").split()),
+            metrics=list(params.metrics),
+            group_by=list(params.group_by),
+            where=where,
         )
     return dict(sorted(found.items()))
 
@@ -91,8 +171,15 @@ def layers(view: View) -> dict[str, Layer]:
     for domain in sorted(view.publishes):
         path = view.folder(domain) / SEMANTIC_MANIFEST
         if path.is_file():  # published only where the domain declares one (publish.py)
-            found[domain] = _load(domain, path.read_text(encoding="utf-8"), str(path))
+            found[domain] = _published(domain, str(path))
     return found
+
+
+@functools.lru_cache(maxsize=32)
+def _published(domain: str, path: str) -> Layer:
+    """The layer of a publish's semantic manifest, loaded once per command: a publish folder
+    never changes once it is in place (pipeline.publish), and each publish has its own."""
+    return _load(domain, Path(path).read_text(encoding="utf-8"), path)
 
 
 def _load(domain: str, text: str, origin: str) -> Layer:
@@ -114,12 +201,10 @@ def _load(domain: str, text: str, origin: str) -> Layer:
     if issues.has_blocking_issues:
         first = issues.errors[0].as_readable_str()
         raise MetricsError(f"{domain}'s semantic layer ({origin}) is not valid: {first}")
-    relations = {
-        model.name: _product(model.node_relation.relation_name)
-        for model in semantic.semantic_models
-    }
     engine = MetricFlowEngine(SemanticManifestLookup(semantic), _Client())
-    return Layer(domain, engine, _metrics(domain, engine, relations))
+    return Layer(
+        domain, engine, _metrics(domain, engine, semantic), _saved_queries(domain, semantic)
+    )
 
 
 def _product(relation_name: str) -> str:
@@ -145,6 +230,25 @@ def metrics(view: View) -> list[Metric]:
                 )
             found[metric.name] = metric
     return sorted(found.values(), key=lambda m: m.name)
+
+
+def saved_queries(view: View) -> list[SavedQuery]:
+    """Every saved query the domains of `view` declare, by name."""
+    found = [saved for layer in layers(view).values() for saved in layer.saved_queries.values()]
+    return sorted(found, key=lambda saved: (saved.name, saved.domain))
+
+
+def compile_saved(view: View, name: str) -> str:
+    """The SQL MetricFlow writes for the saved query `name` over the products of `view`."""
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    declaring = {saved: layer for layer in layers(view).values() for saved in layer.saved_queries}
+    if name not in declaring:
+        raise MetricsError(
+            f"There is no saved query {name!r}{_close(name, declaring)}; "
+            "`mesh metrics list --saved` lists them."
+        )
+    return _explain(declaring[name], MetricFlowQueryRequest.create(saved_query_name=name))
 
 
 @dataclass(frozen=True)
@@ -176,16 +280,22 @@ def compile_sql(view: View, request: MetricQuery) -> str:
                 f"--order-by {name!r} names neither a metric nor a dimension of the query"
                 f"{_close(name.lstrip('-'), selected)}."
             )
+    return _explain(
+        layer,
+        MetricFlowQueryRequest.create(
+            metric_names=request.metrics,
+            group_by_names=request.group_by,
+            where_constraints=request.where or None,
+            order_by_names=request.order_by or None,
+            limit=request.limit,
+        ),
+    )
+
+
+def _explain(layer: Layer, request: Any) -> str:
+    """The SQL MetricFlow writes for a MetricFlowQueryRequest on `layer`."""
     try:
-        explained = layer.engine.explain(
-            MetricFlowQueryRequest.create(
-                metric_names=request.metrics,
-                group_by_names=request.group_by,
-                where_constraints=request.where or None,
-                order_by_names=request.order_by or None,
-                limit=request.limit,
-            )
-        )
+        explained = layer.engine.explain(request)
     except Exception as error:  # MetricFlow's InvalidQueryException and kin: its message
         raise MetricsError(f"MetricFlow cannot compile the query: {_first_lines(error)}") from None
     sql: str = explained.sql_statement.sql

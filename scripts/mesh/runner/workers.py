@@ -157,6 +157,9 @@ _send_lock = threading.Lock()
 _current_domain = ""
 _deprecations: list[str] = []  # refs to deprecated product versions seen in this invocation
 _operation_errors: list[str] = []  # what failed a run-operation (dbt logs it, returns False)
+_semantic_failures: list[
+    str
+] = []  # why dbt refused the semantic layer (its exception does not say)
 
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
@@ -245,6 +248,8 @@ def _on_event(event: Any) -> None:
     name = event.info.name
     if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
         _operation_errors.append(str(event.data.exc).strip())
+    if name == "SemanticValidationFailure":
+        _semantic_failures.append(" ".join(str(event.data.msg).split()))
     if name in DEPRECATION_EVENTS:
         message = " ".join(event.info.msg.split())
         if message not in _deprecations:
@@ -298,6 +303,7 @@ def invoke(args: list[str]) -> DbtOutcome:
 
     _deprecations.clear()
     _operation_errors.clear()
+    _semantic_failures.clear()
     try:
         outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
     except Exception as raised:  # dbt raised instead of reporting: still one outcome
@@ -305,7 +311,7 @@ def invoke(args: list[str]) -> DbtOutcome:
     failures, counts, warnings = _summarise(outcome.result)
     message = None
     if outcome.exception is not None:
-        message = str(outcome.exception).strip()
+        message = "\n".join([str(outcome.exception).strip(), *_semantic_failures])
     elif not outcome.success and _operation_errors:
         message = "\n".join(_operation_errors)
     elif not outcome.success and not failures:
