@@ -46,7 +46,11 @@ def test_every_domain_ran_its_own_dbt_tests_and_unit_tests(built_mesh: tuple[Pat
         run_results = json.loads(
             (root / "warehouse/published" / domain / "current/run_results.json").read_text()
         )
-        statuses = {result["status"] for result in run_results["results"]}
+        statuses = {
+            result["status"]
+            for result in run_results["results"]
+            if not result["unique_id"].startswith("saved_query.")  # no export: dbt's "no-op"
+        }
         assert statuses <= {"success", "pass"}, (domain, statuses)
 
 
