@@ -64,9 +64,10 @@ outside-tools: $(DATACONTRACT) $(DUCKDB1)  ## Install datacontract-cli and DuckD
 # Whole test files go to a worker per core (loadfile): the tests of one file never run at
 # once, which the timing-sensitive ones (Ctrl-C, mesh dev, query limits) rely on. Handing
 # single tests out (worksteal) took 8:32 to 9:57 on 2 cores, against 9:44, and failed 7 of
-# those tests on a fresh clone, with two copies of one file's tests running at once.
+# those tests on a fresh clone, with two copies of one file's tests running at once. Files
+# start in the order tests/conftest.py gives (longest first), not xdist's (most tests first).
 test: setup actionlint outside-tools  ## Unit and integration tests (builds every domain in a temporary copy)
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --no-loadscope-reorder
 
 test-unit: setup  ## Only the fast unit tests
 	$(BIN)/pytest tests/unit
