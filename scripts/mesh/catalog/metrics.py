@@ -14,6 +14,7 @@ from typing import Any
 
 from mesh.catalog.chart import draw
 from mesh.catalog.collect import Link, ProductPage, version_label
+from mesh.discovery.products import Product
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 from mesh.metrics import layer
@@ -49,9 +50,14 @@ class MetricsSection:
     charts: list[SavedChart] = field(default_factory=list)
     error: str | None = None  # a domain's semantic layer could not be read
 
-    def reading(self, relation: str) -> list[MetricEntry]:
-        """The metrics that read the product version `<domain>.<relation name>`."""
-        return [entry for entry in self.metrics if relation in entry.metric.reads]
+    def reading(self, product: Product) -> list[MetricEntry]:
+        """The metrics that read the product version `product`."""
+        return [entry for entry in self.metrics if _read_as(product) in entry.metric.reads]
+
+
+def _read_as(product: Product) -> str:
+    """How a metric names the product version it reads: `orders.orders_v2`."""
+    return f"{product.domain}.{product.relation.split('.')[-1]}"
 
 
 def metric_anchor(name: str) -> str:
@@ -80,9 +86,8 @@ def _version_links(pages: Sequence[ProductPage]) -> dict[str, Link]:
     found = {}
     for page in pages:
         for version in page.versions:
-            name = version.product.relation.split(".")[-1].strip('"')
             text = f"{page.domain}.{page.name} {version_label(version.product.version)}"
-            found[f"{page.domain}.{name}"] = Link(text, f"{page.href}#{version.label}")
+            found[_read_as(version.product)] = Link(text, f"{page.href}#{version.label}")
     return found
 
 
