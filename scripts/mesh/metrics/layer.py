@@ -131,8 +131,16 @@ def _aggregate(agg: str, expr: str) -> str:
 
 
 def _plain(template: str) -> str:
-    """A MetricFlow filter as a reader writes it: `{{ Dimension('a__b') }}` -> `a__b`."""
-    return re.sub(r"\{\{\s*\w+\(\s*'([^']*)'[^}]*\}\}", r"\1", template)
+    """A MetricFlow filter as a reader writes it: `{{ Dimension('a__b') }}` -> `a__b`, and
+    `{{ Dimension('customer__region', entity_path=['order']) }}` -> `order__customer__region`
+    (the name `--group-by` takes)."""
+
+    def name(found: re.Match[str]) -> str:
+        path = re.findall(r"'([^']*)'", found.group(2) or "")
+        return "__".join([*path, found.group(1)])
+
+    pattern = r"\{\{\s*\w+\(\s*'([^']*)'\s*(?:,\s*entity_path\s*=\s*\[([^\]]*)\])?[^}]*\}\}"
+    return re.sub(pattern, name, template)
 
 
 def _saved_queries(domain: str, semantic: Any) -> dict[str, SavedQuery]:
