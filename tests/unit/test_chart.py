@@ -4,7 +4,7 @@ every point's title, text escaped, well-formed SVG with nothing from outside."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from mesh.catalog.chart import MAX_SERIES, draw
@@ -81,3 +81,57 @@ def test_no_rows_draws_a_message() -> None:
     assert chart.kind == "empty"
     assert "The query returned no rows." in chart.svg
     ET.fromstring(chart.svg)
+
+
+def test_nothing_but_empty_or_non_finite_values_draws_a_message_not_an_error() -> None:
+    rows = [(date(2026, 1, 1), None), (date(2026, 2, 1), float("nan")), (None, 3.0)]
+    chart = draw("Rates", ["metric_time__month", "rate"], rows, ["rate"])
+    assert chart.kind == "empty"
+    assert chart.notes == [
+        "Nothing to draw: every value is empty.",
+        "3 values that are empty or not numbers are not drawn.",
+    ]
+    ET.fromstring(chart.svg)
+    some = draw("Rates", ["d", "rate"], [(date(2026, 1, 1), 0.5), *rows], ["rate"])
+    assert some.kind == "line" and some.notes[-1].startswith("3 values")
+    infinite = draw("Rates", ["d", "rate"], [(date(2026, 1, 1), float("inf"))], ["rate"])
+    assert infinite.kind == "empty"
+
+
+def test_a_negative_bar_hangs_below_the_zero_line() -> None:
+    chart = draw("Margin", ["department", "margin"], [("Toys", 10), ("Books", -4)], ["margin"])
+    root = ET.fromstring(chart.svg)
+    zero = next(
+        float(line.get("y1", "0"))
+        for line in root.iter(f"{SVG}line")
+        if line.get("stroke") == "#9ca3af"
+    )
+    bars = {
+        (rect.findtext(f"{SVG}title") or "").split(",")[1].split(":")[0].strip(): rect
+        for rect in root.iter(f"{SVG}rect")
+        if rect.get("class") == "bar"
+    }
+    toys, books = bars["Toys"], bars["Books"]
+    top = float(toys.get("y", "0"))
+    assert top < zero and abs(top + float(toys.get("height", "0")) - zero) < 0.2
+    assert abs(float(books.get("y", "0")) - zero) < 0.2 and float(books.get("height", "0")) > 1
+
+
+def test_a_series_name_cannot_leave_its_attribute() -> None:
+    rows = [(date(2026, 1, 1), 'a" onload="alert(1)', 1), (date(2026, 1, 2), "<b>", 2)]
+    chart = draw("x", ["day", "name", "n"], rows, ["n"])
+    root = ET.fromstring(chart.svg)
+    names = [g.get("data-series") for g in root.iter(f"{SVG}g") if g.get("class") == "series"]
+    assert names == ["<b>", 'a" onload="alert(1)']  # whole, as values of the attribute
+    assert all(not any(k.startswith("on") for k in el.attrib) for el in root.iter())
+
+
+def test_the_axis_writes_times_at_the_grain_its_column_names() -> None:
+    rows = [(date(2026, 3, 1), 1), (date(2026, 4, 1), 2)]
+    days = draw("x", ["metric_time__day", "n"], rows, ["n"])
+    assert _titles(days.svg, "circle") == ["n, 2026-03-01: 1", "n, 2026-04-01: 2"]
+    years = draw("x", ["metric_time__year", "n"], rows, ["n"])
+    assert _titles(years.svg, "circle") == ["n, 2026: 1", "n, 2026: 2"]
+    aware = [(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), 1), (datetime(2026, 3, 29, 2, 30), 2)]
+    zoned = draw("x", ["moment", "n"], aware, ["n"])
+    assert _titles(zoned.svg, "circle") == ["n, 2026-03-29 01:30: 1", "n, 2026-03-29 02:30: 2"]

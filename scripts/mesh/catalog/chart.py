@@ -2,7 +2,8 @@
 
 Rows whose first grouping is a date or time draw lines over time, one per value of the other
 groupings (and per metric, when there are several); other rows draw grouped bars. Every point
-and bar carries a <title> with its exact value, so the chart reads without a legend lookup.
+and bar carries a <title> with its value (decimals and integers exactly), so the chart reads
+without a legend lookup.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,7 @@ FONT = 'font-family="system-ui, -apple-system, &quot;Segoe UI&quot;, Roboto, san
 @dataclass(frozen=True)
 class Series:
     name: str
-    points: list[tuple[Any, float, str]]  # (x value, y, y as written)
+    points: list[tuple[tuple[int, Any], float, str]]  # (x as _key gives it, y, y as written)
 
 
 @dataclass(frozen=True)
@@ -48,48 +49,62 @@ def draw(
     values = [lowered.index(m.lower()) for m in metrics if m.lower() in lowered]
     groups = [i for i in range(len(columns)) if i not in values]
     if not rows or not values or not groups:
-        why = "The query returned no rows." if not rows else "Nothing to draw: no grouping."
+        why = (
+            "The query returned no rows."
+            if not rows
+            else "Nothing to draw: the result has no metric column."
+            if not values
+            else "Nothing to draw: the query groups by nothing."
+        )
         return Chart(_empty(title, why), "empty", [], [why])
     x_index, rest = groups[0], groups[1:]
-    temporal = all(
-        isinstance(row[x_index], date | datetime) for row in rows if row[x_index] is not None
-    )
-    by_series: dict[str, list[tuple[Any, float, str]]] = {}
+    time_format = _time_format(columns[x_index], [row[x_index] for row in rows])
+    by_series: dict[str, list[tuple[tuple[int, Any], float, str]]] = {}
+    skipped = 0
     for row in rows:
-        if row[x_index] is None:
-            continue
         for value_index in values:
-            raw = row[value_index]
-            if raw is None:
+            raw, x = row[value_index], row[x_index]
+            y = _finite(raw)
+            if y is None or x is None:
+                skipped += 1
                 continue
-            parts = [_text(row[i]) for i in rest]
+            parts = [_text(row[i], time_format) for i in rest]
             if len(values) > 1:
                 parts.append(columns[value_index])
             name = " · ".join(parts) or columns[value_index]
-            by_series.setdefault(name, []).append((row[x_index], float(raw), _number(raw)))
-    notes = []
+            by_series.setdefault(name, []).append((_key(x), y, _number(raw)))
+    notes = [f"{skipped} values that are empty or not numbers are not drawn."] if skipped else []
+    if not by_series:
+        why = "Nothing to draw: every value is empty."
+        return Chart(_empty(title, why), "empty", [], [why, *notes])
     names = sorted(by_series)
     if len(names) > MAX_SERIES:
         totals = {name: sum(abs(y) for _, y, _ in by_series[name]) for name in names}
         names = sorted(sorted(names, key=lambda n: -totals[n])[:MAX_SERIES])
         notes.append(f"{len(by_series) - MAX_SERIES} smaller series are not drawn.")
-    series = [Series(name, sorted(by_series[name], key=lambda p: _key(p[0]))) for name in names]
-    xs = sorted({_key(x) for s in series for x, _, _ in s.points})
+    series = [Series(name, sorted(by_series[name], key=lambda p: p[0])) for name in names]
+    xs = sorted({x for s in series for x, _, _ in s.points})
     if len(xs) > MAX_POINTS:
         keep = set(xs[-MAX_POINTS:])
-        series = [Series(s.name, [p for p in s.points if _key(p[0]) in keep]) for s in series]
+        series = [Series(s.name, [p for p in s.points if p[0] in keep]) for s in series]
         notes.append(
             f"Only the last {MAX_POINTS} of {len(xs)} {columns[x_index]} values are drawn."
         )
         xs = xs[-MAX_POINTS:]
-    kind = "line" if temporal else "bar"
+    kind = "line" if all(x[0] == TIME for x in xs) else "bar"
     y_label = columns[values[0]] if len(values) == 1 else "value"
-    svg = _plot(title, kind, series, xs, columns[x_index], y_label)
+    svg = _plot(title, kind, series, xs, columns[x_index], y_label, time_format)
     return Chart(svg, kind, [s.name for s in series], notes)
 
 
 def _plot(
-    title: str, kind: str, series: list[Series], xs: list[Any], x_label: str, y_label: str
+    title: str,
+    kind: str,
+    series: list[Series],
+    xs: list[tuple[int, Any]],
+    x_label: str,
+    y_label: str,
+    fmt: str,
 ) -> str:
     e = html.escape
     legend_rows = math.ceil(len(series) / 3) if len(series) > 1 else 0
@@ -107,8 +122,8 @@ def _plot(
         f"<title>{e(title)}</title>",
         f'<rect width="{WIDTH:.0f}" height="{height:.0f}" fill="#ffffff"/>',
     ]
-    tick = low
-    while tick <= high + step / 2:
+    for n in range(round((high - low) / step) + 1):
+        tick = round(low + n * step, 12) + 0.0  # + 0.0: no "-0"
         y = y_at(tick)
         out.append(
             f'<line x1="{LEFT:.1f}" y1="{y:.1f}" x2="{WIDTH - RIGHT:.1f}" y2="{y:.1f}" '
@@ -116,10 +131,8 @@ def _plot(
             f'<text x="{LEFT - 8:.1f}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
             f'fill="#52525b">{e(_tick(tick, step))}</text>'
         )
-        tick += step
     slot = plot_w / max(len(xs), 1)
     position = {x: LEFT + slot * (i + 0.5) for i, x in enumerate(xs)}
-    fmt = _time_format(xs)
     every = max(1, math.ceil(len(xs) / 12))  # at most about 12 x labels
     for i, x in enumerate(xs):
         if i % every == 0:
@@ -139,19 +152,19 @@ def _plot(
         out.append(f'<g class="series" data-series="{e(s.name)}">')
         if kind == "line":
             path = " ".join(
-                f"{'M' if i == 0 else 'L'}{position[_key(x)]:.1f},{y_at(y):.1f}"
+                f"{'M' if i == 0 else 'L'}{position[x]:.1f},{y_at(y):.1f}"
                 for i, (x, y, _) in enumerate(s.points)
             )
             out.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
             for x, y, written in s.points:
                 out.append(
-                    f'<circle class="point" cx="{position[_key(x)]:.1f}" cy="{y_at(y):.1f}" r="3" '
+                    f'<circle class="point" cx="{position[x]:.1f}" cy="{y_at(y):.1f}" r="3" '
                     f'fill="{colour}"><title>{e(s.name)}, {e(_x_text(x, fmt))}: {e(written)}'
                     "</title></circle>"
                 )
         else:
             for x, y, written in s.points:
-                left = position[_key(x)] - slot * 0.4 + bar * n
+                left = position[x] - slot * 0.4 + bar * n
                 top, bottom = sorted((y_at(y), y_at(0.0)))
                 out.append(
                     f'<rect class="bar" x="{left:.1f}" y="{top:.1f}" width="{bar:.1f}" '
@@ -160,10 +173,10 @@ def _plot(
                 )
         out.append("</g>")
     for n, s in enumerate(series if legend_rows else []):
-        x, y = LEFT + (n % 3) * (plot_w / 3), HEIGHT - 4 + (n // 3) * LEGEND_ROW
+        left, base = LEFT + (n % 3) * (plot_w / 3), HEIGHT - 4 + (n // 3) * LEGEND_ROW
         out.append(
-            f'<g class="legend"><rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" rx="2" '
-            f'fill="{PALETTE[n % len(PALETTE)]}"/><text x="{x + 18:.1f}" y="{y:.1f}" '
+            f'<g class="legend"><rect x="{left:.1f}" y="{base - 10:.1f}" width="12" height="12" '
+            f'rx="2" fill="{PALETTE[n % len(PALETTE)]}"/><text x="{left + 18:.1f}" y="{base:.1f}" '
             f'font-size="12" fill="#3f3f46">{e(_clip(s.name, 34))}</text></g>'
         )
     out.append("</svg>")
@@ -198,45 +211,56 @@ def _tick(value: float, step: float) -> str:
 
 
 def _number(value: Any) -> str:
+    """A value as its title shows it: decimals and integers exactly, floats to 6 digits."""
     if isinstance(value, Decimal | int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
     return str(value)
 
 
-def _key(value: Any) -> Any:
-    """Sort and position x values of one type; datetimes and dates compare as datetimes."""
+def _finite(value: Any) -> float | None:
+    """A value as a number to draw, or None: empty, not a number, infinite or NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+NUMBER, TIME, TEXT = 0, 1, 2
+
+
+def _key(value: Any) -> tuple[int, Any]:
+    """An x value as a key that sorts and positions values of mixed types: numbers, then
+    times (in UTC, without their zone), then the rest as text."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return (TIME, moment.replace(tzinfo=None))
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return (0, value) if isinstance(value, int | float | Decimal) else (1, str(value))
+        return (TIME, datetime(value.year, value.month, value.day))
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return (NUMBER, value)
+    return (TEXT, str(value))
 
 
-def _time_format(xs: Sequence[Any]) -> str:
-    """How the x axis writes its times: as months when every one is a month's first midnight,
-    as days when every one is a midnight, else to the minute."""
-    times = [x for x in xs if isinstance(x, datetime)]
-    if times and all(t.day == 1 and t.time() == time() for t in times):
-        return "%Y-%m"
-    if all(t.time() == time() for t in times):
-        return "%Y-%m-%d"
-    return "%Y-%m-%d %H:%M"
+def _time_format(column: str, values: Sequence[Any]) -> str:
+    """How the x axis writes its times: at the grain the column names (`metric_time__month`),
+    else as days when every time is a midnight, else to the minute."""
+    for grain, written in (("__day", "%Y-%m-%d"), ("__week", "%Y-%m-%d"), ("__month", "%Y-%m"),
+                           ("__quarter", "%Y-%m"), ("__year", "%Y")):  # fmt: skip
+        if column.lower().endswith(grain):
+            return written
+    times = [key for kind, key in map(_key, (v for v in values if v is not None)) if kind == TIME]
+    return "%Y-%m-%d" if all(t.time() == time() for t in times) else "%Y-%m-%d %H:%M"
 
 
-def _x_text(value: Any, time_format: str = "%Y-%m-%d") -> str:
-    if isinstance(value, tuple):  # a sort key of a value that is not a time
-        return str(value[1])
-    if isinstance(value, datetime):
-        return value.strftime(time_format)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day).strftime(time_format)
-    return str(value)
+def _x_text(key: tuple[int, Any], time_format: str) -> str:
+    kind, value = key
+    return value.strftime(time_format) if kind == TIME else str(value)
 
 
-def _text(value: Any) -> str:
-    return "(none)" if value is None else _x_text(value)
+def _text(value: Any, time_format: str) -> str:
+    return "(none)" if value is None else _x_text(_key(value), time_format)
 
 
 def _clip(text: str, size: int) -> str:

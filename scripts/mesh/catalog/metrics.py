@@ -19,8 +19,9 @@ from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 from mesh.metrics import layer
 
-# Runs read-only SQL on a view's products: its column names and rows.
-RunQuery = Callable[[View, str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
+# Runs read-only SQL on a view's products: its column names, its rows, and notes on them (rows
+# cut by a limit, a domain that could not be read).
+RunQuery = Callable[[View, str], tuple[Sequence[str], Sequence[Sequence[Any]], Sequence[str]]]
 CHART_ROWS = 10_000  # rows drawn at most; the query's own row limit cuts before this
 
 
@@ -96,16 +97,20 @@ def _chart(view: View, saved: layer.SavedQuery, run: RunQuery | None) -> SavedCh
     if run is None:
         return SavedChart(saved, anchor, None, None, None, error="Not drawn: no query runner.")
     try:
-        columns, rows = run(view, layer.compile_saved(view, saved.name))
+        columns, rows, notes = run(view, layer.compile_saved(view, saved.name))
     except MeshError as error:
         return SavedChart(saved, anchor, None, None, None, error=str(error))
-    rows = list(rows)[:CHART_ROWS]
+    rows, notes = list(rows), list(notes)
+    if len(rows) > CHART_ROWS:
+        notes.append(f"Only the first {CHART_ROWS:,} of {len(rows):,} rows are drawn.")
+        rows = rows[:CHART_ROWS]
     chart = draw(saved.label, list(columns), rows, saved.metrics)
     table = tuple(tuple(_cell(value) for value in row) for row in rows)
     href = f"charts/{anchor.removeprefix('saved-')}.svg"
     return SavedChart(
-        saved, anchor, chart.svg, href, chart.kind, tuple(columns), table, tuple(chart.notes)
-    )
+        saved, anchor, chart.svg, href, chart.kind, tuple(columns), table,
+        (*notes, *chart.notes),
+    )  # fmt: skip
 
 
 def _cell(value: Any) -> str:

@@ -822,11 +822,15 @@ def catalog(
             out.print("stopped")
 
 
-def _read_only_rows(view: snapshots.View, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The rows of read-only SQL on `view`, run as `mesh query` runs it (the catalog's
-    charts of saved metric queries)."""
-    result = engines.get(Engine.duckdb).query(view, sql, QueryLimits())
-    return result.columns, result.rows
+def _read_only_rows(
+    view: snapshots.View, sql: str
+) -> tuple[list[str], list[tuple[Any, ...]], list[str]]:
+    """The rows of read-only SQL on `view`, run as `mesh query` runs it, with its warnings
+    and a note when its row limit cut it (the catalog's charts of saved metric queries)."""
+    limits = QueryLimits()
+    result = engines.get(Engine.duckdb).query(view, sql, limits)
+    note = result.cut_note(limits)
+    return result.columns, result.rows, [*result.warnings, *([note] if note else [])]
 
 
 @app.command("timings")

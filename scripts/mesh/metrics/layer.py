@@ -242,14 +242,23 @@ def metrics(view: View) -> list[Metric]:
 
 def saved_queries(view: View) -> list[SavedQuery]:
     """Every saved query the domains of `view` declare, by name."""
-    found = [saved for layer in layers(view).values() for saved in layer.saved_queries.values()]
-    return sorted(found, key=lambda saved: (saved.name, saved.domain))
+    found: dict[str, SavedQuery] = {}
+    for layer in layers(view).values():
+        for saved in layer.saved_queries.values():
+            if saved.name in found:
+                raise MetricsError(
+                    f"The saved query {saved.name} is declared by both {found[saved.name].domain} "
+                    f"and {saved.domain}; rename one of them (saved query names are the mesh's)."
+                )
+            found[saved.name] = saved
+    return sorted(found.values(), key=lambda saved: saved.name)
 
 
 def compile_saved(view: View, name: str) -> str:
     """The SQL MetricFlow writes for the saved query `name` over the products of `view`."""
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
+    saved_queries(view)  # a name two domains declare is refused, naming both
     declaring = {saved: layer for layer in layers(view).values() for saved in layer.saved_queries}
     if name not in declaring:
         raise MetricsError(
