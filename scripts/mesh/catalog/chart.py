@@ -48,14 +48,12 @@ def draw(
     lowered = [column.lower() for column in columns]
     values = [lowered.index(m.lower()) for m in metrics if m.lower() in lowered]
     groups = [i for i in range(len(columns)) if i not in values]
-    if not rows or not values or not groups:
-        why = (
-            "The query returned no rows."
-            if not rows
-            else "Nothing to draw: the result has no metric column."
-            if not values
-            else "Nothing to draw: the query groups by nothing."
-        )
+    why = (
+        (not rows and "The query returned no rows.")
+        or (not values and "Nothing to draw: the result has no metric column.")
+        or (not groups and "Nothing to draw: the query groups by nothing.")
+    )
+    if why:
         return Chart(_empty(title, why), "empty", [], [why])
     x_index, rest = groups[0], groups[1:]
     time_format = _time_format(columns[x_index], [row[x_index] for row in rows])

@@ -150,13 +150,14 @@ def version_label(version: str | None) -> str:
     return f"v{version}" if version is not None else "unversioned"
 
 
-def _slug(*parts: str) -> str:
+def slug(*parts: str) -> str:
+    """Parts of a name as one file or anchor name: other than `A-Za-z0-9_-` becomes `_`."""
     return ".".join(re.sub(r"[^A-Za-z0-9_-]", "_", part) for part in parts)
 
 
 def product_href(domain: str, name: str) -> str:
     """The page of a product, from the site root."""
-    return f"products/{_slug(domain, name)}.html"
+    return f"products/{slug(domain, name)}.html"
 
 
 def domain_href(domain: str) -> str:
@@ -164,7 +165,7 @@ def domain_href(domain: str) -> str:
 
 
 def _domain_anchor(domain: str) -> str:
-    return "domain-" + _slug(domain)
+    return "domain-" + slug(domain)
 
 
 def pii_flag(column: str, pii_columns: Iterable[str]) -> str | None:
@@ -311,7 +312,7 @@ class _Collector:
     def version_page(self, pub: Published, product: Product) -> VersionPage:
         domain, version = pub.domain, product.version
         label = version_label(version)
-        stem = _slug(domain, product.name, label)
+        stem = slug(domain, product.name, label)
         folder = pub.folder / registry.port_folder(product.name, version)
         suffix = f".v{version}" if version is not None else ""
         unique_id = f"model.{domain}.{product.name}{suffix}"

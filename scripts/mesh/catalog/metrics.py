@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh.catalog.chart import draw
-from mesh.catalog.collect import Link, ProductPage, version_label
+from mesh.catalog.collect import Link, ProductPage, slug, version_label
 from mesh.discovery.products import Product
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 from mesh.metrics import layer
 
-# Runs read-only SQL on a view's products: its column names, its rows, and notes on them (rows
-# cut by a limit, a domain that could not be read).
+# Runs read-only SQL on a view's products, within its row limit: its column names, its rows,
+# and notes on them (rows cut by that limit, a domain that could not be read).
 RunQuery = Callable[[View, str], tuple[Sequence[str], Sequence[Sequence[Any]], Sequence[str]]]
-CHART_ROWS = 10_000  # rows drawn at most; the query's own row limit cuts before this
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,11 @@ class MetricsSection:
     charts: list[SavedChart] = field(default_factory=list)
     error: str | None = None  # a domain's semantic layer could not be read
 
+    @property
+    def shown(self) -> bool:
+        """Whether the catalog has a metrics page (and links to it)."""
+        return bool(self.metrics or self.charts or self.error)
+
     def reading(self, product: Product) -> list[MetricEntry]:
         """The metrics that read the product version `product`."""
         return [entry for entry in self.metrics if _read_as(product) in entry.metric.reads]
@@ -59,10 +63,6 @@ class MetricsSection:
 def _read_as(product: Product) -> str:
     """How a metric names the product version it reads: `orders.orders_v2`."""
     return f"{product.domain}.{product.relation.split('.')[-1]}"
-
-
-def metric_anchor(name: str) -> str:
-    return "metric-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def collect_metrics(
@@ -76,7 +76,7 @@ def collect_metrics(
         return MetricsSection(error=str(error))
     links = _version_links(pages)
     entries = [
-        MetricEntry(m, metric_anchor(m.name), tuple(links.get(r, Link(r)) for r in m.reads))
+        MetricEntry(m, f"metric-{slug(m.name)}", tuple(links.get(r, Link(r)) for r in m.reads))
         for m in metrics
     ]
     return MetricsSection(entries, [_chart(view, s, run) for s in saved])
@@ -93,20 +93,15 @@ def _version_links(pages: Sequence[ProductPage]) -> dict[str, Link]:
 
 
 def _chart(view: View, saved: layer.SavedQuery, run: RunQuery | None) -> SavedChart:
-    anchor = "saved-" + metric_anchor(saved.name).removeprefix("metric-")
+    anchor, href = f"saved-{slug(saved.name)}", f"charts/{slug(saved.name)}.svg"
     if run is None:
         return SavedChart(saved, anchor, None, None, None, error="Not drawn: no query runner.")
     try:
         columns, rows, notes = run(view, layer.compile_saved(view, saved.name))
     except MeshError as error:
         return SavedChart(saved, anchor, None, None, None, error=str(error))
-    rows, notes = list(rows), list(notes)
-    if len(rows) > CHART_ROWS:
-        notes.append(f"Only the first {CHART_ROWS:,} of {len(rows):,} rows are drawn.")
-        rows = rows[:CHART_ROWS]
     chart = draw(saved.label, list(columns), rows, saved.metrics)
     table = tuple(tuple(_cell(value) for value in row) for row in rows)
-    href = f"charts/{anchor.removeprefix('saved-')}.svg"
     return SavedChart(
         saved, anchor, chart.svg, href, chart.kind, tuple(columns), table,
         (*notes, *chart.notes),

@@ -139,7 +139,7 @@ def build_catalog(
                 **common,
             )
         )
-        if metrics.metrics or metrics.charts or metrics.error:
+        if metrics.shown:
             (temporary / "metrics.html").write_text(
                 env.get_template("metrics.html").render(root="", **common)
             )

@@ -33,6 +33,7 @@ from mesh.engines.duckdb.query import read_sql
 from mesh.errors import MeshError
 from mesh.governance import check as check_module
 from mesh.governance import lint as lint_module
+from mesh.metrics import layer
 from mesh.pipeline import build as build_module
 from mesh.pipeline import dev as dev_module
 from mesh.pipeline import publish as publish_module
@@ -520,23 +521,13 @@ def metrics_list(
 ) -> None:
     """List the metrics the domains declare: what each measures (its definition), who owns
     it, the products it reads and the dimensions it can be grouped by."""
-    from mesh.metrics import layer
-
     view = _view(Mesh.find(), at, latest)
     if saved:
         _print_saved_queries(layer.saved_queries(view), view, format)
         return
     found = layer.metrics(view)
-    columns = [
-        "metric",
-        "domain",
-        "owner",
-        "type",
-        "description",
-        "definition",
-        "reads",
-        "dimensions",
-    ]
+    columns = ["metric", "domain", "owner", "type", "description", "definition", "reads",
+               "dimensions"]  # fmt: skip
     rows = [
         [m.name, m.domain, m.owner, m.type, m.description, m.definition, ", ".join(m.reads),
          ", ".join(m.dimensions)]
@@ -552,7 +543,9 @@ def metrics_list(
     out.print(f"{len(rows)} metrics, from {view.label}", highlight=False)
 
 
-def _print_saved_queries(found: list[Any], view: snapshots.View, format: Format) -> None:
+def _print_saved_queries(
+    found: list[layer.SavedQuery], view: snapshots.View, format: Format
+) -> None:
     columns = ["saved query", "domain", "description", "metrics", "group by", "where"]
     rows = [
         [q.name, q.domain, q.description, ", ".join(q.metrics), ", ".join(q.group_by),
@@ -619,8 +612,6 @@ def metrics_query(
     """Query metrics by name and dimension over one consistent snapshot of the mesh:
     MetricFlow writes the joins across the products, `mesh query`'s read-only sandbox runs
     them. Ctrl-C stops it (exit 130)."""  # fmt: skip
-    from mesh.metrics import layer
-
     view = _view(Mesh.find(), at, latest)
     request = layer.MetricQuery(
         _names(metrics), _names(group_by), list(where or []), _names(order_by), limit

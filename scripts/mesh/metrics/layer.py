@@ -224,48 +224,52 @@ def _product(relation_name: str) -> str:
 def metrics(view: View) -> list[Metric]:
     """Every metric the domains of `view` declare, with its owner (its meta's, else its
     domain's, from the domain's manifest); a name declared twice is an error."""
-    found: dict[str, Metric] = {}
+    found = []
     for domain, layer in layers(view).items():
         dbt = manifest.load(view.manifest(domain))
         declared = {m.name: m for m in dbt.metrics.values()}
         for metric in layer.metrics.values():
             if metric.name in declared:
                 metric = dataclasses.replace(metric, owner=dbt.metric_owner(declared[metric.name]))
-            if metric.name in found:
-                raise MetricsError(
-                    f"The metric {metric.name} is declared by both {found[metric.name].domain} "
-                    f"and {metric.domain}; rename one of them (metric names are the mesh's)."
-                )
-            found[metric.name] = metric
-    return sorted(found.values(), key=lambda m: m.name)
+            found.append((metric, layer))
+    return [metric for metric, _ in _by_name("metric", found).values()]
 
 
 def saved_queries(view: View) -> list[SavedQuery]:
     """Every saved query the domains of `view` declare, by name."""
-    found: dict[str, SavedQuery] = {}
-    for layer in layers(view).values():
-        for saved in layer.saved_queries.values():
-            if saved.name in found:
-                raise MetricsError(
-                    f"The saved query {saved.name} is declared by both {found[saved.name].domain} "
-                    f"and {saved.domain}; rename one of them (saved query names are the mesh's)."
-                )
-            found[saved.name] = saved
-    return sorted(found.values(), key=lambda saved: saved.name)
+    return [saved for saved, _ in _saved_by_name(view).values()]
+
+
+def _saved_by_name(view: View) -> dict[str, tuple[SavedQuery, Layer]]:
+    found = [(s, layer) for layer in layers(view).values() for s in layer.saved_queries.values()]
+    return _by_name("saved query", found)
+
+
+def _by_name(kind: str, found: list[tuple[Any, Layer]]) -> dict[str, tuple[Any, Layer]]:
+    """Declarations (metrics, saved queries) by name, in name order, with the layer that
+    declares each; a name two domains declare is refused, naming both."""
+    named: dict[str, tuple[Any, Layer]] = {}
+    for item, layer in found:
+        if item.name in named:
+            raise MetricsError(
+                f"The {kind} {item.name} is declared by both {named[item.name][1].domain} and "
+                f"{layer.domain}; rename one of them ({kind} names are the mesh's)."
+            )
+        named[item.name] = (item, layer)
+    return dict(sorted(named.items()))
 
 
 def compile_saved(view: View, name: str) -> str:
     """The SQL MetricFlow writes for the saved query `name` over the products of `view`."""
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-    saved_queries(view)  # a name two domains declare is refused, naming both
-    declaring = {saved: layer for layer in layers(view).values() for saved in layer.saved_queries}
-    if name not in declaring:
+    declared = _saved_by_name(view)
+    if name not in declared:
         raise MetricsError(
-            f"There is no saved query {name!r}{_close(name, declaring)}; "
+            f"There is no saved query {name!r}{_close(name, declared)}; "
             "`mesh metrics list --saved` lists them."
         )
-    return _explain(declaring[name], MetricFlowQueryRequest.create(saved_query_name=name))
+    return _explain(declared[name][1], MetricFlowQueryRequest.create(saved_query_name=name))
 
 
 @dataclass(frozen=True)

@@ -157,9 +157,8 @@ _send_lock = threading.Lock()
 _current_domain = ""
 _deprecations: list[str] = []  # refs to deprecated product versions seen in this invocation
 _operation_errors: list[str] = []  # what failed a run-operation (dbt logs it, returns False)
-_semantic_failures: list[
-    str
-] = []  # why dbt refused the semantic layer (its exception does not say)
+# Why dbt refused a semantic layer: its exception says only "Semantic Manifest validation failed."
+_semantic_failures: list[str] = []
 
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
