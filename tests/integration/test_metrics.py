@@ -220,3 +220,28 @@ def test_a_breaking_change_to_a_product_names_the_metrics_it_breaks(mesh_copy: P
         "breaks analytics.order_lines (semantic model of metrics revenue, units_sold): "
         "reads net_amount_usd"
     ) in checked.stdout
+
+
+def test_a_damaged_semantic_manifest_is_refused_and_the_catalog_still_builds(
+    mesh_copy: Path,
+) -> None:
+    """The semantic manifest decides which SQL runs over the products: a copy changed after
+    its publish (here, same size: only its content differs) is checked against the publish
+    record, as builds check what they read, and refused in one line."""
+    published = (mesh_copy / "warehouse/published/analytics/current").resolve()
+    path = published / "semantic_manifest.json"
+    text = path.read_text()
+    path.chmod(0o644)
+    path.write_text(text.replace('"revenue"', '"revenux"', 1))
+    for command in (["metrics", "list"], ["metrics", "query", "--saved", "x"]):
+        refused = mesh(mesh_copy, *command, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.output
+        assert refused.stderr.startswith(
+            f"error: analytics's semantic layer is damaged ({path}: content (sha256) differs"
+        ), refused.stderr
+        assert "run `mesh verify analytics`" in refused.stderr
+    out = mesh_copy / "site"
+    mesh(mesh_copy, "catalog", "--out", str(out))
+    index = (out / "index.html").read_text()
+    assert "The metrics could not be read: analytics&#39;s semantic layer is damaged" in index
+    assert (out / "products/orders.orders.html").is_file()

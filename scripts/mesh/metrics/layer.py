@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mesh.discovery import manifest
+from mesh.discovery import integrity, manifest
 from mesh.discovery.snapshots import View
 from mesh.errors import MeshError
 
@@ -179,8 +179,21 @@ def layers(view: View) -> dict[str, Layer]:
     for domain in sorted(view.publishes):
         path = view.folder(domain) / SEMANTIC_MANIFEST
         if path.is_file():  # published only where the domain declares one (publish.py)
+            _require_intact(view, domain)
             found[domain] = _published(domain, str(path))
     return found
+
+
+def _require_intact(view: View, domain: str) -> None:
+    """Refuse a semantic manifest that is not the one published (its record's stamp; a stat,
+    hashing only when the stat differs): it decides which SQL runs over the products."""
+    stamps = [s for s in view.record(domain).files if s.path == SEMANTIC_MANIFEST]
+    damage = integrity.changed(view.folder(domain), stamps)
+    if damage:
+        raise MetricsError(
+            f"{domain}'s semantic layer is damaged ({damage[0].describe()}); run "
+            f"`mesh verify {domain}`, then `mesh repair {domain}` or `mesh rollback {domain}`."
+        )
 
 
 @functools.lru_cache(maxsize=32)
@@ -204,7 +217,8 @@ def _load(domain: str, text: str, origin: str) -> Layer:
     try:
         semantic = parse_manifest_from_dbt_generated_manifest(text)
     except Exception as error:  # pydantic's, on a file that is not dbt's semantic manifest
-        raise MetricsError(f"{origin} is not a semantic manifest dbt wrote: {error}") from None
+        message = " ".join(str(error).split())[:400]  # pydantic's spans many lines
+        raise MetricsError(f"{origin} is not a semantic manifest dbt wrote: {message}") from None
     issues = SemanticManifestValidator().validate_semantic_manifest(semantic)
     if issues.has_blocking_issues:
         first = issues.errors[0].as_readable_str()
