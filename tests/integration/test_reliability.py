@@ -141,7 +141,8 @@ KILL_SEED = 7  # another seed explores other moments; the moments are printed ei
 # One in each third of the build's duration, at a random moment within it; each named step
 # of the publish is also stopped at deterministically (test_crash_points.py).
 TIMED_KILLS = 3
-# A dbt worker takes about 0.3 s from its start to being tied to its parent's life.
+# A dbt worker, forked from the fork server, is tied to its life within milliseconds; the
+# kill lands up to this long after the worker appears.
 WORKER_STARTING = 0.2
 
 
@@ -150,18 +151,20 @@ def _is_publishing(root: Path) -> bool:
     return any(path.name.endswith(".partial") for path in _published(root).iterdir())
 
 
-def _children(pid: int) -> dict[int, str]:
-    """The processes whose parent is `pid`, with their command lines (Linux /proc)."""
-    found = {}
+def _descendants(pid: int) -> dict[int, int]:
+    """The processes below `pid` (children, grandchildren...), each with its depth (Linux
+    /proc): the build's fork server is its child, the dbt workers are the server's."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid:
-                found[int(stat.parent.name)] = (
-                    (stat.parent / "cmdline").read_text().replace("\0", " ")
-                )
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
+    found, level, depth = {}, {pid}, 0
+    while level:
+        depth += 1
+        level = {child for child, parent in parents.items() if parent in level}
+        found.update(dict.fromkeys(level, depth))
     return found
 
 
@@ -211,7 +214,8 @@ class Killer:
         return time.monotonic() - self.started
 
     def worker_started(self) -> bool:
-        return any("spawn_main" in command for command in _children(self.build.pid).values())
+        """A dbt worker exists: a process the build's fork server forked."""
+        return 2 in _descendants(self.build.pid).values()
 
     def kill_9(self) -> str:
         """kill -9 the build unless it has already ended (then it must have succeeded)."""
@@ -220,9 +224,9 @@ class Killer:
             out, err = self.build.communicate()
             assert self.build.returncode == 0, f"a build after a killed one failed:\n{out}{err}"
             return f"finished before {at:.2f} s"
-        children = _children(self.build.pid)
+        children = _descendants(self.build.pid)
         os.kill(self.build.pid, signal.SIGKILL)
-        try:  # its dbt worker dies with it; the pipes close once every process is gone
+        try:  # its fork server and workers die with it; the pipes close once all are gone
             self.build.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             for child in children:

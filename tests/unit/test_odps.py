@@ -4,9 +4,11 @@ schema they are validated against (kept in the package with its source and hash)
 from __future__ import annotations
 
 import hashlib
+import json
 from importlib import resources
 from typing import Any
 
+import jsonschema
 import pytest
 
 from mesh.engines.duckdb import ports
@@ -25,6 +27,21 @@ def test_the_kept_schema_is_the_published_one_byte_for_byte() -> None:
     schema = resources.files("mesh.governance").joinpath("schemas", odps.SCHEMA_FILE)
     assert hashlib.sha256(schema.read_bytes()).hexdigest() == odps.SCHEMA_SHA256
     assert odps.SCHEMA_SOURCE.endswith(f"/schema/{odps.SCHEMA_FILE}")
+
+
+@pytest.mark.parametrize(
+    ("package", "name"),
+    [("mesh.governance", f"schemas/{odps.SCHEMA_FILE}"), (odcs.SCHEMA_PACKAGE, "schema.json")],
+)
+def test_the_schemas_contracts_and_descriptors_are_checked_against_are_valid(
+    package: str, name: str
+) -> None:
+    # Once here, not on every publish: the schemas are packaged and pinned.
+    schema = json.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+    jsonschema.Draft201909Validator.check_schema(schema)
+    broken = {**schema, "properties": {"id": {"type": "no-such-type"}}}
+    with pytest.raises(jsonschema.SchemaError):
+        jsonschema.Draft201909Validator.check_schema(broken)
 
 
 @pytest.mark.parametrize(("domain", "unique_id"), PRODUCT_VERSIONS)

@@ -24,18 +24,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import gc
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import select
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -152,6 +151,7 @@ class TaskTimeoutError(Exception):
 
 _events: Queue[ProgressEvent] | None = None
 _warming = False  # the worker builds its warm-up project: nothing to report
+_warmed = False  # dbt is imported and has built the warm-up project in this process
 _report_fd: int | None = None  # in a task's child: the pipe to the worker
 _send_lock = threading.Lock()
 _current_domain = ""
@@ -163,32 +163,37 @@ _semantic_failures: list[str] = []
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this worker when the parent dies (e.g. `kill -9` of mesh build).
+def _die_with_parent(command: int) -> None:
+    """Ask Linux to kill this worker when its parent, the fork server, dies; the server is
+    killed when the `mesh` command that started it dies (preload.py), e.g. `kill -9` of mesh
+    build. (Waiting for the server to notice would not do: each worker holds the pipe whose
+    end tells the server its command is gone.)
 
-    A parent that died before the request was made sends no signal, and the worker would
+    A command that died before the request was made sends nothing on, and the worker would
     wait forever for work (it holds its own end of the task queue open): it exits now.
     """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    sandbox.die_with_parent()
+    try:
+        os.kill(command, 0)
+    except (ProcessLookupError, PermissionError):  # gone (its pid maybe another user's now)
+        os._exit(1)
+    if os.getppid() == 1:  # the fork server died before the request: orphaned
         os._exit(1)
 
 
-def _init_worker(events: Queue[ProgressEvent] | None, parent: int, output: str | None) -> None:
+def _init_worker(events: Queue[ProgressEvent] | None, command: int, output: str | None) -> None:
     global _events
     _events = events
-    _die_with_parent(parent)
+    _die_with_parent(command)
     # Ctrl-C on a terminal reaches the whole foreground process group. Only the parent acts
     # on it: it stops the workers itself (DbtWorkers.close), so a worker never dies half way
     # through a reply and the parent never sees a broken pool instead of the interrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Imported once here, so every task's forked child starts with dbt and its adapter loaded.
-    import dbt.adapters.duckdb
-    import dbt.cli.main  # noqa: F401
-
-    _warm_up()
+    # The fork server imported dbt and warmed it up (preload.py) before forking this worker;
+    # without it (a server that could not preload) the worker does both itself, once, so
+    # every task's forked child starts with dbt and its adapter loaded and warm.
+    if not _warmed:
+        warm_up()
     if output:
         # What the worker and the programs it starts (a JVM for Spark) print goes to a log.
         with Path(output).open("a") as log:
@@ -215,16 +220,21 @@ WARM_UP_PROJECT = {
 """A project of the platform's own, with no domain code in it, that each worker builds once."""
 
 
-def _warm_up() -> None:
-    """Build a tiny project of the platform's own in this worker, once, before any task.
+def warm_up() -> None:
+    """Import dbt and build a tiny project of the platform's own in this process, once.
 
-    A task runs in a child forked from the worker, so whatever dbt loads and builds on its
-    first invocation (lazily imported modules, the adapter's registration, its internal
-    macros' manifest, serialisers) would be paid again by every task: measured 1.2-1.7 CPU-s
-    per domain build. After one invocation here every child starts warm. Nothing of a
-    domain runs here, outside the sandbox: the project is this module's own, in memory.
+    A task runs in a child forked from its worker, and the workers are forked from one fork
+    server per `mesh` command, which does this before the first (preload.py). So whatever dbt
+    loads and builds on its first invocation (its import, 1.9 CPU-s; lazily imported
+    modules, the adapter's registration, its internal macros' manifest, serialisers: 1.2-1.7
+    CPU-s more per domain build) is paid once per command, not again by every worker and
+    every task. Nothing of a domain runs here, outside the sandbox: the project is this
+    module's own, in memory.
     """
-    global _warming
+    global _warming, _warmed
+    import dbt.adapters.duckdb
+    import dbt.cli.main  # noqa: F401
+
     folder = Path(tempfile.mkdtemp(prefix="mesh-warm-up-"))
     try:
         for name, text in WARM_UP_PROJECT.items():
@@ -240,6 +250,7 @@ def _warm_up() -> None:
         _warming = False
         _close_duckdb()
         shutil.rmtree(folder, ignore_errors=True)
+    _warmed = True
 
 
 def _on_event(event: Any) -> None:
@@ -725,7 +736,7 @@ class DbtWorkers:
         self.events = events
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_context(),
             max_tasks_per_child=tasks_per_worker,
             initializer=_init_worker,
             initargs=(events, os.getpid(), str(output) if output else None),
@@ -756,6 +767,25 @@ class DbtWorkers:
         self.close(stop=kind is not None and issubclass(kind, KeyboardInterrupt))
 
 
+def _context() -> multiprocessing.context.ForkServerContext:
+    """Workers are forked from a fork server: a clean process (not this one, which may have
+    threads) that imports dbt and warms it up once per `mesh` command before forking the
+    first worker (preload.py). Started with spawn, each worker paid both again: 2.2 CPU-s
+    per worker, on the same two cores the builds need."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mesh.runner.preload"])
+    # Started now, from the thread making the pool (the command's main thread), not later
+    # from the pool's own thread: the server dies with the thread that started it. It starts
+    # with Ctrl-C blocked, until it ignores it (preload.py): only the command acts on Ctrl-C,
+    # and a server importing dbt would print a traceback. The command's own is kept pending.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return context
+
+
 def event_queue() -> Queue[ProgressEvent]:
     """A queue workers can report progress on (made in the same context as the workers)."""
-    return multiprocessing.get_context("spawn").Queue()
+    return _context().Queue()
