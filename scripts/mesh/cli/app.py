@@ -395,15 +395,17 @@ def dev(
         )
         events = event_queue()
         with ExitStack() as stack:
+            # Warm: every save is a task; the plugin: both targets connect through it.
+            settings: dict[str, Any] = {
+                "tasks_per_worker": DEV_TASKS_PER_WORKER,
+                "preload": engines.get(Engine.duckdb).worker_modules,
+                "warm": True,
+            }
             if publish:  # one pool for the builds, as `mesh build` has
-                pool = DbtWorkers(size, events, tasks_per_worker=DEV_TASKS_PER_WORKER)
-                stack.enter_context(pool)
+                pool = stack.enter_context(DbtWorkers(size, events, **settings))
             else:  # a worker per domain, so that each save reaches the domain's warm session
                 pools = {
-                    d.name: stack.enter_context(
-                        DbtWorkers(1, events, tasks_per_worker=DEV_TASKS_PER_WORKER)
-                    )
-                    for d in chosen
+                    d.name: stack.enter_context(DbtWorkers(1, events, **settings)) for d in chosen
                 }
             stack.enter_context(steps)
             for item in dev_module.saves(mesh, chosen):

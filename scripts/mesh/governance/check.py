@@ -106,7 +106,8 @@ def _parse(
     runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]] = {}
     results: dict[str, _Parsed] = {}
     isolation: Isolation = "sandbox" if sandbox.enabled() else "fork"
-    with DbtWorkers(workers=max(1, min(len(names), 2))) as workers:
+    # Warmed up (workers.warm_up) when three or more domains are parsed: a child each.
+    with DbtWorkers(workers=max(1, min(len(names), 2)), warm=len(names) > 2) as workers:
         for name in names:
             domain = domains[name]
             unpublished = [u for u in domain.upstreams if not mesh.published_manifest(u).exists()]

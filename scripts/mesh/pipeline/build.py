@@ -204,6 +204,8 @@ class _Scheduler:
             events=self.events,
             output=self.engine.worker_output(self.mesh),
             tasks_per_worker=self.engine.tasks_per_worker,
+            preload=self.engine.worker_modules,
+            warm=len(self.pending) > 1,  # a child per domain: the warm-up pays from two on
         )
 
     def close(self, stop: bool = False) -> None:

@@ -167,6 +167,9 @@ class Engine(ABC):
     toolchain: tuple[str, ...] = ()
     max_jobs: int | None = None  # domains built at once at most (None: as many as asked)
     tasks_per_worker: int = TASKS_PER_WORKER  # tasks before a dbt worker is replaced
+    # Modules the workers' fork server imports once, so no task's child imports them again
+    # (the engine's dbt plugin: loaded by every invocation that connects).
+    worker_modules: tuple[str, ...] = ()
     # Where its dbt tasks run (runner.workers.Isolation): the build sandbox, unless the engine
     # keeps a session in the worker across domains ("worker": unconfined, no time limit).
     isolation: Isolation = "sandbox"

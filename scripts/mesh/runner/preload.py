@@ -1,8 +1,6 @@
 """Imported by the dbt workers' fork server, once per `mesh` command, before it forks any
-worker: dbt is imported and warmed up here, so every worker forked after starts warm.
-
-multiprocessing's fork server can only preload modules by name; importing this one is the
-warm-up (workers.warm_up: a tiny project of the platform's own, nothing of a domain).
+worker: dbt and its DuckDB adapter are imported here (1.9 CPU-s), so every worker forked
+after has them. multiprocessing's fork server can only preload modules by name.
 """
 
 import signal
@@ -12,10 +10,11 @@ import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
-from mesh.runner import sandbox  # noqa: E402 (after the signal, which dbt's import may outlast)
-from mesh.runner.workers import warm_up  # noqa: E402
+import dbt.adapters.duckdb  # noqa: E402
+import dbt.cli.main  # noqa: E402, F401
+
+from mesh.runner import sandbox  # noqa: E402
 
 # Killed with the command that started it: its workers die with it (workers._die_with_parent).
 # A command that died before this line closed the server's pipe: the server exits on that.
 sandbox.die_with_parent()
-warm_up()

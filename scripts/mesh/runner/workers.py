@@ -38,7 +38,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import resource_tracker
@@ -151,7 +151,6 @@ class TaskTimeoutError(Exception):
 
 _events: Queue[ProgressEvent] | None = None
 _warming = False  # the worker builds its warm-up project: nothing to report
-_warmed = False  # dbt is imported and has built the warm-up project in this process
 _report_fd: int | None = None  # in a task's child: the pipe to the worker
 _send_lock = threading.Lock()
 _current_domain = ""
@@ -189,11 +188,11 @@ def _init_worker(events: Queue[ProgressEvent] | None, command: int, output: str 
     # on it: it stops the workers itself (DbtWorkers.close), so a worker never dies half way
     # through a reply and the parent never sees a broken pool instead of the interrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The fork server imported dbt and warmed it up (preload.py) before forking this worker;
-    # without it (a server that could not preload) the worker does both itself, once, so
-    # every task's forked child starts with dbt and its adapter loaded and warm.
-    if not _warmed:
-        warm_up()
+    # Imported by the fork server before it forked this worker (preload.py), so a no-op;
+    # here for a server that could not preload: every task's child starts with dbt loaded.
+    import dbt.adapters.duckdb
+    import dbt.cli.main  # noqa: F401
+
     if output:
         # What the worker and the programs it starts (a JVM for Spark) print goes to a log.
         with Path(output).open("a") as log:
@@ -206,7 +205,7 @@ def _init_worker(events: Queue[ProgressEvent] | None, command: int, output: str 
 
 
 WARM_UP_PROJECT = {
-    "dbt_project.yml": "name: warm_up\nversion: '1'\nprofile: warm_up\n",
+    "dbt_project.yml": "name: warm_up\nversion: '1.0.0'\nprofile: warm_up\n",
     "profiles.yml": (
         "warm_up:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
         "      path: ':memory:'\n      threads: 1\n"
@@ -220,28 +219,26 @@ WARM_UP_PROJECT = {
 """A project of the platform's own, with no domain code in it, that each worker builds once."""
 
 
-def warm_up() -> None:
-    """Import dbt and build a tiny project of the platform's own in this process, once.
+def warm_up() -> DbtOutcome:
+    """Build a tiny project of the platform's own in this process, once.
 
     A task runs in a child forked from its worker, and the workers are forked from one fork
-    server per `mesh` command, which does this before the first (preload.py). So whatever dbt
-    loads and builds on its first invocation (its import, 1.9 CPU-s; lazily imported
-    modules, the adapter's registration, its internal macros' manifest, serialisers: 1.2-1.7
-    CPU-s more per domain build) is paid once per command, not again by every worker and
-    every task. Nothing of a domain runs here, outside the sandbox: the project is this
-    module's own, in memory.
+    server per `mesh` command. Whatever dbt loads and builds on its first invocation (lazily
+    imported modules and plugins, dbt-loom's included, its internal macros, serialisers)
+    each task's child pays again, unless the server did it before forking: measured 2.4
+    CPU-s once in the server against 0.6-1.6 CPU-s less in each domain build's child. So
+    a pool that will run several tasks asks for it (`DbtWorkers(warm=True)`: warm.py), and
+    a one-domain build does not. Nothing of a domain runs here, outside the sandbox: the
+    project is this module's own, in memory.
     """
-    global _warming, _warmed
-    import dbt.adapters.duckdb
-    import dbt.cli.main  # noqa: F401
-
+    global _warming
     folder = Path(tempfile.mkdtemp(prefix="mesh-warm-up-"))
     try:
         for name, text in WARM_UP_PROJECT.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(text)
         _warming = True
-        invoke(
+        return invoke(
             ["build", "--project-dir", str(folder), "--profiles-dir", str(folder),
              "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"),
              "--log-level", "none", "--log-level-file", "none", "--no-use-colors"]
@@ -250,7 +247,6 @@ def warm_up() -> None:
         _warming = False
         _close_duckdb()
         shutil.rmtree(folder, ignore_errors=True)
-    _warmed = True
 
 
 def _on_event(event: Any) -> None:
@@ -730,13 +726,18 @@ class DbtWorkers:
         events: Queue[ProgressEvent] | None = None,
         output: Path | None = None,
         tasks_per_worker: int = TASKS_PER_WORKER,
+        preload: Sequence[str] = (),
+        warm: bool = False,
     ) -> None:
-        """`output`: a file for what workers print (default: the parent's terminal)."""
+        """`output`: a file for what workers print (default: the parent's terminal);
+        `preload`: modules the fork server imports too; `warm`: the server warms dbt up
+        first (`warm_up`), for a pool that will run several tasks. Both only if this pool
+        starts the command's fork server."""
         self.size = workers
         self.events = events
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=_context(),
+            mp_context=_context([*preload, *(["mesh.runner.warm"] if warm else [])]),
             max_tasks_per_child=tasks_per_worker,
             initializer=_init_worker,
             initargs=(events, os.getpid(), str(output) if output else None),
@@ -767,13 +768,14 @@ class DbtWorkers:
         self.close(stop=kind is not None and issubclass(kind, KeyboardInterrupt))
 
 
-def _context() -> multiprocessing.context.ForkServerContext:
+def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:
     """Workers are forked from a fork server: a clean process (not this one, which may have
-    threads) that imports dbt and warms it up once per `mesh` command before forking the
-    first worker (preload.py). Started with spawn, each worker paid both again: 2.2 CPU-s
-    per worker, on the same two cores the builds need."""
+    threads) that imports dbt once per `mesh` command before forking the first worker
+    (preload.py), then `preload`. Started with spawn, each worker imported dbt again: 1.9
+    CPU-s per worker, on the same two cores the builds need. One server serves the command:
+    the first pool's `preload` is the one it has."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mesh.runner.preload"])
+    context.set_forkserver_preload(["mesh.runner.preload", *preload])
     # Started now, from the thread making the pool (the command's main thread), not later
     # from the pool's own thread: the server dies with the thread that started it. It starts
     # with Ctrl-C blocked, until it ignores it (preload.py): only the command acts on Ctrl-C,
@@ -788,4 +790,4 @@ def _context() -> multiprocessing.context.ForkServerContext:
 
 def event_queue() -> Queue[ProgressEvent]:
     """A queue workers can report progress on (made in the same context as the workers)."""
-    return _context().Queue()
+    return multiprocessing.get_context("forkserver").Queue()

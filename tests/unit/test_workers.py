@@ -1,0 +1,35 @@
+"""The dbt workers' fork server: what it loads before forking them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_the_warm_up_project_builds() -> None:
+    # A warm-up that dbt refused (as its `version: '1'` once was, silently) warms nothing up:
+    # each build's child then pays dbt's first invocation itself. Run apart from pytest's
+    # process, as the fork server runs it.
+    code = (
+        "import dataclasses, json\n"
+        "from mesh.runner.workers import warm_up\n"
+        "print(json.dumps(dataclasses.asdict(warm_up())))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["success"], outcome["error"]
+    assert outcome["counts"] == {"model": 1, "test": 2}
+
+
+def test_the_fork_server_imports_dbt_and_ignores_ctrl_c() -> None:
+    code = (
+        "import signal, sys\n"
+        "import mesh.runner.preload\n"
+        "assert 'dbt.cli.main' in sys.modules and 'dbt.adapters.duckdb' in sys.modules\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+        "assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
