@@ -33,3 +33,19 @@ def test_the_fork_server_imports_dbt_and_ignores_ctrl_c() -> None:
         "assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_warm_up_leaves_no_thread_behind() -> None:
+    # The fork server forks every worker after the warm-up: a thread left running there (the
+    # native pool of dbt's static parser left three) is missing in the fork, and a lock it
+    # held stays held. Every domain build's child hung in its first parse.
+    code = (
+        "import os\n"
+        "from mesh.runner import workers\n"
+        "assert workers.warm_up().success\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["1"]

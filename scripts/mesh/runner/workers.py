@@ -238,10 +238,13 @@ def warm_up() -> DbtOutcome:
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(text)
         _warming = True
+        # --no-static-parser: dbt's static parser (dbt-extractor, native code) must not run
+        # in a process that forks: a child forked after it deadlocked in its first parse.
         return invoke(
             ["build", "--project-dir", str(folder), "--profiles-dir", str(folder),
              "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"),
-             "--log-level", "none", "--log-level-file", "none", "--no-use-colors"]
+             "--log-level", "none", "--log-level-file", "none", "--no-use-colors",
+             "--no-static-parser"]
         )  # fmt: skip
     finally:
         _warming = False
