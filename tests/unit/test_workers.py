@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -26,13 +27,25 @@ def test_the_warm_up_project_builds() -> None:
 
 def test_the_fork_server_imports_dbt_and_ignores_ctrl_c() -> None:
     code = (
-        "import signal, sys\n"
+        "import os, signal, sys\n"
         "import mesh.runner.preload\n"
         "assert 'dbt.cli.main' in sys.modules and 'dbt.adapters.duckdb' in sys.modules\n"
         "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
         "assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+        "assert os.environ['MESH_FORK_SERVER_PID'] == str(os.getpid())\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    command = {**os.environ, "MESH_COMMAND_PID": str(os.getpid())}  # its parent: this process
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=command)
+
+
+def test_a_fork_server_whose_command_is_gone_exits_at_once() -> None:
+    # Its parent is not the command that started it (that one died and it was adopted).
+    elsewhere = {**os.environ, "MESH_COMMAND_PID": str(os.getpid() + 1_000_000)}
+    done = subprocess.run(
+        [sys.executable, "-c", "import mesh.runner.preload; print('served')"],
+        capture_output=True, text=True, timeout=120, env=elsewhere,
+    )  # fmt: skip
+    assert done.returncode == 1 and "served" not in done.stdout
 
 
 def test_the_warm_up_leaves_no_thread_behind() -> None:

@@ -162,28 +162,31 @@ _semantic_failures: list[str] = []
 DEPRECATION_EVENTS = {"UpcomingReferenceDeprecation", "DeprecatedReference"}
 
 
-def _die_with_parent(command: int) -> None:
-    """Ask Linux to kill this worker when its parent, the fork server, dies; the server is
-    killed when the `mesh` command that started it dies (preload.py), e.g. `kill -9` of mesh
-    build. (Waiting for the server to notice would not do: each worker holds the pipe whose
-    end tells the server its command is gone.)
+# Set in the `mesh` command before it starts its fork server, and in the server before it
+# forks a worker: each process's parent, as its children check it.
+COMMAND_PID, SERVER_PID = "MESH_COMMAND_PID", "MESH_FORK_SERVER_PID"
 
-    A command that died before the request was made sends nothing on, and the worker would
-    wait forever for work (it holds its own end of the task queue open): it exits now.
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent, the fork server, dies; the server is
+    killed when the `mesh` command dies (preload.py), e.g. `kill -9` of mesh build. (Waiting
+    for the server to notice would not do: each worker holds the pipe whose end tells the
+    server its command is gone.)
+
+    A server that died before the request was made sends nothing, and the worker would
+    wait forever for work (it holds its own end of the task queue open): a worker whose
+    parent is not the server any more exits now. (Not a check that the command is alive: a
+    dead command not yet reaped by its own parent still answers as a process.)
     """
     sandbox.die_with_parent()
-    try:
-        os.kill(command, 0)
-    except (ProcessLookupError, PermissionError):  # gone (its pid maybe another user's now)
-        os._exit(1)
-    if os.getppid() == 1:  # the fork server died before the request: orphaned
+    if str(os.getppid()) != os.environ.get(SERVER_PID):
         os._exit(1)
 
 
-def _init_worker(events: Queue[ProgressEvent] | None, command: int, output: str | None) -> None:
+def _init_worker(events: Queue[ProgressEvent] | None, output: str | None) -> None:
     global _events
     _events = events
-    _die_with_parent(command)
+    _die_with_parent()
     # Ctrl-C on a terminal reaches the whole foreground process group. Only the parent acts
     # on it: it stops the workers itself (DbtWorkers.close), so a worker never dies half way
     # through a reply and the parent never sees a broken pool instead of the interrupt.
@@ -743,15 +746,17 @@ class DbtWorkers:
             mp_context=_context([*preload, *(["mesh.runner.warm"] if warm else [])]),
             max_tasks_per_child=tasks_per_worker,
             initializer=_init_worker,
-            initargs=(events, os.getpid(), str(output) if output else None),
+            initargs=(events, str(output) if output else None),
         )
 
     def submit(self, task: DbtTask) -> Future[DbtOutcome]:
         """Run the task's commands in order, stopping at the first that fails."""
+        _start_server()
         return self._pool.submit(run_task, task)
 
     def submit_each(self, task: DbtTask) -> Future[list[DbtOutcome]]:
         """Run all of the task's commands, each whatever the others did."""
+        _start_server()
         return self._pool.submit(run_each, task)
 
     def close(self, stop: bool = False) -> None:
@@ -779,16 +784,22 @@ def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerC
     the first pool's `preload` is the one it has."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["mesh.runner.preload", *preload])
-    # Started now, from the thread making the pool (the command's main thread), not later
-    # from the pool's own thread: the server dies with the thread that started it. It starts
-    # with Ctrl-C blocked, until it ignores it (preload.py): only the command acts on Ctrl-C,
-    # and a server importing dbt would print a traceback. The command's own is kept pending.
+    return context
+
+
+def _start_server() -> None:
+    """Start the command's fork server if it is not running: at the first task, so that a
+    build with nothing to build starts none, and from the thread that submits it (the
+    command's main thread, not the pool's own: the server dies with the thread that started
+    it). It starts with Ctrl-C blocked, until it ignores it (preload.py): only the command
+    acts on Ctrl-C, and a server importing dbt would print a traceback. The command's own
+    Ctrl-C is kept pending meanwhile."""
+    os.environ[COMMAND_PID] = str(os.getpid())
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         multiprocessing.forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    return context
 
 
 def event_queue() -> Queue[ProgressEvent]:
