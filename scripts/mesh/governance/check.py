@@ -43,7 +43,7 @@ from mesh.governance.policies import DomainState, Violation, Waiver, describe, e
 from mesh.ids import new_id
 from mesh.runner import sandbox
 from mesh.runner.dbt import LINT, base_env, dbt_args, loom_env, with_packages
-from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers, Isolation
+from mesh.runner.workers import DbtOutcome, DbtTask, DbtWorkers, Isolation, worth_warming
 from mesh.workspace import Mesh
 
 
@@ -106,8 +106,7 @@ def _parse(
     runs: dict[str, tuple[Future[list[DbtOutcome]], Path, bool]] = {}
     results: dict[str, _Parsed] = {}
     isolation: Isolation = "sandbox" if sandbox.enabled() else "fork"
-    # Warmed up (workers.warm_up) when three or more domains are parsed: a child each.
-    with DbtWorkers(workers=max(1, min(len(names), 2)), warm=len(names) > 2) as workers:
+    with DbtWorkers(workers=max(1, min(len(names), 2)), warm=worth_warming(len(names))) as workers:
         for name in names:
             domain = domains[name]
             unpublished = [u for u in domain.upstreams if not mesh.published_manifest(u).exists()]

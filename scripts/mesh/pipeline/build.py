@@ -73,6 +73,7 @@ from mesh.runner.workers import (
     NodesPlanned,
     ProgressEvent,
     event_queue,
+    worth_warming,
 )
 from mesh.workspace import DEFAULT_ENGINE, Mesh
 
@@ -205,10 +206,7 @@ class _Scheduler:
             output=self.engine.worker_output(self.mesh),
             tasks_per_worker=self.engine.tasks_per_worker,
             preload=self.engine.worker_modules,
-            # A child per domain: the warm-up (2.4 CPU-s once, 0.6-1.6 less per child) pays
-            # in CPU from about three on, but it delays the first domain by its 2.4 s: a
-            # three-domain build took 1 to 4 s longer, a five-domain one about 1 s less.
-            warm=len(self.pending) > 3,
+            warm=worth_warming(len(self.pending)),  # a task per domain to build
         )
 
     def close(self, stop: bool = False) -> None:

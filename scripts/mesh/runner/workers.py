@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from multiprocessing import resource_tracker
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pydantic
 
@@ -230,9 +230,9 @@ def warm_up() -> DbtOutcome:
     imported modules and plugins, dbt-loom's included, its internal macros, serialisers)
     each task's child pays again, unless the server did it before forking: measured 2.4
     CPU-s once in the server against 0.6-1.6 CPU-s less in each domain build's child. So
-    a pool that will run several tasks asks for it (`DbtWorkers(warm=True)`: warm.py), and
-    a one-domain build does not. Nothing of a domain runs here, outside the sandbox: the
-    project is this module's own, in memory.
+    a pool that will run several tasks asks for it (`DbtWorkers(warm=True)`: warm.py; see
+    `worth_warming`), and a one-domain build does not. Nothing of a domain runs here,
+    outside the sandbox: the project is this module's own, in memory.
     """
     global _warming
     folder = Path(tempfile.mkdtemp(prefix="mesh-warm-up-"))
@@ -723,6 +723,16 @@ def _close_duckdb() -> None:
         DuckDBConnectionManager._ENV = None
 
 
+# The warm-up pays in CPU from about three tasks on, but it comes before the first task
+# starts: a three-domain build took 1 to 4 s longer with it, a five-domain one about 1 s less.
+WARM_FROM_TASKS = 4
+
+
+def worth_warming(tasks: int) -> bool:
+    """Whether a pool that will run about `tasks` tasks should have its server warm up."""
+    return tasks >= WARM_FROM_TASKS
+
+
 class DbtWorkers:
     """A pool of worker processes running dbt tasks, each worker recycled after a while."""
 
@@ -741,6 +751,7 @@ class DbtWorkers:
         starts the command's fork server."""
         self.size = workers
         self.events = events
+        self._started = False
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=_context([*preload, *(["mesh.runner.warm"] if warm else [])]),
@@ -751,13 +762,18 @@ class DbtWorkers:
 
     def submit(self, task: DbtTask) -> Future[DbtOutcome]:
         """Run the task's commands in order, stopping at the first that fails."""
-        _start_server()
+        self._start()
         return self._pool.submit(run_task, task)
 
     def submit_each(self, task: DbtTask) -> Future[list[DbtOutcome]]:
         """Run all of the task's commands, each whatever the others did."""
-        _start_server()
+        self._start()
         return self._pool.submit(run_each, task)
+
+    def _start(self) -> None:
+        if not self._started:
+            _start_server()
+            self._started = True
 
     def close(self, stop: bool = False) -> None:
         """Wait for the running tasks to end; with `stop` (after Ctrl-C), kill the workers at
@@ -776,13 +792,16 @@ class DbtWorkers:
         self.close(stop=kind is not None and issubclass(kind, KeyboardInterrupt))
 
 
+START_METHOD: Final = "forkserver"
+
+
 def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:
     """Workers are forked from a fork server: a clean process (not this one, which may have
     threads) that imports dbt once per `mesh` command before forking the first worker
     (preload.py), then `preload`. Started with spawn, each worker imported dbt again: 1.9
     CPU-s per worker, on the same two cores the builds need. One server serves the command:
     the first pool's `preload` is the one it has."""
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context(START_METHOD)
     context.set_forkserver_preload(["mesh.runner.preload", *preload])
     return context
 
@@ -804,4 +823,4 @@ def _start_server() -> None:
 
 def event_queue() -> Queue[ProgressEvent]:
     """A queue workers can report progress on (made in the same context as the workers)."""
-    return multiprocessing.get_context("forkserver").Queue()
+    return multiprocessing.get_context(START_METHOD).Queue()
