@@ -108,3 +108,42 @@ def test_downstream_of_is_every_direct_and_indirect_consumer() -> None:
     assert graph.downstream_of(domains, "orders") == {"fulfillment", "analytics"}
     assert graph.downstream_of(domains, "customers") == {"orders", "fulfillment", "analytics"}
     assert graph.downstream_of(domains, "analytics") == set()
+
+
+MESH = {  # the repository's domains
+    "analytics": ("catalog", "customers", "fulfillment", "orders"),
+    "fulfillment": ("orders",),
+    "orders": (),
+    "customers": (),
+    "catalog": (),
+}
+
+
+def test_the_longest_chain_of_expected_work_starts_first() -> None:
+    domains = domains_of(**MESH)
+    order = graph.build_order(domains)
+    seconds = dict.fromkeys(order, 1.0)
+
+    # orders -> fulfillment -> analytics is three builds long; catalog's chain is two.
+    assert graph.longest_chain_first(domains, order, seconds) == [
+        "orders", "catalog", "customers", "fulfillment", "analytics",
+    ]  # fmt: skip
+    # A slow side branch goes first when its chain is the longer one.
+    assert graph.longest_chain_first(domains, order, {**seconds, "catalog": 5.0})[0] == "catalog"
+
+
+def test_longest_chain_first_keeps_every_producer_before_its_consumers() -> None:
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        names = [f"d{i}" for i in range(8)]
+        domains = domains_of(
+            **{n: tuple(u for u in names[:i] if rng.random() < 0.3) for i, n in enumerate(names)}
+        )
+        order = graph.build_order(domains)
+        seconds = {n: rng.choice([0.1, 1.0, 30.0]) for n in names}
+        ranked = graph.longest_chain_first(domains, order, seconds)
+        assert sorted(ranked) == sorted(order)
+        for name in ranked:
+            assert all(ranked.index(u) < ranked.index(name) for u in domains[name].upstreams)

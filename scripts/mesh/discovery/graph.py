@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from graphlib import CycleError as GraphCycleError
 from graphlib import TopologicalSorter
 
@@ -58,6 +59,22 @@ def build_order(domains: dict[str, Domain], only: set[str] | None = None) -> lis
         order.extend(ready)
         sorter.done(*ready)
     return order
+
+
+def longest_chain_first(
+    domains: dict[str, Domain], order: list[str], seconds: Mapping[str, float]
+) -> list[str]:
+    """`order` (producers first) re-sorted so that the domain with the most expected work
+    between it and the end of the build (its own `seconds` plus its longest chain of
+    consumers in `order`) comes first: the order a scheduler with fewer workers than ready
+    domains starts them in, so the longest chain never waits behind short side branches.
+    A producer's chain is always longer than its consumers', so producers stay first."""
+    chain: dict[str, float] = {}
+    for name in reversed(order):  # every consumer's chain is known before its producer's
+        consumers = [c for c in order if name in domains[c].upstreams]
+        chain[name] = seconds[name] + max((chain[c] for c in consumers), default=0.0)
+    position = {name: i for i, name in enumerate(order)}
+    return sorted(order, key=lambda name: (-chain[name], position[name]))
 
 
 def downstream_of(domains: dict[str, Domain], name: str) -> set[str]:

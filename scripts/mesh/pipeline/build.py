@@ -105,6 +105,20 @@ def plan(mesh: Mesh, targets: list[str], only: bool = False) -> tuple[dict[str, 
     return domains, order
 
 
+def expected_seconds(mesh: Mesh, names: list[str]) -> dict[str, float]:
+    """How long each domain's dbt build is likely to take: its current publish's, as the
+    record says (a domain without one, or with a damaged one: the others' mean, or 1 s).
+    Only the order builds start in depends on it."""
+    known: dict[str, float] = {}
+    for name in names:
+        with contextlib.suppress(MeshError, OSError, ValueError, TypeError, KeyError):
+            record = read_record(mesh, name)
+            if record and record.usage:
+                known[name] = max(float(record.usage["seconds"]), 0.1)
+    default = sum(known.values()) / len(known) if known else 1.0
+    return {name: known.get(name, default) for name in names}
+
+
 def missing_landing(mesh: Mesh, domain: Domain) -> str | None:
     """Why `domain` cannot be built for want of landing data, if so: a table its sources
     read has no export. Only that domain fails (and what consumes it is skipped)."""
@@ -187,7 +201,10 @@ class _Scheduler:
         self.mesh, self.engine, self.domains = mesh, engine, domains
         self.timeout, self.isolation = timeout, isolation(engine)
         self.overrides, self.today = overrides, ids.today()
-        self.pending, self.selected = list(order), set(order)
+        # Started longest chain first, not in `order`: on a cold build, orders (whose chain
+        # to analytics is the mesh's longest) waiting behind catalog and customers cost 1.5 s.
+        self.pending = graph.longest_chain_first(domains, order, expected_seconds(mesh, order))
+        self.selected = set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
         self.results: dict[str, DomainResult] = {}
         # What upstreams built before this run are read at (a damaged one: their newest).
