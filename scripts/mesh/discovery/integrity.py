@@ -18,9 +18,12 @@ too. Records from before files were stamped list none: there is nothing to check
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from mesh.discovery import snapshots
 from mesh.discovery.registry import (
@@ -36,6 +39,8 @@ from mesh.errors import DamagedRecordError
 from mesh.workspace import Mesh
 
 _CHUNK = 1 << 20
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 _RECORDS = (RECORD, f".{RECORD}")  # the record, and its replacement being written
 
 
@@ -58,6 +63,16 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _each(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """`work` on each item, in order, a thread per core: hashlib and file reads release the
+    GIL, and a publish has a few large files (a products file and its Parquet ports, 0.3 GB
+    at scale 100: 0.64 s in one thread, on the way of every consumer's build)."""
+    if len(items) < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(work, items))
+
+
 def files_of(folder: Path) -> list[Path]:
     """Every regular file under `folder` but the publish record, relative to it, sorted."""
     return sorted(
@@ -70,20 +85,19 @@ def files_of(folder: Path) -> list[Path]:
 def stamp(folder: Path) -> list[FileStamp]:
     """The stamps of every file under `folder` (a publish folder or private store), as they
     are now: call after the last write."""
-    stamps = []
-    for relative in files_of(folder):
+
+    def one(relative: Path) -> FileStamp:
         path = folder / relative
         status = path.stat()
-        stamps.append(
-            FileStamp(
-                path=relative.as_posix(),
-                size=status.st_size,
-                mtime_ns=status.st_mtime_ns,
-                inode=status.st_ino,
-                sha256=sha256(path),
-            )
+        return FileStamp(
+            path=relative.as_posix(),
+            size=status.st_size,
+            mtime_ns=status.st_mtime_ns,
+            inode=status.st_ino,
+            sha256=sha256(path),
         )
-    return stamps
+
+    return _each(one, files_of(folder))
 
 
 def _one(folder: Path, recorded: FileStamp, full: bool) -> Damage | None:
@@ -108,7 +122,8 @@ def _one(folder: Path, recorded: FileStamp, full: bool) -> Damage | None:
 
 def _check(folder: Path, stamps: Iterable[FileStamp], full: bool, strays: bool) -> list[Damage]:
     stamps = list(stamps)
-    found = [damage for recorded in stamps if (damage := _one(folder, recorded, full))]
+    checked = _each(lambda recorded: _one(folder, recorded, full), stamps)
+    found = [damage for damage in checked if damage]
     if strays and stamps and folder.is_dir():
         listed = {recorded.path for recorded in stamps}
         found += [
