@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
+import math
 import os
 import queue
 import shutil
@@ -113,8 +114,9 @@ def expected_seconds(mesh: Mesh, names: list[str]) -> dict[str, float]:
     for name in names:
         with contextlib.suppress(MeshError, OSError, ValueError, TypeError, KeyError):
             record = read_record(mesh, name)
-            if record and record.usage:
-                known[name] = max(float(record.usage["seconds"]), 0.1)
+            seconds = float(record.usage["seconds"]) if record and record.usage else math.nan
+            if math.isfinite(seconds):  # a damaged record's NaN would unorder the sort
+                known[name] = max(seconds, 0.1)
     default = sum(known.values()) / len(known) if known else 1.0
     return {name: known.get(name, default) for name in names}
 
