@@ -22,6 +22,7 @@ def test_build_of_analytics_builds_its_upstreams_first(built_mesh: tuple[Path, R
     ]
     assert sorted(order) == DOMAINS
     assert order.index("orders") < order.index("fulfillment") < order.index("analytics")
+    assert order[0] == "orders"  # the longest chain (orders, fulfillment, analytics) first
     assert order[-1] == "analytics"
     assert "All 5 domains published." in run.stdout
 

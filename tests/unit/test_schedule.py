@@ -38,7 +38,18 @@ def test_each_domain_is_expected_to_take_what_its_last_publish_took(mesh: Mesh) 
     assert expected_seconds(mesh, ["fulfillment"]) == {"fulfillment": 1.0}
 
 
-@pytest.mark.parametrize("usage", [{"seconds": "NaN"}, {"seconds": "soon"}, {}, [1], None])
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"seconds": "NaN"},  # float() would read it
+        {"seconds": "7"},
+        {"seconds": True},
+        {"seconds": 10**400},  # an int too large for a float
+        {},
+        None,
+        [1],  # not a record any more: DamagedRecordError
+    ],
+)
 def test_a_record_that_cannot_say_falls_back(mesh: Mesh, usage: object) -> None:
     publish_run(mesh, 1)
     _set_usage(mesh, usage)

@@ -68,11 +68,17 @@ def longest_chain_first(
     between it and the end of the build (its own `seconds` plus its longest chain of
     consumers in `order`) comes first: the order a scheduler with fewer workers than ready
     domains starts them in, so the longest chain never waits behind short side branches.
-    A producer's chain is always longer than its consumers', so producers stay first."""
+    A producer's chain is never shorter than its consumers' (no time counts below 0), and
+    ties keep `order`, so producers stay first."""
+    consumers: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for upstream in domains[name].upstreams:
+            if upstream in consumers:
+                consumers[upstream].append(name)
     chain: dict[str, float] = {}
     for name in reversed(order):  # every consumer's chain is known before its producer's
-        consumers = [c for c in order if name in domains[c].upstreams]
-        chain[name] = seconds[name] + max((chain[c] for c in consumers), default=0.0)
+        longest = max((chain[c] for c in consumers[name]), default=0.0)
+        chain[name] = max(seconds[name], 0.0) + longest
     position = {name: i for i, name in enumerate(order)}
     return sorted(order, key=lambda name: (-chain[name], position[name]))
 

@@ -66,7 +66,7 @@ def sha256(path: Path) -> str:
 def _each(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     """`work` on each item, in order, a thread per core: hashlib and file reads release the
     GIL, and a publish has a few large files (a products file and its Parquet ports, 0.3 GB
-    at scale 100: 0.64 s in one thread, on the way of every consumer's build)."""
+    at scale 100: 0.37 s in one thread, 0.22 s on two, on the way of every consumer's build)."""
     if len(items) < 2:
         return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
@@ -122,7 +122,12 @@ def _one(folder: Path, recorded: FileStamp, full: bool) -> Damage | None:
 
 def _check(folder: Path, stamps: Iterable[FileStamp], full: bool, strays: bool) -> list[Damage]:
     stamps = list(stamps)
-    checked = _each(lambda recorded: _one(folder, recorded, full), stamps)
+
+    def check(recorded: FileStamp) -> Damage | None:
+        return _one(folder, recorded, full)
+
+    # The cheap check is a stat per file (a hash only where the stat differs): no threads.
+    checked = _each(check, stamps) if full else [check(recorded) for recorded in stamps]
     found = [damage for damage in checked if damage]
     if strays and stamps and folder.is_dir():
         listed = {recorded.path for recorded in stamps}

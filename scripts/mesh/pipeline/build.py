@@ -112,11 +112,14 @@ def expected_seconds(mesh: Mesh, names: list[str]) -> dict[str, float]:
     Only the order builds start in depends on it."""
     known: dict[str, float] = {}
     for name in names:
-        with contextlib.suppress(MeshError, OSError, ValueError, TypeError, KeyError):
+        with contextlib.suppress(MeshError, OSError, ValueError):  # damaged: not known
             record = read_record(mesh, name)
-            seconds = float(record.usage["seconds"]) if record and record.usage else math.nan
-            if math.isfinite(seconds):  # a damaged record's NaN would unorder the sort
-                known[name] = max(seconds, 0.1)
+            seconds = record.usage.get("seconds") if record and record.usage else None
+            # Only a finite number: not text, a bool, NaN, or an int too large for a float.
+            if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+                with contextlib.suppress(ArithmeticError):
+                    if math.isfinite(seconds):
+                        known[name] = max(float(seconds), 0.1)
     default = sum(known.values()) / len(known) if known else 1.0
     return {name: known.get(name, default) for name in names}
 
