@@ -185,3 +185,21 @@ def test_one_damaged_database_never_stops_reads_of_the_others(tmp_path: Path, da
     assert warning.startswith(f"customers's published database {where} cannot be read")
     assert str(refused.value) == f"The query reads customers.main.customers_v1, but {warning}"
     assert "`mesh repair customers`" in warning
+
+
+@pytest.mark.parametrize("path", ["/etc/hostname", "../../../etc/hostname", "products/../x", ""])
+def test_a_record_listing_a_file_outside_its_publish_is_damaged(fake_mesh: Mesh, path: str) -> None:
+    # Checking it would read (and `mesh verify` hash) a file the publish does not hold.
+    import json
+
+    from mesh.errors import DamagedRecordError
+
+    record = publish_run(fake_mesh, 1)
+    file = _folder(fake_mesh, record) / "publish.json"
+    data = json.loads(file.read_text())
+    data["files"][0]["path"] = path
+    file.chmod(0o644)
+    file.write_text(json.dumps(data))
+
+    with pytest.raises(DamagedRecordError, match="a file path outside the publish folder"):
+        read_record(fake_mesh, "orders")

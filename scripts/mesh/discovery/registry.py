@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mesh.errors import DamagedRecordError
 from mesh.ids import now
@@ -60,6 +60,16 @@ class FileStamp(BaseModel):
     mtime_ns: int
     inode: int
     sha256: str
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        """A path that leaves the folder (absolute, `..`, empty) is a damaged record: checking
+        it would read a file outside the publish."""
+        parts = value.split("/")
+        if not value or value.startswith("/") or "\x00" in value or ".." in parts or "" in parts:
+            raise ValueError(f"a file path outside the publish folder: {value!r}")
+        return value
 
 
 class RecordedWaiver(BaseModel):
