@@ -124,3 +124,11 @@ def commit_heads(mesh: Mesh) -> Snapshot:
 def fake_mesh(tmp_path: Path) -> Mesh:
     """An empty fake mesh in this test's temporary directory."""
     return make_mesh(tmp_path / "mesh")
+
+
+@pytest.fixture
+def orders_mesh(fake_mesh: Mesh) -> Mesh:
+    """A fake mesh with one domain folder, orders, for tests of its publishes."""
+    (fake_mesh.domains_dir / "orders").mkdir(parents=True)
+    (fake_mesh.domains_dir / "orders" / "dbt_project.yml").write_text("name: orders\n")
+    return fake_mesh

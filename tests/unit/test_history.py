@@ -17,10 +17,8 @@ from tests.unit.test_publish import RESULTS, publish, stage
 
 
 @pytest.fixture
-def mesh(fake_mesh: Mesh) -> Mesh:
-    (fake_mesh.domains_dir / "orders").mkdir(parents=True)
-    (fake_mesh.domains_dir / "orders" / "dbt_project.yml").write_text("name: orders\n")
-    return fake_mesh
+def mesh(orders_mesh: Mesh) -> Mesh:
+    return orders_mesh
 
 
 def _publish(mesh: Mesh, n: int) -> str:

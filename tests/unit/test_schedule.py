@@ -13,10 +13,8 @@ from tests.unit.test_publish import publish_run
 
 
 @pytest.fixture
-def mesh(fake_mesh: Mesh) -> Mesh:
-    (fake_mesh.domains_dir / "orders").mkdir(parents=True)
-    (fake_mesh.domains_dir / "orders" / "dbt_project.yml").write_text("name: orders\n")
-    return fake_mesh
+def mesh(orders_mesh: Mesh) -> Mesh:
+    return orders_mesh
 
 
 def _set_usage(mesh: Mesh, usage: object) -> None:
