@@ -8,6 +8,13 @@ import subprocess
 import sys
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a Python of its own, apart from pytest's process, as the server runs."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+
+
 def test_the_warm_up_project_builds() -> None:
     # A warm-up that dbt refused (as its `version: '1'` once was, silently) warms nothing up:
     # each build's child then pays dbt's first invocation itself. Run apart from pytest's
@@ -17,9 +24,7 @@ def test_the_warm_up_project_builds() -> None:
         "from mesh.runner.workers import warm_up\n"
         "print(json.dumps(dataclasses.asdict(warm_up())))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = _python(code)
     outcome = json.loads(done.stdout.splitlines()[-1])
     assert outcome["success"], outcome["error"]
     assert outcome["counts"] == {"model": 4, "test": 4}
@@ -58,9 +63,7 @@ def test_the_warm_up_leaves_no_thread_behind() -> None:
         "assert workers.warm_up().success\n"
         "print(len(os.listdir('/proc/self/task')))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = _python(code)
     assert done.stdout.split() == ["1"]
 
 
@@ -77,7 +80,5 @@ def test_the_warm_up_leaves_no_semaphore_for_the_resource_tracker() -> None:
         "assert workers.warm_up().success\n"
         "os._exit(0)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = _python(code)
     assert "leaked semaphore" not in done.stderr, done.stderr

@@ -206,8 +206,8 @@ class _Scheduler:
         self.mesh, self.engine, self.domains = mesh, engine, domains
         self.timeout, self.isolation = timeout, isolation(engine)
         self.overrides, self.today = overrides, ids.today()
-        # Started longest chain first, not in `order`: on a cold build, orders (whose chain
-        # to analytics is the mesh's longest) waiting behind catalog and customers cost 1.5 s.
+        # Started longest chain first, not in `order`: orders (whose chain to analytics is
+        # the mesh's longest) waiting behind catalog and customers cost a warm build 1 s.
         self.pending = graph.longest_chain_first(domains, order, expected_seconds(mesh, order))
         self.selected = set(order)
         self.jobs, self.lock_timeout, self.reporter, self.full = jobs, lock_timeout, reporter, full
