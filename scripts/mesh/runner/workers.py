@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 
 import pydantic
 
-from mesh.runner import sandbox
+from mesh.runner import manifest_once, sandbox
 
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
 TASKS_PER_WORKER = 20
@@ -363,7 +363,8 @@ def invoke(args: list[str]) -> DbtOutcome:
     _operation_errors.clear()
     _semantic_failures.clear()
     try:
-        outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
+        with manifest_once.written_at_end(args[0] if args else ""):
+            outcome = dbtRunner(callbacks=[_on_event]).invoke(args)
     except Exception as raised:  # dbt raised instead of reporting: still one outcome
         return DbtOutcome(success=False, error=f"{type(raised).__name__}: {raised}")
     failures, counts, warnings = _summarise(outcome.result)
