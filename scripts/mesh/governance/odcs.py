@@ -20,21 +20,18 @@ tests exactly the data published with it. Its quality rules come from
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import yaml
 
 from mesh.discovery.manifest import Group, Manifest, Node
 from mesh.discovery.products import Product, products_of
 from mesh.discovery.registry import OLDEST_DUCKDB_READER, parquet_name
-from mesh.governance import volume
+from mesh.governance import json_schema, volume
 from mesh.governance.quality_rules import PUBLISH_FOLDER, every_row, rule_of
 from mesh.governance.quality_rules import custom_property as _property
 from mesh.governance.quality_rules import text as _text
@@ -402,50 +399,15 @@ def contract(
 # Validation and output ------------------------------------------------------------------------
 
 
-def _is_date_time(value: object) -> bool:
-    """An RFC 3339 date-time: a date, a time and an offset (checked here so that validation
-    does not depend on jsonschema's optional format packages)."""
-    if not isinstance(value, str):
-        return True
-    parsed = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
-    return len(value) > 10 and value[10] in "Tt " and parsed.tzinfo is not None
-
-
-def schema_validator(text: str) -> Any:
-    """A validator of a standard's JSON schema (draft 2019-09, as ODCS's and ODPS's are).
-
-    The schemas are the packaged, hash-pinned copies; that each is a valid draft 2019-09
-    schema is a unit test's job (checking it here cost every publishing command 0.3 CPU-s).
-    """
-    schema = json.loads(text)
-    formats = jsonschema.FormatChecker()
-    formats.checks("date-time", raises=ValueError)(_is_date_time)
-    return jsonschema.Draft201909Validator(schema, format_checker=formats)
-
-
 @cache
-def _validator() -> Any:
+def _schema() -> json_schema.Schema:
     text = resources.files(SCHEMA_PACKAGE).joinpath("schema.json").read_text(encoding="utf-8")
-    return schema_validator(text)
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    message = f"{error.json_path}: {error.message}"
-    if error.context:
-        cause = jsonschema.exceptions.best_match(error.context)
-        message += f" ({cause.json_path}: {cause.message})"
-    return message
-
-
-def errors_of(validator: Any, document: dict[str, Any]) -> list[str]:
-    """Errors of the document against a validator's schema, one line each, in path order."""
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [_message(error) for error in errors]
+    return json_schema.Schema.of(text)
 
 
 def validate(document: dict[str, Any]) -> list[str]:
     """Errors of the document against the packaged ODCS JSON schema; empty when it is valid."""
-    return errors_of(_validator(), document)
+    return _schema().errors(document)
 
 
 # libyaml's emitter writes the same YAML as PyYAML's own (the same data; a long quoted string

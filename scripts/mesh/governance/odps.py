@@ -23,7 +23,7 @@ from typing import Any
 
 from mesh.discovery.manifest import Manifest
 from mesh.discovery.registry import CONTRACT, OLDEST_DUCKDB_READER, parquet_name
-from mesh.governance import odcs
+from mesh.governance import json_schema, odcs
 from mesh.governance.quality_rules import PUBLISH_FOLDER
 
 API_VERSION = "v1.1.0"
@@ -160,11 +160,11 @@ def custom_property(item: object, name: str) -> Any:
 
 
 @cache
-def _validator() -> Any:
+def _schema() -> json_schema.Schema:
     schema = resources.files("mesh.governance").joinpath("schemas", SCHEMA_FILE)
-    return odcs.schema_validator(schema.read_text(encoding="utf-8"))
+    return json_schema.Schema.of(schema.read_text(encoding="utf-8"))
 
 
 def validate(document: dict[str, Any]) -> list[str]:
     """Errors of the descriptor against the ODPS JSON schema; empty when it is valid."""
-    return odcs.errors_of(_validator(), document)
+    return _schema().errors(document)

@@ -1,0 +1,87 @@
+"""The two validators of a standard's schema agree: the Rust one decides whether a document is
+valid, the Python one says why not (mesh.governance.json_schema)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
+import jsonschema_rs
+import pytest
+
+from mesh.governance import json_schema, odcs, odps
+from tests.unit.test_odcs import PUBLISHED_AT, contract_of, manifest
+
+Edit = tuple[tuple[str | int, ...], Any]
+
+# Changes that make a document invalid, and some that keep it valid, of every kind of
+# keyword the standards use: enums, required, types, formats, and unevaluatedProperties.
+CONTRACT_EDITS: list[Edit] = [
+    (("apiVersion",), "v9.9.9"),
+    (("schema", 0, "properties", 0, "logicalType"), "int"),
+    (("schema", 0, "properties", 0, "colour"), "red"),
+    (("schema", 0, "properties", 0, "customProperties"), [{"property": "a", "value": 1}]),
+    (("schema", 0, "properties", 0, "name"), 7),
+    (("schema", 0, "name"), None),
+    (("team",), "someone"),
+    (("contractCreatedTs",), "yesterday"),
+    (("contractCreatedTs",), "2026-11-24"),
+    (("contractCreatedTs",), "2026-11-24T13:00:00"),
+    (("contractCreatedTs",), "2026-11-24 13:00:00+00:00"),
+    (("contractCreatedTs",), "2026-11-24T13:00:00Z"),
+    (("contractCreatedTs",), "2026-13-24T13:00:00Z"),
+    (("status",), "retired"),
+    (("status",), 3),
+    (("description",), {"purpose": "x", "limitations": ["not text"]}),
+]
+DESCRIPTOR_EDITS: list[Edit] = [
+    (("owner",), "someone"),
+    (("apiVersion",), "v0"),
+    (("status",), ["active"]),
+    (("outputPorts", 0, "version"), 2),
+    (("outputPorts", 0, "extra"), True),
+    (("name",), "a name"),
+]
+
+
+def _edited(document: dict[str, Any], edit: Edit) -> dict[str, Any]:
+    (*path, last), value = edit
+    changed = copy.deepcopy(document)
+    parent: Any = changed
+    for step in path:
+        parent = parent[step]
+    parent[last] = value
+    return changed
+
+
+def _agree(schema: json_schema.Schema, document: dict[str, Any]) -> None:
+    fast = schema.fast.is_valid(document)
+    full = not list(schema.full.iter_errors(document))
+    assert fast == full, (fast, full, schema.errors(document))
+
+
+@pytest.mark.parametrize("edit", CONTRACT_EDITS, ids=lambda edit: "/".join(map(str, edit[0])))
+def test_the_validators_agree_on_contracts(edit: Edit) -> None:
+    document = contract_of("orders", "model.orders.orders.v2")
+    _agree(odcs._schema(), document)
+    _agree(odcs._schema(), _edited(document, edit))
+
+
+@pytest.mark.parametrize("edit", DESCRIPTOR_EDITS, ids=lambda edit: "/".join(map(str, edit[0])))
+def test_the_validators_agree_on_descriptors(edit: Edit) -> None:
+    document = odps.describe(
+        "orders", manifest("orders"), "model.orders.orders.v2", published_at=PUBLISHED_AT
+    )
+    _agree(odps._schema(), document)
+    _agree(odps._schema(), _edited(document, edit))
+
+
+def test_when_they_disagree_the_fast_validators_words_are_given() -> None:
+    """A document only the Rust validator rejects is still invalid, with its message."""
+    schema = json_schema.Schema(
+        fast=jsonschema_rs.Draft201909Validator({"properties": {"a": {"type": "string"}}}),
+        full=jsonschema.Draft201909Validator({}),
+    )
+    assert schema.errors({"a": 5}) == ['$.a: 5 is not of type "string"']
+    assert schema.errors({"a": "five"}) == []
