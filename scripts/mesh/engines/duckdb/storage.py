@@ -30,16 +30,22 @@ FILE_FORMAT = "v1.0.0+"
 def storage_version(database: Path) -> str:
     """The storage version DuckDB reports for a database file, e.g. "v1.0.0+"."""
     with duckdb.connect(str(database), read_only=True) as con:
-        row = con.execute(
-            "select tags['storage_version'] from duckdb_databases() "
-            "where database_name = current_database()"
-        ).fetchone()
+        return version_of(con)
+
+
+def version_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The storage version of the database `con` opened."""
+    row = con.execute(
+        "select tags['storage_version'] from duckdb_databases() "
+        "where database_name = current_database()"
+    ).fetchone()
     return str(row[0]) if row and row[0] is not None else "unknown"
 
 
-def check(domain: str, database: Path) -> None:
-    """Raise a MeshError unless `database` is in the published storage format."""
-    found = storage_version(database)
+def check(domain: str, database: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Raise a MeshError unless `database`, which `con` opened, is in the published storage
+    format."""
+    found = version_of(con)
     if found != FILE_FORMAT:
         raise MeshError(
             f"Cannot publish {domain}: {database.name} is in DuckDB's storage format {found}, "
