@@ -840,6 +840,7 @@ class DbtWorkers:
 
 
 START_METHOD: Final = "forkserver"
+SERVER_EXIT_SECONDS: Final = 1.0
 
 
 def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:
@@ -866,6 +867,31 @@ def _start_server() -> None:
         multiprocessing.forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    atexit.unregister(_stop_server)  # once, whatever the number of pools
+    atexit.register(_stop_server)
+
+
+def _stop_server() -> None:
+    """At the command's exit, after its pools have ended: stop the fork server and reap it.
+    Unreaped, it died after the command, and the CPU time of every worker it forked was not
+    counted in the command's (what `wait4` and `time` report: `make bench` showed 2.2 CPU-s
+    for a build that used 9). An idle server ends at once; one still importing dbt or
+    warming up (Ctrl-C in a build's first seconds) is killed after SERVER_EXIT_SECONDS."""
+    server: Any = getattr(multiprocessing.forkserver, "_forkserver")  # noqa: B009
+    pid, alive = server._forkserver_pid, server._forkserver_alive_fd
+    if pid is None:
+        return
+    server._forkserver_pid = server._forkserver_alive_fd = None
+    with contextlib.suppress(OSError):
+        os.close(alive)  # the server's signal to end
+    deadline = time.monotonic() + SERVER_EXIT_SECONDS
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.005)
 
 
 def event_queue() -> Queue[ProgressEvent]:
