@@ -9,6 +9,7 @@ docs, exposures...) is skipped when parsing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -437,6 +438,19 @@ def load(path: Path) -> Manifest:
     return Manifest.model_validate_json(path.read_bytes())
 
 
+def load_published(path: Path) -> Manifest:
+    """The manifest of a publish, parsed once per process while its file is the same (path,
+    inode, change time, size): a publish is sealed read-only and never rewritten, and one
+    build's gates read each upstream's manifest several times (13 ms each at scale 1)."""
+    stat = path.stat()
+    return _load_once(str(path), stat.st_ino, stat.st_ctime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_once(path: str, inode: int, changed_ns: int, size: int) -> Manifest:
+    return load(Path(path))
+
+
 def load_run_results(path: Path) -> RunResults:
     """Read and parse `run_results.json` (raises OSError or ValueError as json does)."""
     return RunResults.model_validate_json(path.read_bytes())
@@ -450,7 +464,7 @@ def published(mesh: Mesh, names: Iterable[str]) -> dict[str, Manifest]:
     """The current published manifests of the named domains that have one (what they run
     now)."""
     return {
-        name: load(mesh.published_manifest(name))
+        name: load_published(mesh.published_manifest(name))
         for name in names
         if mesh.published_manifest(name).exists()
     }

@@ -232,7 +232,7 @@ def current_manifest(job: Job) -> Manifest | None:
     current = job.current_publish
     if current is None or not (current.folder / "manifest.json").exists():
         return None
-    return manifest.load(current.folder / "manifest.json")
+    return manifest.load_published(current.folder / "manifest.json")
 
 
 # Checks of data, run by the engine ---------------------------------------------------------
@@ -294,7 +294,8 @@ def _check_targets(job: Job, declared: list[expectations.Expectation]) -> None:
                 f"{job.domain.loom_config.name} or remove the expectation."
             )
         if e.domain not in published:
-            found = manifest.load(upstream.folder / "manifest.json").public_models(e.domain)
+            upstream_manifest = manifest.load_published(upstream.folder / "manifest.json")
+            found = upstream_manifest.public_models(e.domain)
             retired = upstream.record.retired
             published[e.domain] = {n.unique_id for n in found if n.relation_name not in retired}
         if e.model not in published[e.domain]:
