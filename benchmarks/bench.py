@@ -153,15 +153,22 @@ def bench_scale(scale: float, jobs: int | None) -> ScaleResult:
         flush=True,
     )
     extra: dict[str, Any] = {}
-    storage = measure.run([sys.executable, "-m", "benchmarks.storage", str(mesh.root)], REPO)
+    storage = measure.run(
+        [sys.executable, "-m", "benchmarks.storage", str(mesh.root)], REPO, sample_memory=False
+    )
     extra["storage"] = json.loads(storage.check().stdout)
     if scale == DEFAULT_SCALE:  # on the same data as the full build
-        dev_loop = measure.run([sys.executable, "-m", "benchmarks.dev_loop", str(mesh.root)], REPO)
+        dev_loop = measure.run(
+            [sys.executable, "-m", "benchmarks.dev_loop", str(mesh.root)], REPO,
+            sample_memory=False,
+        )  # fmt: skip
         extra["dev"] = json.loads(dev_loop.check().stdout)
         medians = ", ".join(f"{d} {s:.2f} s" for d, s in extra["dev"]["medians"].items())
         print(f"mesh dev, edit to result: {medians}", flush=True)
         warm_command = [sys.executable, "-m", "benchmarks.warm", str(mesh.root)]
-        warm = measure.run([*warm_command, *(["--jobs", str(jobs)] if jobs else [])], REPO)
+        warm = measure.run(
+            [*warm_command, *(["--jobs", str(jobs)] if jobs else [])], REPO, sample_memory=False
+        )
         extra["warm"] = json.loads(warm.check().stdout)
         print(f"full build on warm workers {extra['warm']['median']:.1f} s", flush=True)
     appended = measure.run([*MESH, "generate", "--append-days", "1"], mesh.root).check()

@@ -85,3 +85,8 @@ def test_when_they_disagree_the_fast_validators_words_are_given() -> None:
     )
     assert schema.errors({"a": 5}) == ['$.a: 5 is not of type "string"']
     assert schema.errors({"a": "five"}) == []
+
+
+def test_a_schema_never_makes_the_build_fetch_a_reference() -> None:
+    with pytest.raises(jsonschema_rs.ValidationError, match="Retrieval is disabled"):
+        json_schema.Schema.of('{"$ref": "https://example.com/schema.json"}')

@@ -50,8 +50,8 @@ class Schema:
         formats = jsonschema.FormatChecker()
         formats.checks("date-time")(is_date_time)
         fast = jsonschema_rs.Draft201909Validator(
-            schema, formats={"date-time": is_date_time}, validate_formats=True
-        )
+            schema, formats={"date-time": is_date_time}, validate_formats=True, offline=True
+        )  # offline: a reference outside the schema fails, never fetched (nor by jsonschema)
         return cls(fast, jsonschema.Draft201909Validator(schema, format_checker=formats))
 
     def errors(self, document: Any) -> list[str]:
