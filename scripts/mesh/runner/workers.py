@@ -817,10 +817,15 @@ class DbtWorkers:
         self._start()
         return self._pool.submit(run_each, task)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the command's fork server now, without waiting for it: it imports dbt and
+        warms up (2 to 5 CPU-s) on one core while the caller goes on with what comes before
+        its first task on the other. A task submitted meanwhile waits for the server."""
         if not self._started:
             _start_server()
             self._started = True
+
+    _start = start
 
     def close(self, stop: bool = False) -> None:
         """Wait for the running tasks to end; with `stop` (after Ctrl-C), kill the workers at
@@ -831,6 +836,8 @@ class DbtWorkers:
             for process in list((self._pool._processes or {}).values()):
                 process.kill()
         self._pool.shutdown(wait=not stop, cancel_futures=True)
+        if stop:  # the server too, now: one still warming up would hold the exit
+            _stop_server(patience=0.0)
 
     def __enter__(self) -> DbtWorkers:
         return self
@@ -840,7 +847,6 @@ class DbtWorkers:
 
 
 START_METHOD: Final = "forkserver"
-SERVER_EXIT_SECONDS: Final = 1.0
 
 
 def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:
@@ -871,12 +877,12 @@ def _start_server() -> None:
     atexit.register(_stop_server)
 
 
-def _stop_server() -> None:
+def _stop_server(patience: float = 1.0) -> None:
     """At the command's exit, after its pools have ended: stop the fork server and reap it.
     Unreaped, it died after the command, and the CPU time of every worker it forked was not
     counted in the command's (what `wait4` and `time` report: `make bench` showed 2.2 CPU-s
     for a build that used 9). An idle server ends at once; one still importing dbt or
-    warming up (Ctrl-C in a build's first seconds) is killed after SERVER_EXIT_SECONDS."""
+    warming up is killed after `patience` seconds (at once after Ctrl-C: `close`)."""
     server: Any = getattr(multiprocessing.forkserver, "_forkserver")  # noqa: B009
     pid, alive = server._forkserver_pid, server._forkserver_alive_fd
     if pid is None:
@@ -884,7 +890,7 @@ def _stop_server() -> None:
     server._forkserver_pid = server._forkserver_alive_fd = None
     with contextlib.suppress(OSError):
         os.close(alive)  # the server's signal to end
-    deadline = time.monotonic() + SERVER_EXIT_SECONDS
+    deadline = time.monotonic() + patience
     with contextlib.suppress(ChildProcessError):
         while os.waitpid(pid, os.WNOHANG) == (0, 0):
             if time.monotonic() > deadline:
