@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -33,5 +32,5 @@ def test_a_changed_or_replaced_manifest_is_parsed_again(tmp_path: Path) -> None:
     assert rewritten is not first and rewritten.nodes == {}
     replacement = tmp_path / "new.json"
     shutil.copy(FIXTURE, replacement)
-    os.replace(replacement, path)  # another file under the same name
+    replacement.replace(path)  # another file under the same name
     assert manifest.load_published(path).nodes == first.nodes
