@@ -77,6 +77,30 @@ def test_the_validators_agree_on_descriptors(edit: Edit) -> None:
     _agree(odps._schema(), _edited(document, edit))
 
 
+@pytest.mark.parametrize("owner", ["Jane Doe (jane@shop.example)", "données@shop.example"])
+def test_an_owner_that_is_no_uri_as_written_still_gets_a_valid_descriptor(owner: str) -> None:
+    def owned(raw: dict[str, Any]) -> None:
+        node = raw["nodes"]["model.orders.orders.v2"]
+        node["config"]["meta"]["owner"] = node["meta"]["owner"] = owner
+
+    document = odps.describe(
+        "orders", manifest("orders", owned), "model.orders.orders.v2", published_at=PUBLISHED_AT
+    )
+    assert odps.validate(document) == []
+    assert document["support"][0]["url"].startswith("mailto:")
+    assert " " not in document["support"][0]["url"]
+
+
+def test_where_they_differ_the_stricter_wins() -> None:
+    """jsonschema-rs checks `format: uri`; Python's jsonschema cannot without rfc3987."""
+    document = odps.describe(
+        "orders", manifest("orders"), "model.orders.orders.v2", published_at=PUBLISHED_AT
+    )
+    document["support"][0]["url"] = "mailto:Jane Doe"
+    assert not list(odps._schema().full.iter_errors(document))
+    assert odps.validate(document) == ['$.support[0].url: "mailto:Jane Doe" is not a "uri"']
+
+
 def test_when_they_disagree_the_fast_validators_words_are_given() -> None:
     """A document only the Rust validator rejects is still invalid, with its message."""
     schema = json_schema.Schema(

@@ -31,3 +31,22 @@ def test_the_write_is_restored_when_dbt_raises() -> None:
     except RuntimeError:
         pass
     assert parser.write_manifest is original
+
+
+def test_the_maps_kept_are_what_the_write_did_to_the_manifest_in_memory() -> None:
+    # `_maps_only` stands in for the write: if dbt's write starts doing more to the manifest
+    # before serialising it, this fails and the stand-in must do it too.
+    import inspect
+
+    from dbt.contracts.graph.manifest import Manifest
+
+    source = inspect.getsource(Manifest.writable_manifest)
+    before = source.split("return WritableManifest(")[0]
+    called = [line.strip() for line in before.splitlines() if line.strip().startswith("self.")]
+    assert called == [
+        "self.build_parent_and_child_maps()",
+        "self.build_group_map()",
+        "self.fill_tracking_metadata()",
+    ]
+    kept = inspect.getsource(manifest_once._maps_only)
+    assert all(call.replace("self.", "manifest.") in kept for call in called)

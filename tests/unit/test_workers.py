@@ -98,7 +98,9 @@ def test_a_commands_cpu_time_counts_its_fork_server() -> None:
     # The server imports dbt (about 2 CPU-s) and forks every worker. Left unreaped when the
     # command ended, none of that was counted: `make bench` showed 2.2 CPU-s for a build
     # whose workers alone used 9.
-    start = "from mesh.runner import workers\nworkers._context()\n"
+    # The worker's round trip waits for the server to have imported dbt; the command then
+    # ends as a build does, its server idle.
+    start = "import os\nfrom mesh.runner import workers\nw = workers.DbtWorkers(1)\n"
     alone = _cpu_seconds_of(start)
-    served = _cpu_seconds_of(start + "workers._start_server()\n")
-    assert served - alone > 0.5, (alone, served)
+    served = _cpu_seconds_of(start + "w.start()\nw._pool.submit(os.getpid).result()\nw.close()\n")
+    assert served - alone > 1.0, (alone, served)

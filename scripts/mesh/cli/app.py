@@ -50,6 +50,7 @@ from mesh.runner.workers import (
     NodesPlanned,
     ProgressEvent,
     event_queue,
+    stop_server,
 )
 from mesh.scaffold import ci as ci_module
 from mesh.scaffold import domain as scaffold
@@ -427,6 +428,7 @@ def dev(
         changed = ", ".join(str(path) for path in restart.because[:3])
         out.print(f"The mesh's code or packages changed ({changed}): restarting.", highlight=False)
         sys.stdout.flush()
+        stop_server()  # exec skips the exit handler that reaps it
         os.execv(sys.executable, [sys.executable, "-m", "mesh", *sys.argv[1:]])
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -224,7 +225,9 @@ def support(product: Product) -> list[dict[str, Any]]:
         {
             "channel": product.owner,
             "tool": "email",
-            "url": f"mailto:{product.owner}",
+            # A URI (RFC 3986), as ODPS's `format: uri` asks: an owner such as "Jane Doe
+            # (jane@example.com)" or with accents is percent-encoded, an address unchanged.
+            "url": "mailto:" + quote(product.owner, safe="@+"),
             "scope": "issues",
             "description": "The owning team: questions, incidents and change requests.",
         }

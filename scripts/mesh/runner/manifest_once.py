@@ -3,9 +3,11 @@
 dbt-core writes `target/manifest.json` (and `semantic_manifest.json`) twice in a build: when
 it has parsed the project (`dbt.parser.manifest.parse_manifest`) and when the run ends
 (`GraphRunnableTask.run`, with each node's compiled code). The second overwrites the first,
-so nothing can read the first but a process that watches the build's target folder (the
-mesh reads a build's manifest only after the build). Serialising a domain's manifest takes
-about a twentieth of a warm build's task, once per domain on a build's critical path.
+and the mesh reads a build's manifest only after the build. Serialising a domain's manifest
+takes about a twentieth of a warm build's task, once per domain on a build's critical path.
+What is lost: a build that stops before its run ends (a cycle in its graph, a database that
+does not open) leaves no manifest.json and no run_results.json; its error is in dbt's
+outcome and its log either way.
 
 While a build runs here, `parse_manifest`'s write only does what the write did to the
 manifest in memory (its parent, child and group maps, its tracking metadata: the build uses

@@ -861,12 +861,12 @@ def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerC
 
 
 def _start_server() -> None:
-    """Start the command's fork server if it is not running: at the first task, so that a
-    build with nothing to build starts none, and from the thread that submits it (the
-    command's main thread, not the pool's own: the server dies with the thread that started
-    it). It starts with Ctrl-C blocked, until it ignores it (preload.py): only the command
-    acts on Ctrl-C, and a server importing dbt would print a traceback. The command's own
-    Ctrl-C is kept pending meanwhile."""
+    """Start the command's fork server if it is not running: when a build knows dbt will run
+    (`DbtWorkers.start`) or at the first task, so that a build with nothing to build starts
+    none, and from the command's main thread (not the pool's own: the server dies with the
+    thread that started it). It starts with Ctrl-C blocked, until it ignores it (preload.py):
+    only the command acts on Ctrl-C, and a server importing dbt would print a traceback. The
+    command's own Ctrl-C is kept pending meanwhile."""
     os.environ[COMMAND_PID] = str(os.getpid())
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -884,10 +884,12 @@ def _stop_server(patience: float = 1.0) -> None:
     for a build that used 9). An idle server ends at once; one still importing dbt or
     warming up is killed after `patience` seconds (at once after Ctrl-C: `close`)."""
     server: Any = getattr(multiprocessing.forkserver, "_forkserver")  # noqa: B009
-    pid, alive = server._forkserver_pid, server._forkserver_alive_fd
-    if pid is None:
-        return
-    server._forkserver_pid = server._forkserver_alive_fd = None
+    with server._lock:  # not while a pool's thread starts it again (ensure_running)
+        pid, alive = server._forkserver_pid, server._forkserver_alive_fd
+        if pid is None:
+            return
+        server._forkserver_pid = server._forkserver_alive_fd = None
+        server._forkserver_address = None
     with contextlib.suppress(OSError):
         os.close(alive)  # the server's signal to end
     deadline = time.monotonic() + patience
@@ -898,6 +900,12 @@ def _stop_server(patience: float = 1.0) -> None:
                 os.waitpid(pid, 0)
                 break
             time.sleep(0.005)
+
+
+def stop_server() -> None:
+    """Stop and reap the command's fork server now (before it replaces itself: `exec` skips
+    the exit handler that would)."""
+    _stop_server()
 
 
 def event_queue() -> Queue[ProgressEvent]:
