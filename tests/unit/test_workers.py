@@ -102,5 +102,5 @@ def test_a_commands_cpu_time_counts_its_fork_server() -> None:
     # ends as a build does, its server idle.
     start = "import os\nfrom mesh.runner import workers\nw = workers.DbtWorkers(1)\n"
     alone = _cpu_seconds_of(start)
-    served = _cpu_seconds_of(start + "w.start()\nw._pool.submit(os.getpid).result()\nw.close()\n")
+    served = _cpu_seconds_of(start + "w._start()\nw._pool.submit(os.getpid).result()\nw.close()\n")
     assert served - alone > 1.0, (alone, served)

@@ -294,8 +294,6 @@ class _Scheduler:
         mesh, domain = self.mesh, self.domains[name]
         notice = lambda message: self.reporter.notice(name, message)  # noqa: E731
         locks.enter_context(domain_lock(mesh.locks, name, self.lock_timeout, notice))
-        if self.full:  # dbt will run (see below): while the current publish is hashed, too
-            self.workers.start()
         cleanup(mesh, name)
         upstreams = {
             u: upstream_publish(mesh, name, u, self._upstream_id(u), self.engine)
@@ -342,9 +340,6 @@ class _Scheduler:
             return DomainResult(
                 name, Status.UNCHANGED, publish_id=current.publish_id, reason=reason
             )
-        # dbt will run: its workers' server starts on the other core while the landing data
-        # is checked (0.3-0.5 s for orders at scale 100), not after.
-        self.workers.start()
         if expired:
             self.reporter.notice(
                 name, f"{', '.join(expired)} passed its deprecation date: rebuilt to leave it out"

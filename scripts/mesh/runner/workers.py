@@ -817,15 +817,10 @@ class DbtWorkers:
         self._start()
         return self._pool.submit(run_each, task)
 
-    def start(self) -> None:
-        """Start the command's fork server now, without waiting for it: it imports dbt and
-        warms up (2 to 5 CPU-s) on one core while the caller goes on with what comes before
-        its first task on the other. A task submitted meanwhile waits for the server."""
+    def _start(self) -> None:
         if not self._started:
             _start_server()
             self._started = True
-
-    _start = start
 
     def close(self, stop: bool = False) -> None:
         """Wait for the running tasks to end; with `stop` (after Ctrl-C), kill the workers at
@@ -861,12 +856,12 @@ def _context(preload: Sequence[str] = ()) -> multiprocessing.context.ForkServerC
 
 
 def _start_server() -> None:
-    """Start the command's fork server if it is not running: when a build knows dbt will run
-    (`DbtWorkers.start`) or at the first task, so that a build with nothing to build starts
-    none, and from the command's main thread (not the pool's own: the server dies with the
-    thread that started it). It starts with Ctrl-C blocked, until it ignores it (preload.py):
-    only the command acts on Ctrl-C, and a server importing dbt would print a traceback. The
-    command's own Ctrl-C is kept pending meanwhile."""
+    """Start the command's fork server if it is not running: at the first task, so that a
+    build with nothing to build (or whose domains all fail their checks first) starts none,
+    and from the thread that submits it (the command's main thread, not the pool's own: the
+    server dies with the thread that started it). It starts with Ctrl-C blocked, until it
+    ignores it (preload.py): only the command acts on Ctrl-C, and a server importing dbt
+    would print a traceback. The command's own Ctrl-C is kept pending meanwhile."""
     os.environ[COMMAND_PID] = str(os.getpid())
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
