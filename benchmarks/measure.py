@@ -90,14 +90,14 @@ def run(
                 peak = max(peak, _tree_rss_bytes(process.pid))
                 done.wait(SAMPLE_SECONDS)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        if sample_memory:
+        sampler = threading.Thread(target=sample, daemon=True) if sample_memory else None
+        if sampler:
             sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         done.set()
-        if sample_memory:
+        if sampler:
             sampler.join()
         out.seek(0)
         err.seek(0)

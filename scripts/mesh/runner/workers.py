@@ -832,7 +832,7 @@ class DbtWorkers:
                 process.kill()
         self._pool.shutdown(wait=not stop, cancel_futures=True)
         if stop:  # the server too, now: one still warming up would hold the exit
-            _stop_server(patience=0.0)
+            stop_server(patience=0.0)
 
     def __enter__(self) -> DbtWorkers:
         return self
@@ -868,12 +868,13 @@ def _start_server() -> None:
         multiprocessing.forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    atexit.unregister(_stop_server)  # once, whatever the number of pools
-    atexit.register(_stop_server)
+    atexit.unregister(stop_server)  # once, whatever the number of pools
+    atexit.register(stop_server)
 
 
-def _stop_server(patience: float = 1.0) -> None:
-    """At the command's exit, after its pools have ended: stop the fork server and reap it.
+def stop_server(patience: float = 1.0) -> None:
+    """At the command's exit, after its pools have ended (and before `mesh dev` replaces
+    itself: `exec` skips exit handlers): stop the fork server and reap it.
     Unreaped, it died after the command, and the CPU time of every worker it forked was not
     counted in the command's (what `wait4` and `time` report: `make bench` showed 2.2 CPU-s
     for a build that used 9). An idle server ends at once; one still importing dbt or
@@ -895,12 +896,6 @@ def _stop_server(patience: float = 1.0) -> None:
                 os.waitpid(pid, 0)
                 break
             time.sleep(0.005)
-
-
-def stop_server() -> None:
-    """Stop and reap the command's fork server now (before it replaces itself: `exec` skips
-    the exit handler that would)."""
-    _stop_server()
 
 
 def event_queue() -> Queue[ProgressEvent]:

@@ -190,7 +190,7 @@ class DuckDB(Engine):
         # One connection for the checks and the ports: opening the file costs 15-20 ms.
         with duckdb.connect(str(products), read_only=True) as con:
             storage.check(job.name, products, con)
-            check_products(job.name, con, products.stem, candidate.products(job.name))
+            check_products(job.name, con, candidate.products(job.name))
             stats = product_stats(job.name, con, candidate.manifest, candidate.retired)
             exported = ports.export(
                 job.name, con, candidate.manifest, folder, published_at, candidate.retired,
@@ -240,14 +240,12 @@ def retire(database: Path, relations: tuple[str, ...]) -> None:
             con.execute("checkpoint")
 
 
-def check_products(
-    domain: str, con: duckdb.DuckDBPyConnection, database: str, public: list[Node]
-) -> None:
-    """Raise a MeshError unless `database` (attached to `con` under that name) holds exactly
-    the relations of `public`, the
-    domain's public model versions to publish, each a table under an enforced contract, and
-    nothing else a reader could query (views, macros, types, sequences, comments other than
-    the products' descriptions): nothing a consumer must not read is ever published."""
+def check_products(domain: str, con: duckdb.DuckDBPyConnection, public: list[Node]) -> None:
+    """Raise a MeshError unless the products file `con` opened holds exactly the relations of
+    `public`, the domain's public model versions to publish, each a table under an enforced
+    contract, and nothing else a reader could query (views, macros, types, sequences,
+    comments other than the products' descriptions): nothing a consumer must not read is
+    ever published."""
     uncontracted = sorted(node.label for node in public if not node.contract_enforced)
     if uncontracted:
         raise MeshError(
@@ -255,6 +253,7 @@ def check_products(
             "contract; a product needs one (config: contract: enforced: true)."
         )
     expected = {(node.relation_schema or "main", node.relation_name): node for node in public}
+    [database] = con.execute("select current_database()").fetchone() or ("",)
 
     def names(sql: str) -> set[tuple[str, str]]:
         rows = con.execute(sql, [database]).fetchall()
