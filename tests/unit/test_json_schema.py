@@ -114,3 +114,11 @@ def test_when_they_disagree_the_fast_validators_words_are_given() -> None:
 def test_a_schema_never_makes_the_build_fetch_a_reference() -> None:
     with pytest.raises(jsonschema_rs.ValidationError, match="Retrieval is disabled"):
         json_schema.Schema.of('{"$ref": "https://example.com/schema.json"}')
+
+
+def test_a_document_the_fast_validator_cannot_read_is_judged_by_the_other() -> None:
+    # jsonschema-rs raises on a mapping key that is not text; a publish then said nothing
+    # but a traceback. jsonschema reads it, and says what is wrong.
+    schema = json_schema.Schema.of('{"properties": {"a": {"type": "string"}}}')
+    assert schema.errors({1: "x"}) == []
+    assert schema.errors({1: "x", "a": 5}) == ["$.a: 5 is not of type 'string'"]

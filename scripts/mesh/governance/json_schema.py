@@ -66,12 +66,18 @@ class Schema:
     def errors(self, document: Any) -> list[str]:
         """The document's errors against the schema, one line each in path order; empty
         when it is valid."""
-        if self.fast.is_valid(document):
-            return []
-        found = sorted(self.full.iter_errors(document), key=lambda e: list(map(str, e.path)))
+        try:
+            if self.fast.is_valid(document):
+                return []
+        except ValueError:  # not JSON to it (a key that is not text): jsonschema alone judges
+            return [_message(error) for error in self._full_errors(document)]
+        found = self._full_errors(document)
         if found:
             return [_message(error) for error in found]
         return [f"{_path(e.instance_path)}: {e.message}" for e in self.fast.iter_errors(document)]
+
+    def _full_errors(self, document: Any) -> list[jsonschema.ValidationError]:
+        return sorted(self.full.iter_errors(document), key=lambda e: list(map(str, e.path)))
 
 
 def _message(error: jsonschema.ValidationError) -> str:
