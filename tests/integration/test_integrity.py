@@ -85,3 +85,18 @@ def test_damaged_publishes_are_caught_by_builds_and_verify_and_repaired(mesh_cop
     assert clean.json()[0]["n"] > 0 and "warning" not in clean.stderr
     record = json.loads((_current(root, "customers") / "publish.json").read_text())
     assert any(f["path"] == "customers.duckdb" for f in record["files"])
+
+
+def test_a_full_build_compares_with_no_damaged_publish(mesh_copy: Path) -> None:
+    # --full hashes the current publish (while dbt builds: only the gate reads it); damage no
+    # stat sees makes it no baseline, and the build still publishes.
+    root = mesh_copy
+    before = _current(root, "catalog")
+    overwrite(before / "catalog.duckdb", 0, b"\0" * 4096, keep_mtime=True)
+    built = mesh(root, "build", "catalog", "--only", "--full")
+    assert (
+        f"its current publish {before.name} is damaged ({before / 'catalog.duckdb'}: content "
+        "(sha256) differs, though size and modification time match): rebuilt from its code "
+        "and landing data, compared with no earlier publish"
+    ) in " ".join(built.output.split())
+    assert _current(root, "catalog") != before
