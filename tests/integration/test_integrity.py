@@ -88,8 +88,8 @@ def test_damaged_publishes_are_caught_by_builds_and_verify_and_repaired(mesh_cop
 
 
 def test_a_full_build_compares_with_no_damaged_publish(mesh_copy: Path) -> None:
-    # --full hashes the current publish (while dbt builds: only the gate reads it); damage no
-    # stat sees makes it no baseline, and the build still publishes.
+    # --full hashes the current publish before the build; damage no stat sees makes it no
+    # baseline for the gate's comparisons, and the build still publishes.
     root = mesh_copy
     before = _current(root, "catalog")
     overwrite(before / "catalog.duckdb", 0, b"\0" * 4096, keep_mtime=True)

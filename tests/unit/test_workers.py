@@ -47,16 +47,24 @@ def test_after_the_warm_up_reading_a_partial_parse_file_compiles_nothing() -> No
         "flags = ['--project-dir', str(folder), '--profiles-dir', str(folder),\n"
         "         '--log-level', 'none', '--no-static-parser']\n"
         "assert workers.invoke(['parse', *flags]).success\n"
-        "compiled = []\n"
+        "compiled, read = [], []\n"
         "original = CodeBuilder.add_unpack_method\n"
         "def counted(builder):\n"
         "    compiled.append(builder.cls.__name__)\n"
         "    return original(builder)\n"
         "CodeBuilder.add_unpack_method = counted\n"
+        "from dbt.parser.manifest import ManifestLoader\n"
+        "reader = ManifestLoader.read_manifest_for_partial_parse\n"
+        "def reading(loader):\n"
+        "    found = reader(loader)\n"
+        "    read.append(found is not None)\n"
+        "    return found\n"
+        "ManifestLoader.read_manifest_for_partial_parse = reading\n"
         "assert workers.invoke(['parse', *flags]).success\n"
-        "print(' '.join(compiled) or 'none')\n"
+        "print('read' if read == [True] else 'not read', ' '.join(compiled) or 'none')\n"
     )
-    assert _python(code).stdout.split()[-1:] == ["none"]
+    # The second parse did read the file (else it would compile nothing either).
+    assert _python(code).stdout.split()[-2:] == ["read", "none"]
 
 
 def test_the_fork_server_imports_dbt_and_ignores_ctrl_c() -> None:

@@ -218,9 +218,11 @@ WARM_UP_PROJECT = {
     # macro's template once per process, on first use (its template_cache): compiled here,
     # every child forked after has them (0.1-0.2 s less per domain build). And what every
     # domain's manifest holds, whose classes' readers and writers dbt also compiles on first
-    # use (`_read_back_partial_parse`): a group, a source, a docs block, a versioned public
-    # model, an exposure. Not the semantic layer: only analytics has one, and compiling it
-    # here cost the server 0.45 s to save that one task 0.1-0.2 s. No unit test:
+    # use (the build writes them; `_read_back_partial_parse` reads them): a group, a source,
+    # a docs block, a versioned public model, an exposure. Not the semantic layer: only
+    # analytics has one, and compiling it here cost the server 0.45 s to save that one task
+    # 0.1-0.2 s. No foreign_key constraint (dbt parses its `to:` with dbt-extractor, as
+    # below). No unit test:
     # dbt parses its fixtures with dbt-extractor whatever the flags say, which leaves that
     # parser's native threads in the server (tests/unit/test_workers.py).
     "models/warm_up.sql": "select 1::bigint as id, 'a' as status",
@@ -317,8 +319,10 @@ def _read_back_partial_parse(target: Path) -> None:
     its manifest. Measured in the tasks of warm builds: 0.10-0.20 s of each task before,
     0.04-0.05 s with this and WARM_UP_PROJECT's kinds of node (analytics 0.15-0.17 s: its
     semantic layer), for 0.25 s more once in the server. What is left: the unit tests'
-    classes. A dbt without these names is left as it is: its children then compile them."""
-    with contextlib.suppress(ImportError, OSError, ValueError):
+    classes. Whatever goes wrong here (a dbt without these names, a file it cannot read) is
+    left as it is: its children then compile them. Nothing may raise: this runs as the fork
+    server starts, and a server that stops there fails every build that asks for it."""
+    with contextlib.suppress(Exception):
         from dbt.contracts.graph.manifest import Manifest
         from dbt.parser.manifest import extended_mashumuro_decoder
 
