@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 
 import pydantic
 
-from mesh.runner import manifest_once, sandbox
+from mesh.runner import manifest_once, parse_cache, sandbox
 
 # A worker runs this many tasks (a few dbt invocations each), then is replaced.
 TASKS_PER_WORKER = 20
@@ -326,7 +326,7 @@ def _read_back_partial_parse(target: Path) -> None:
         from dbt.contracts.graph.manifest import Manifest
         from dbt.parser.manifest import extended_mashumuro_decoder
 
-        data = (target / "partial_parse.msgpack").read_bytes()
+        data = (target / parse_cache.PARTIAL_PARSE).read_bytes()
         Manifest.from_msgpack(data, decoder=extended_mashumuro_decoder)
 
 
